@@ -90,6 +90,7 @@ type Subscribe struct {
 	Stream    Stream
 	Transport Transport
 	Name      string // the child's id, e.g. "ws-12"
+	Remote    string // the client's address, for the admin view
 	Producer  func(ring *mailbox.Ring[[]byte]) actor.Producer
 }
 
@@ -98,3 +99,14 @@ type Subscribe struct {
 type Unsubscribe struct {
 	PID *actor.PID
 }
+
+// Cursor reports the next index a fetcher will hand to dedup: every entry
+// before Next has been delivered (or counted as a bad leaf).
+type Cursor struct {
+	Log  string // the log's state key (its URL)
+	Next uint64
+}
+
+// SaveCursors asks the state actor to persist now; it answers with the error
+// (nil on success).
+type SaveCursors struct{}

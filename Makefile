@@ -1,0 +1,37 @@
+# certstream — a certstream node in Go. `make run` starts the node on built-in
+# defaults; `make test` runs the whole test suite (what CI runs).
+
+GO      ?= go
+BIN     := bin/certstream
+PKGS    := ./...
+SCENARIO ?=
+
+.PHONY: build run test lint bench fuzz clean
+
+build:
+	$(GO) build -o $(BIN) ./cmd/certstream
+
+run: build
+	./$(BIN)
+
+test:
+	$(GO) vet $(PKGS)
+	$(GO) test -race -timeout 20m $(PKGS)
+
+lint:
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	$(GO) vet $(PKGS)
+
+# Micro-benchmarks (decode, encode, mailbox, ...).
+bench:
+	$(GO) test -run='^$$' -bench=. -benchmem $(PKGS)
+
+# Run each fuzz target for a while (FUZZTIME=30s by default).
+FUZZTIME ?= 30s
+fuzz:
+	$(GO) test -run='^$$' -fuzz=FuzzDecodeRFC6962 -fuzztime=$(FUZZTIME) ./internal/ctdecode
+	$(GO) test -run='^$$' -fuzz=FuzzParseDataTile -fuzztime=$(FUZZTIME) ./internal/ctdecode
+	$(GO) test -run='^$$' -fuzz=FuzzParse -fuzztime=$(FUZZTIME) ./internal/certfields
+
+clean:
+	rm -rf bin

@@ -1,0 +1,275 @@
+// Package logs implements the log-list supervisor actor: it keeps exactly one
+// fetcher child per followed CT log. The followed set is the log list (the
+// snapshot embedded in the binary, refreshed from the network when
+// reachable; the last good list is kept on any failure) plus the configured
+// custom logs. A log that leaves the set is stopped, a new one started.
+package logs
+
+import (
+	"context"
+	"crypto"
+	"crypto/sha256"
+	"crypto/x509"
+	"encoding/hex"
+	"log/slog"
+	"net/http"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/VictoriaMetrics/metrics"
+	"github.com/anthdm/hollywood/actor"
+
+	"github.com/certstream/certstream/actors/fetcher"
+	"github.com/certstream/certstream/actors/supervise"
+	"github.com/certstream/certstream/internal/certfields"
+	"github.com/certstream/certstream/internal/ctclient"
+	"github.com/certstream/certstream/internal/follow"
+	"github.com/certstream/certstream/internal/loglist"
+)
+
+// Config configures the supervisor.
+type Config struct {
+	// List is the starting log list (usually loglist.Embedded()); nil for none.
+	List *loglist.List
+	// FollowList follows the list's logs; false means custom logs only.
+	FollowList bool
+	// ListURL, when set with FollowList, is polled every RefreshInterval; a
+	// list whose signature does not verify against ListKey is ignored.
+	ListURL         string
+	ListKey         crypto.PublicKey
+	RefreshInterval time.Duration
+	Custom          []follow.Log
+	Follow          follow.Config
+	RequestTimeout  time.Duration
+	UserAgent       string
+	OperatorRPS     float64
+	Cursors         map[string]uint64 // saved cursors by log URL
+	Dedup, State    *actor.PID
+	// OnDecode is a test hook called before each entry of each log is decoded.
+	OnDecode func(log follow.Log, index uint64)
+}
+
+var (
+	listRefreshes = metrics.NewCounter(`certstream_loglist_refreshes_total{outcome="ok"}`)
+	listFailures  = metrics.NewCounter(`certstream_loglist_refreshes_total{outcome="error"}`)
+	fetcherGiveUp = metrics.NewCounter("certstream_fetcher_gave_up_total")
+)
+
+// Fetcher is one running fetcher as the registry shows it.
+type Fetcher struct {
+	ID     string
+	PID    *actor.PID
+	Shared *fetcher.Shared
+	Budget *supervise.Budget
+}
+
+// Registry is the live set of fetchers, readable from any goroutine.
+type Registry struct {
+	mu sync.Mutex
+	by map[string]*Fetcher // by log URL
+}
+
+// Fetchers returns the running fetchers sorted by log name.
+func (r *Registry) Fetchers() []*Fetcher {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	out := make([]*Fetcher, 0, len(r.by))
+	for _, f := range r.by {
+		out = append(out, f)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Shared.Log().Name < out[j].Shared.Log().Name })
+	return out
+}
+
+type supervisor struct {
+	cfg      Config
+	reg      *Registry
+	clients  map[string]*http.Client // per operator
+	limiters *follow.Limiters
+	issuers  *ctclient.IssuerCache
+	chains   *certfields.Cache
+	list     *loglist.List
+	cursors  map[string]uint64 // last cursor of fetchers that were stopped
+	ticker   actor.SendRepeater
+	ticking  bool
+}
+
+type refresh struct{}
+
+type listResult struct {
+	list *loglist.List
+	err  error
+}
+
+// New returns the supervisor's registry and producer.
+func New(cfg Config) (*Registry, actor.Producer) {
+	if cfg.RefreshInterval <= 0 {
+		cfg.RefreshInterval = time.Hour
+	}
+	if cfg.RequestTimeout <= 0 {
+		cfg.RequestTimeout = 15 * time.Second
+	}
+	reg := &Registry{by: map[string]*Fetcher{}}
+	s := &supervisor{
+		cfg:      cfg,
+		reg:      reg,
+		clients:  map[string]*http.Client{},
+		limiters: follow.NewLimiters(cfg.OperatorRPS, max(1, int(cfg.OperatorRPS))),
+		issuers:  ctclient.NewIssuerCache(8192),
+		chains:   certfields.NewCache(8192),
+		list:     cfg.List,
+		cursors:  map[string]uint64{},
+	}
+	for k, v := range cfg.Cursors {
+		s.cursors[k] = v
+	}
+	return reg, func() actor.Receiver { return &receiver{s} }
+}
+
+type receiver struct{ *supervisor }
+
+// Receive applies the log set and refreshes the list.
+func (s *receiver) Receive(c *actor.Context) {
+	switch msg := c.Message().(type) {
+	case actor.Started:
+		s.apply(c)
+		if s.cfg.FollowList && s.cfg.ListURL != "" {
+			s.ticker = c.Engine().SendRepeat(c.PID(), refresh{}, s.cfg.RefreshInterval)
+			s.ticking = true
+			c.Send(c.PID(), refresh{})
+		}
+	case actor.Stopped:
+		if s.ticking {
+			s.ticker.Stop()
+			s.ticking = false
+		}
+	case refresh:
+		s.fetchList(c)
+	case listResult:
+		if msg.err != nil {
+			listFailures.Inc()
+			slog.Warn("log list refresh failed; keeping the last good list", "url", s.cfg.ListURL, "err", msg.err)
+			return
+		}
+		listRefreshes.Inc()
+		s.list = msg.list
+		s.apply(c)
+	}
+}
+
+// fetchList downloads and verifies the list off the actor's goroutine.
+func (s *receiver) fetchList(c *actor.Context) {
+	engine, self := c.Engine(), c.PID()
+	hc := &http.Client{Timeout: 30 * time.Second}
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		_, list, err := loglist.Fetch(ctx, hc, s.cfg.ListURL, s.cfg.UserAgent, s.cfg.ListKey)
+		engine.Send(self, listResult{list: list, err: err})
+	}()
+}
+
+// desired returns the logs to follow, by URL.
+func (s *supervisor) desired() map[string]follow.Log {
+	want := map[string]follow.Log{}
+	if s.cfg.FollowList && s.list != nil {
+		for _, l := range s.list.Followed() {
+			fl := follow.Log{Name: l.Description, URL: l.URL, Kind: l.Kind, Operator: l.Operator}
+			if len(l.Key) > 0 {
+				if pub, err := x509.ParsePKIXPublicKey(l.Key); err == nil {
+					fl.PublicKey = pub
+				}
+			}
+			want[l.URL] = fl
+		}
+	}
+	for _, l := range s.cfg.Custom {
+		want[l.URL] = l
+	}
+	return want
+}
+
+// apply starts fetchers for new logs and stops those no longer followed.
+func (s *supervisor) apply(c *actor.Context) {
+	want := s.desired()
+	s.reg.mu.Lock()
+	defer s.reg.mu.Unlock()
+	for url, f := range s.reg.by {
+		if _, ok := want[url]; ok {
+			continue
+		}
+		st := f.Shared.Status()
+		if st.CursorKnown {
+			s.cursors[url] = st.Next
+		}
+		c.Engine().Poison(f.PID)
+		delete(s.reg.by, url)
+		slog.Info("log no longer followed; fetcher stopped", "log", f.Shared.Log().Name, "url", url)
+	}
+	for url, l := range want {
+		if _, ok := s.reg.by[url]; ok {
+			continue
+		}
+		s.reg.by[url] = s.spawn(c, l)
+	}
+}
+
+// spawn starts one supervised fetcher.
+func (s *supervisor) spawn(c *actor.Context, l follow.Log) *Fetcher {
+	start, known := s.cursors[l.URL]
+	deps := follow.Deps{
+		HTTP:      s.client(l.Operator),
+		UserAgent: s.cfg.UserAgent,
+		Limiter:   s.limiters.For(l.Operator),
+		Issuers:   s.issuers,
+		Chains:    s.chains,
+	}
+	if hook := s.cfg.OnDecode; hook != nil {
+		deps.OnDecode = func(i uint64) { hook(l, i) }
+	}
+	shared, producer := fetcher.New(fetcher.Config{
+		Log: l, Follow: s.cfg.Follow, Deps: deps, Key: l.URL,
+		Start: start, StartKnown: known,
+		Dedup: s.cfg.Dedup, State: s.cfg.State,
+	})
+	id := ID(l)
+	budget := supervise.NewBudget("fetcher/"+id, supervise.Policy{
+		Max: 20, Window: 10 * time.Minute, MinBackoff: time.Second, MaxBackoff: time.Minute})
+	budget.OnGiveUp = func(any) { fetcherGiveUp.Inc() }
+	pid := c.SpawnChild(producer, "fetcher", append(budget.Opts(16), actor.WithID(id))...)
+	slog.Info("following log", "log", l.Name, "url", l.URL, "kind", l.Kind, "cursor", start, "saved_cursor", known)
+	return &Fetcher{ID: id, PID: pid, Shared: shared, Budget: budget}
+}
+
+// client returns the operator's shared HTTP client (one connection pool per operator).
+func (s *supervisor) client(operator string) *http.Client {
+	if hc, ok := s.clients[operator]; ok {
+		return hc
+	}
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.MaxIdleConnsPerHost = 16
+	tr.DisableCompression = true // ctclient negotiates and caps gzip itself
+	hc := &http.Client{Timeout: s.cfg.RequestTimeout, Transport: tr}
+	s.clients[operator] = hc
+	return hc
+}
+
+// ID is the fetcher's actor id for a log: a readable slug of its name plus a
+// short hash of its URL, unique per log.
+func ID(l follow.Log) string {
+	var b strings.Builder
+	dash := false
+	for _, r := range strings.ToLower(l.Name) {
+		if (r >= 'a' && r <= 'z') || (r >= '0' && r <= '9') {
+			b.WriteRune(r)
+			dash = false
+		} else if !dash && b.Len() > 0 {
+			b.WriteByte('-')
+			dash = true
+		}
+	}
+	sum := sha256.Sum256([]byte(l.URL))
+	return strings.TrimRight(b.String(), "-") + "-" + hex.EncodeToString(sum[:3])
+}

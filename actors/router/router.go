@@ -1,0 +1,240 @@
+// Package router implements the router actor: it serializes each published
+// certificate once per stream type that has subscribers, and pushes the
+// shared bytes into each subscriber's bounded drop-oldest ring.
+//
+// The router owns its subscribers' rings and spawns their consumer actors as
+// its children, so a restarted consumer keeps its queue, and a restarted
+// router keeps its subscribers (its state lives outside the receiver).
+package router
+
+import (
+	"sort"
+	"time"
+
+	"github.com/anthdm/hollywood/actor"
+
+	"github.com/certstream/certstream/actors/mailbox"
+	"github.com/certstream/certstream/actors/supervise"
+	"github.com/certstream/certstream/internal/wsframe"
+	"github.com/certstream/certstream/messages"
+)
+
+// Config configures the router.
+type Config struct {
+	// MailboxCapacity is each subscriber's ring capacity, in messages.
+	MailboxCapacity int
+	// TickInterval is how often subscribers get a messages.Tick (default 1 s).
+	TickInterval time.Duration
+	// Now is the clock (default time.Now).
+	Now func() time.Time
+}
+
+// subscriber is one consumer child and its ring.
+type subscriber struct {
+	pid       *actor.PID
+	ring      *mailbox.Ring[[]byte]
+	stream    messages.Stream
+	transport messages.Transport
+	remote    string
+	since     time.Time
+	budget    *supervise.Budget
+}
+
+// stats returns the subscriber's delivery accounting.
+func (s *subscriber) stats() messages.ConnStats {
+	r := s.ring.Stats()
+	return messages.ConnStats{
+		ID: s.pid.ID, Stream: s.stream.String(), Transport: s.transport.String(), Remote: s.remote,
+		Pushed: r.Pushed, Delivered: r.Delivered, Dropped: r.Dropped, Queued: r.Queued, InFlight: r.InFlight,
+		Restarts: s.budget.Restarts(), Since: s.since,
+	}
+}
+
+// state is everything the router keeps across restarts.
+type state struct {
+	cfg     Config
+	subs    map[string]*subscriber // by PID id
+	byKind  [messages.NumStreams][messages.NumTransports][]*subscriber
+	scratch []byte
+	stats   Stats
+	started time.Time
+}
+
+// Stats are the router's counters, per stream type.
+type Stats struct {
+	In         uint64                      // certificates received
+	Serialized [messages.NumStreams]uint64 // certificates serialized per stream
+	Pushed     [messages.NumStreams]uint64 // frames pushed into rings per stream
+}
+
+// router is the receiver; all state is in *state so it survives restarts.
+type router struct {
+	*state
+	ticker actor.SendRepeater
+	ticks  bool
+}
+
+// tick is the router's own timer message.
+type tick struct{}
+
+// New returns the router's producer.
+func New(cfg Config) actor.Producer {
+	if cfg.MailboxCapacity <= 0 {
+		cfg.MailboxCapacity = 1024
+	}
+	if cfg.TickInterval <= 0 {
+		cfg.TickInterval = time.Second
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	st := &state{cfg: cfg, subs: make(map[string]*subscriber)}
+	return func() actor.Receiver { return &router{state: st} }
+}
+
+// Receive handles the router's messages.
+func (r *router) Receive(c *actor.Context) {
+	switch msg := c.Message().(type) {
+	case actor.Started:
+		r.ticker = c.Engine().SendRepeat(c.PID(), tick{}, r.cfg.TickInterval)
+		r.ticks = true
+		if r.started.IsZero() {
+			r.started = r.cfg.Now()
+		}
+	case actor.Stopped:
+		if r.ticks {
+			r.ticker.Stop()
+			r.ticks = false
+		}
+	case messages.Published:
+		r.publish(c, msg.Updates)
+	case messages.Subscribe:
+		c.Respond(r.subscribe(c, msg))
+	case messages.Unsubscribe:
+		r.unsubscribe(c, msg.PID)
+	case messages.Inspect:
+		c.Respond(r.inspect(c))
+	case tick:
+		now := messages.Tick{Now: r.cfg.Now().UnixMilli()}
+		for _, s := range r.subs {
+			c.Send(s.pid, now)
+		}
+	}
+}
+
+// subscribe creates the consumer's ring and spawns it as a child.
+func (r *router) subscribe(c *actor.Context, msg messages.Subscribe) *actor.PID {
+	ring := mailbox.New[[]byte](r.cfg.MailboxCapacity)
+	budget := supervise.NewBudget("conn/"+msg.Name, supervise.DefaultPolicy)
+	opts := append(budget.Opts(8), actor.WithID(msg.Name))
+	pid := c.SpawnChild(msg.Producer(ring), "conn", opts...)
+	s := &subscriber{pid: pid, ring: ring, stream: msg.Stream, transport: msg.Transport,
+		remote: msg.Remote, since: r.cfg.Now(), budget: budget}
+	r.subs[pid.ID] = s
+	list := &r.byKind[s.stream][s.transport]
+	*list = append(*list, s)
+	return pid
+}
+
+// unsubscribe forgets a consumer, discards its queue and stops it.
+func (r *router) unsubscribe(c *actor.Context, pid *actor.PID) {
+	if pid == nil {
+		return
+	}
+	s, ok := r.subs[pid.ID]
+	if !ok {
+		return
+	}
+	delete(r.subs, pid.ID)
+	list := &r.byKind[s.stream][s.transport]
+	for i, x := range *list {
+		if x == s {
+			last := len(*list) - 1
+			(*list)[i] = (*list)[last]
+			(*list)[last] = nil
+			*list = (*list)[:last]
+			break
+		}
+	}
+	s.ring.Close()
+	c.Engine().Poison(s.pid)
+}
+
+// publish serializes each update once per stream type with subscribers and
+// pushes the shared bytes to every subscriber of that stream.
+func (r *router) publish(c *actor.Context, updates []*messages.Update) {
+	for _, u := range updates {
+		r.stats.In++
+		for s := messages.Stream(0); s < messages.NumStreams; s++ {
+			ws, sse := r.byKind[s][messages.WebSocket], r.byKind[s][messages.SSE]
+			if len(ws) == 0 && len(sse) == 0 {
+				continue
+			}
+			frames := r.serialize(s, u, len(ws) > 0, len(sse) > 0)
+			r.stats.Serialized[s]++
+			r.push(c, ws, frames.WS)
+			r.push(c, sse, frames.SSE)
+		}
+	}
+}
+
+// push hands frame to each subscriber's ring, waking those that need it.
+func (r *router) push(c *actor.Context, subs []*subscriber, frame []byte) {
+	for _, s := range subs {
+		if s.ring.Push(frame) {
+			c.Send(s.pid, messages.Wake{})
+		}
+		r.stats.Pushed[s.stream]++
+	}
+}
+
+// serialize encodes u for stream s and frames it for the transports asked.
+func (r *router) serialize(s messages.Stream, u *messages.Update, ws, sse bool) messages.Frames {
+	json := r.scratch[:0]
+	switch s {
+	case messages.StreamFull:
+		json = messages.AppendFull(json, u)
+	case messages.StreamLite:
+		json = messages.AppendLite(json, u)
+	case messages.StreamDomains:
+		json = messages.AppendDomainsOnly(json, u)
+	}
+	r.scratch = json
+	var f messages.Frames
+	if ws {
+		f.WS = wsframe.AppendText(make([]byte, 0, len(json)+10), json)
+	}
+	if sse {
+		f.SSE = AppendSSE(make([]byte, 0, len(json)+8), json)
+	}
+	return f
+}
+
+// AppendSSE appends json as one server-sent event: "data: <json>\n\n".
+func AppendSSE(dst, json []byte) []byte {
+	dst = append(dst, "data: "...)
+	dst = append(dst, json...)
+	return append(dst, '\n', '\n')
+}
+
+// inspect describes the router and each subscriber.
+func (r *router) inspect(c *actor.Context) messages.ActorInfo {
+	info := messages.ActorInfo{
+		PID: c.PID().String(), Kind: "router", Status: "running", Started: r.started,
+		Details: map[string]any{"certificates_in": r.stats.In, "serialized": r.stats.Serialized, "pushed": r.stats.Pushed},
+	}
+	for _, s := range r.subs {
+		st := s.stats()
+		status := "running"
+		if s.budget.GaveUp() {
+			status = "failed"
+		}
+		info.Children = append(info.Children, messages.ActorInfo{
+			PID: s.pid.String(), Kind: "conn", Parent: info.PID, Status: status, Started: s.since,
+			Restarts: st.Restarts, MailboxDepth: st.Queued, MailboxCapacity: s.ring.Stats().Capacity,
+			Drops: st.Dropped, Details: map[string]any{"conn": st},
+		})
+	}
+	sort.Slice(info.Children, func(i, j int) bool { return info.Children[i].PID < info.Children[j].PID })
+	return info
+}

@@ -1,0 +1,350 @@
+package fakelog
+
+import (
+	"bytes"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/x509"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	mrand "math/rand/v2"
+	"runtime"
+	"sync"
+	"time"
+
+	"golang.org/x/mod/sumdb/tlog"
+)
+
+// Kind is the protocol a log speaks.
+type Kind int
+
+// Log kinds.
+const (
+	RFC6962  Kind = iota // RFC 6962 get-sth / get-entries
+	StaticCT             // C2SP static-ct-api checkpoint and tiles
+)
+
+// String returns "rfc6962" or "static-ct".
+func (k Kind) String() string {
+	switch k {
+	case RFC6962:
+		return "rfc6962"
+	case StaticCT:
+		return "static-ct"
+	}
+	return fmt.Sprintf("Kind(%d)", int(k))
+}
+
+// LogConfig describes a generated log.
+type LogConfig struct {
+	// Name is the log's path segment under /logs/ (letters, digits, '.', '_', '-').
+	Name string
+	// Kind is the protocol.
+	Kind Kind
+	// Description defaults to "Fakelog '<Name>'".
+	Description string
+	// Operator groups logs in the log list (default "Fakelog").
+	Operator string
+	// Origin is the static-ct origin and key name (default
+	// "127.0.0.1:<port>/logs/<Name>", the URL without scheme and slash).
+	Origin string
+	// PrecertFraction is the share of entries that are precertificates (0..1).
+	PrecertFraction float64
+	// MMD is the log list's maximum merge delay in seconds (default 86400
+	// for RFC 6962, 60 for static-ct).
+	MMD int
+	// Faults are the initial fault settings.
+	Faults Faults
+}
+
+// Log is a generated CT log: real certificates, real Merkle tree, signed by
+// its own ECDSA P-256 key. Its methods are safe for concurrent use.
+type Log struct {
+	*Knobs
+
+	name, description, operator, origin, url string
+	kind                                     Kind
+	mmd                                      int
+	precertFraction                          float64
+	key                                      *ecdsa.PrivateKey
+	spki                                     []byte
+	logID                                    [32]byte
+	ca                                       *CA
+	witness                                  *witness
+
+	appendMu sync.Mutex // serializes Append; the appender alone writes the slices
+
+	mu         sync.RWMutex // guards the published state below
+	entries    []entry
+	hashes     hashSlice
+	head       TreeHead
+	checkpoint string
+}
+
+// minPerWorker is the smallest batch worth a goroutine when issuing certificates.
+const minPerWorker = 16
+
+// newLog validates cfg and creates an empty log served at url.
+func newLog(cfg LogConfig, url, defaultOrigin string, ca *CA, w *witness) (*Log, error) {
+	if cfg.Kind != RFC6962 && cfg.Kind != StaticCT {
+		return nil, fmt.Errorf("fakelog: log %q: unknown kind %d", cfg.Name, cfg.Kind)
+	}
+	if cfg.PrecertFraction < 0 || cfg.PrecertFraction > 1 {
+		return nil, fmt.Errorf("fakelog: log %q: PrecertFraction %v outside [0, 1]", cfg.Name, cfg.PrecertFraction)
+	}
+	if cfg.MMD < 0 {
+		return nil, fmt.Errorf("fakelog: log %q: negative MMD %d", cfg.Name, cfg.MMD)
+	}
+	knobs, err := newKnobs(cfg.Faults)
+	if err != nil {
+		return nil, fmt.Errorf("fakelog: log %q: %w", cfg.Name, err)
+	}
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return nil, fmt.Errorf("fakelog: log %q key: %w", cfg.Name, err)
+	}
+	spki, err := x509.MarshalPKIXPublicKey(key.Public())
+	if err != nil {
+		return nil, fmt.Errorf("fakelog: log %q key: %w", cfg.Name, err)
+	}
+	l := &Log{
+		Knobs:           knobs,
+		name:            cfg.Name,
+		description:     cmpOr(cfg.Description, "Fakelog '"+cfg.Name+"'"),
+		operator:        cmpOr(cfg.Operator, defaultOperator),
+		origin:          cmpOr(cfg.Origin, defaultOrigin),
+		url:             url,
+		kind:            cfg.Kind,
+		mmd:             cfg.MMD,
+		precertFraction: cfg.PrecertFraction,
+		key:             key,
+		spki:            spki,
+		logID:           sha256.Sum256(spki),
+		ca:              ca,
+		witness:         w,
+	}
+	if l.mmd == 0 {
+		l.mmd = map[Kind]int{RFC6962: 86400, StaticCT: 60}[cfg.Kind]
+	}
+	if err := l.publish(nil, nil, time.Now().UnixMilli()); err != nil {
+		return nil, err
+	}
+	return l, nil
+}
+
+// cmpOr returns s, or def when s is empty.
+func cmpOr(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
+}
+
+// Name returns the log's path segment.
+func (l *Log) Name() string { return l.name }
+
+// Kind returns the log's protocol.
+func (l *Log) Kind() Kind { return l.kind }
+
+// Description returns the log list description.
+func (l *Log) Description() string { return l.description }
+
+// Operator returns the log list operator name.
+func (l *Log) Operator() string { return l.operator }
+
+// URL returns the RFC 6962 log URL or the static-ct monitoring prefix, with
+// a trailing slash.
+func (l *Log) URL() string { return l.url }
+
+// Origin returns the static-ct checkpoint origin, which is also its key name.
+func (l *Log) Origin() string { return l.origin }
+
+// MMD returns the maximum merge delay in seconds announced in the log list.
+func (l *Log) MMD() int { return l.mmd }
+
+// PublicKey returns the log's public key.
+func (l *Log) PublicKey() *ecdsa.PublicKey { return &l.key.PublicKey }
+
+// PublicKeyDER returns the log's SubjectPublicKeyInfo DER.
+func (l *Log) PublicKeyDER() []byte { return bytes.Clone(l.spki) }
+
+// PublicKeyBase64 returns the standard base64 of the SPKI, the log list `key`.
+func (l *Log) PublicKeyBase64() string { return base64.StdEncoding.EncodeToString(l.spki) }
+
+// LogID returns SHA-256 of the SPKI.
+func (l *Log) LogID() [32]byte { return l.logID }
+
+// snapshot is a consistent view of the published state.
+type snapshot struct {
+	entries    []entry
+	hashes     hashSlice
+	head       TreeHead
+	checkpoint string
+}
+
+// snapshot returns the published state.
+func (l *Log) snapshot() snapshot {
+	l.mu.RLock()
+	defer l.mu.RUnlock()
+	return snapshot{entries: l.entries, hashes: l.hashes, head: l.head, checkpoint: l.checkpoint}
+}
+
+// Size returns the published tree size.
+func (l *Log) Size() int64 { return l.STH().Size }
+
+// STH returns the current signed tree head.
+func (l *Log) STH() TreeHead {
+	l.mu.RLock()
+	defer l.mu.RUnlock()
+	return l.head
+}
+
+// Checkpoint returns the current signed checkpoint (without cosignature);
+// meaningful for static-ct logs.
+func (l *Log) Checkpoint() string {
+	l.mu.RLock()
+	defer l.mu.RUnlock()
+	return l.checkpoint
+}
+
+// Entry describes a published entry for test expectations.
+type Entry struct {
+	Index     int64
+	Timestamp int64 // ms since the epoch at which the entry was published
+	Precert   bool
+	// Garbage marks a deliberately invalid leaf (GarbageLeafEvery).
+	Garbage bool
+	// Certificate is the leaf certificate DER, or the precertificate DER with
+	// its poison extension, or the invalid bytes of a garbage entry.
+	Certificate []byte
+}
+
+// Entry returns entry i, or false when i is not published.
+func (l *Log) Entry(i int64) (Entry, bool) {
+	s := l.snapshot()
+	if i < 0 || i >= int64(len(s.entries)) {
+		return Entry{}, false
+	}
+	e := &s.entries[i]
+	return Entry{Index: i, Timestamp: e.timestamp, Precert: e.precert, Garbage: e.garbage, Certificate: bytes.Clone(e.cert)}, true
+}
+
+// leafExtensions returns the CtExtensions of entry i: leaf_index for
+// static-ct logs, none for RFC 6962 logs.
+func (l *Log) leafExtensions(i int64) []byte {
+	if l.kind == StaticCT {
+		return leafIndexExtensions(i)
+	}
+	return nil
+}
+
+// RawEntry returns the get-entries leaf_input (MerkleTreeLeaf) and
+// extra_data of entry i, or nils when i is not published. For a static-ct
+// log the leaf_input is its Merkle leaf, with the leaf_index extension.
+func (l *Log) RawEntry(i int64) (leafInput, extraData []byte) {
+	s := l.snapshot()
+	if i < 0 || i >= int64(len(s.entries)) {
+		return nil, nil
+	}
+	e := &s.entries[i]
+	return merkleTreeLeaf(e, &l.ca.IssuerKeyHash, l.leafExtensions(i)), extraDataOf(e, l.ca)
+}
+
+// TileLeaf returns the static-ct TileLeaf of entry i, or nil when i is not
+// published.
+func (l *Log) TileLeaf(i int64) []byte {
+	s := l.snapshot()
+	if i < 0 || i >= int64(len(s.entries)) {
+		return nil
+	}
+	return appendTileLeaf(nil, &s.entries[i], i, l.ca)
+}
+
+// Append issues n new certificates and publishes them now: they all carry
+// the current wall-clock time in ms, and the tree head is re-signed.
+func (l *Log) Append(n int) error {
+	if n < 0 {
+		return fmt.Errorf("fakelog: log %q: Append(%d): negative count", l.name, n)
+	}
+	if n == 0 {
+		return nil
+	}
+	l.appendMu.Lock()
+	defer l.appendMu.Unlock()
+	start := int64(len(l.entries)) // only this goroutine writes l.entries
+	fresh, err := l.issue(start, n, l.Faults().GarbageLeafEvery)
+	if err != nil {
+		return err
+	}
+	ts := max(time.Now().UnixMilli(), l.head.Timestamp)
+	for i := range fresh {
+		fresh[i].timestamp = ts
+	}
+	return l.publish(fresh, l.hashes, ts)
+}
+
+// issue creates entries start..start+n-1, in parallel for large batches.
+func (l *Log) issue(start int64, n, garbageEvery int) ([]entry, error) {
+	validity := encodeValidity(time.Now().Add(-time.Hour).Truncate(time.Second))
+	out := make([]entry, n)
+	workers := min(runtime.GOMAXPROCS(0), (n+minPerWorker-1)/minPerWorker)
+	chunk := (n + workers - 1) / workers
+	errs := make([]error, workers)
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Go(func() {
+			for i := w * chunk; i < min(n, (w+1)*chunk); i++ {
+				idx := start + int64(i)
+				if garbageEvery > 0 && idx%int64(garbageEvery) == int64(garbageEvery-1) {
+					out[i] = entry{cert: garbageCert(idx), garbage: true}
+					continue
+				}
+				precert := mrand.Float64() < l.precertFraction
+				c, err := l.ca.issue(l.ca.randomLeafSpec(precert, validity))
+				if err != nil {
+					errs[w] = err
+					return
+				}
+				out[i] = entry{cert: c.cert, tbs: c.tbs, precert: precert}
+			}
+		})
+	}
+	wg.Wait()
+	return out, errors.Join(errs...)
+}
+
+// publish hashes fresh entries onto hashes, signs the new tree head at ts
+// and makes it all visible. Called with appendMu held (or before sharing).
+func (l *Log) publish(fresh []entry, hashes hashSlice, ts int64) error {
+	start := int64(len(l.entries))
+	for i := range fresh {
+		idx := start + int64(i)
+		var err error
+		hashes, err = hashes.appendLeaf(idx, merkleTreeLeaf(&fresh[i], &l.ca.IssuerKeyHash, l.leafExtensions(idx)))
+		if err != nil {
+			return err
+		}
+	}
+	size := start + int64(len(fresh))
+	root, err := tlog.TreeHash(size, hashes)
+	if err != nil {
+		return fmt.Errorf("fakelog: log %q tree hash: %w", l.name, err)
+	}
+	head, err := signTreeHead(l.key, ts, size, root)
+	if err != nil {
+		return err
+	}
+	// Appending writes only past the length readers see, so readers holding
+	// an older snapshot never race with it.
+	entries := append(l.entries, fresh...)
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.entries, l.hashes, l.head = entries, hashes, head
+	if l.kind == StaticCT {
+		l.checkpoint = formatCheckpoint(l.origin, l.logID, head)
+	}
+	return nil
+}

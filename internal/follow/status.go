@@ -1,0 +1,135 @@
+package follow
+
+import (
+	"sync"
+	"time"
+
+	"github.com/certstream/certstream/messages"
+)
+
+// Health of a log as the node sees it.
+const (
+	Healthy   = "healthy"   // the last request succeeded
+	Degraded  = "degraded"  // the last request failed; retrying
+	Unhealthy = "unhealthy" // several requests in a row failed, or none ever succeeded
+	Starting  = "starting"  // nothing tried yet
+)
+
+// unhealthyAfter is the number of consecutive failures that make a log unhealthy.
+const unhealthyAfter = 3
+
+// Status is a snapshot of a follower's progress and health.
+type Status struct {
+	Health            string
+	TreeSize          uint64    // the log's size at the last head
+	HeadTimestamp     time.Time // the last head's timestamp
+	Next              uint64    // the next index to deliver
+	CursorKnown       bool      // false until a saved cursor or the first head fixes Next
+	LagEntries        uint64    // TreeSize - Next
+	LagSeconds        float64   // age of the oldest undelivered entry (0 when caught up)
+	Errors            uint64    // failed requests, in total
+	ConsecutiveErrors int
+	LastError         string
+	LastErrorAt       time.Time
+	LastSuccess       time.Time
+}
+
+// statusTracker guards a Status shared between the follower's goroutines
+// and readers; it keeps the per-log gauges in step.
+type statusTracker struct {
+	mu      sync.Mutex
+	s       Status
+	lastTS  uint64 // log timestamp (ms) of the last delivered entry
+	gauges  *Metrics
+}
+
+func (t *statusTracker) get() Status {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	s := t.s
+	s.Health = t.health()
+	return s
+}
+
+func (t *statusTracker) health() string {
+	switch {
+	case t.s.ConsecutiveErrors >= unhealthyAfter, t.s.ConsecutiveErrors > 0 && t.s.LastSuccess.IsZero():
+		return Unhealthy
+	case t.s.ConsecutiveErrors > 0:
+		return Degraded
+	case t.s.LastSuccess.IsZero():
+		return Starting
+	default:
+		return Healthy
+	}
+}
+
+func (t *statusTracker) setCursor(next uint64, known bool) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.s.Next, t.s.CursorKnown = next, known
+	t.update(time.Now())
+}
+
+func (t *statusTracker) setHead(size, tsMillis uint64, now time.Time) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.s.TreeSize = size
+	t.s.HeadTimestamp = time.UnixMilli(int64(tsMillis))
+	t.s.LastSuccess = now
+	t.s.ConsecutiveErrors = 0
+	t.update(now)
+}
+
+func (t *statusTracker) succeeded(now time.Time) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.s.LastSuccess = now
+	t.s.ConsecutiveErrors = 0
+	t.update(now)
+}
+
+func (t *statusTracker) delivered(next uint64, ups []*messages.Update, now time.Time) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.s.Next = next
+	if len(ups) > 0 {
+		t.lastTS = ups[len(ups)-1].Timestamp
+	}
+	t.s.LastSuccess = now
+	t.s.ConsecutiveErrors = 0
+	t.update(now)
+}
+
+func (t *statusTracker) failed(err error, now time.Time) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.s.Errors++
+	t.s.ConsecutiveErrors++
+	t.s.LastError = err.Error()
+	t.s.LastErrorAt = now
+	t.update(now)
+}
+
+// update recomputes derived fields and the gauges. Called with mu held.
+func (t *statusTracker) update(now time.Time) {
+	t.s.LagEntries = 0
+	t.s.LagSeconds = 0
+	if t.s.CursorKnown && t.s.TreeSize > t.s.Next {
+		t.s.LagEntries = t.s.TreeSize - t.s.Next
+		if t.lastTS > 0 {
+			t.s.LagSeconds = max(0, now.Sub(time.UnixMilli(int64(t.lastTS))).Seconds())
+		}
+	}
+	if g := t.gauges; g != nil {
+		g.cursor.Set(float64(t.s.Next))
+		g.treeSize.Set(float64(t.s.TreeSize))
+		g.lagEntries.Set(float64(t.s.LagEntries))
+		g.lagSeconds.Set(t.s.LagSeconds)
+		h := 0.0
+		if t.health() == Healthy {
+			h = 1
+		}
+		g.healthy.Set(h)
+	}
+}
