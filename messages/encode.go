@@ -10,8 +10,10 @@ import (
 // optional keys, number and string formats), and returns the extended slice.
 // With a reused dst of sufficient capacity they do not allocate.
 //
-// A nil Update.Leaf or Update.Source is written as if it were the zero value,
-// so the output is always a complete, valid document.
+// The leaf of a precert entry is written with "ctlPoisonByte":true (the wire
+// rule for precert entries) whether or not its Cert carries the poison
+// extension. A nil Update.Leaf or Update.Source is written as if it were the
+// zero value, so the output is always a complete, valid document.
 
 // AppendFull appends the full-stream certificate_update message for u: the
 // leaf with "as_der", and "chain" when u.Chain is non-nil (a non-nil empty
@@ -59,13 +61,14 @@ func leafOf(u *Update) *Cert {
 type certFields struct {
 	allDomains bool // "all_domains": leaf certificates
 	asDER      bool // "as_der": leaf certificate on the full stream
+	poison     bool // "ctlPoisonByte":true even if the Cert lacks it: precert entries
 }
 
 func appendUpdate(dst []byte, u *Update, full bool) []byte {
 	dst = append(dst, `{"message_type":"certificate_update","data":{"update_type":`...)
 	dst = appendString(dst, u.Type.UpdateType())
 	dst = append(dst, `,"leaf_cert":`...)
-	dst = appendCert(dst, leafOf(u), certFields{allDomains: true, asDER: full})
+	dst = appendCert(dst, leafOf(u), certFields{allDomains: true, asDER: full, poison: u.Type == PrecertEntry})
 	if full && u.Chain != nil {
 		dst = append(dst, `,"chain":[`...)
 		for i, c := range u.Chain {
@@ -131,7 +134,7 @@ func appendCert(dst []byte, c *Cert, f certFields) []byte {
 		dst = append(dst, '"')
 	}
 	dst = append(dst, `,"extensions":`...)
-	dst = appendExtensions(dst, &c.Extensions)
+	dst = appendExtensions(dst, &c.Extensions, c.Extensions.CTLPoisonByte || f.poison)
 	return append(dst, '}')
 }
 
@@ -158,8 +161,8 @@ func appendName(dst []byte, n *Name) []byte {
 }
 
 // appendExtensions appends the extensions object: the present keys in wire
-// order, then "ctlPoisonByte":true when set.
-func appendExtensions(dst []byte, x *Extensions) []byte {
+// order, then "ctlPoisonByte":true when poison is set.
+func appendExtensions(dst []byte, x *Extensions, poison bool) []byte {
 	dst = append(dst, '{')
 	first := true
 	for _, f := range [...]struct {
@@ -187,7 +190,7 @@ func appendExtensions(dst []byte, x *Extensions) []byte {
 		dst = append(dst, f.key...)
 		dst = appendString(dst, f.value)
 	}
-	if x.CTLPoisonByte {
+	if poison {
 		if !first {
 			dst = append(dst, ',')
 		}

@@ -222,7 +222,7 @@ func TestEncodingRules(t *testing.T) {
 	for _, want := range []string{
 		`{"message_type":"certificate_update","data":{"update_type":"PrecertLogEntry","leaf_cert":{"subject":{`,
 		`"subject":{"C":"DE","CN":"a<b>&c` + "\u2028\u2029" + `\"q\"\\","L":"line\nbreak","O":"tab\tcr\rbs\bff\f",` +
-			`"OU":"ctl\u0000\u001f` + "\x7f" + `","ST":"bad` + "\uFFFD\uFFFD" + `utf8` + "\uFFFD\uFFFD" + `",` +
+			`"OU":"ctl\u0000\u001f` + "\x7f" + `","ST":"bad` + "\uFFFD" + `utf8` + "\uFFFD" + `",` +
 			`"aggregated":"/C=DE","email_address":"x@example.test"}`,
 		`"issuer":{"aggregated":""}`,
 		`"serial_number":"00","not_before":-1,"not_after":253402300799,`,
@@ -267,7 +267,7 @@ func TestEncodingRules(t *testing.T) {
 	leaf, in := decoded.Data.Leaf, u.Leaf
 	for key, want := range map[string]string{
 		"CN": in.Subject.CN, "L": in.Subject.L, "O": in.Subject.O, "OU": in.Subject.OU,
-		"ST":            "bad\uFFFD\uFFFDutf8\uFFFD\uFFFD", // one U+FFFD per invalid byte
+		"ST":            "bad\uFFFDutf8\uFFFD", // one U+FFFD per invalid run
 		"email_address": in.Subject.EmailAddress,
 	} {
 		if leaf.Subject[key] != want {
@@ -282,6 +282,19 @@ func TestEncodingRules(t *testing.T) {
 		if !json.Valid(msg) {
 			t.Errorf("invalid JSON: %s", msg)
 		}
+	}
+}
+
+func TestPrecertEntryPoison(t *testing.T) {
+	s := loadSnapshots(t)[7] // CN only: "extensions":{}
+	u := snapshotUpdate(t, s)
+	u.Type = messages.PrecertEntry
+	u.Chain = []*messages.Cert{u.Leaf}
+	want := strings.Replace(s.ExpectedFull, `"update_type":"X509LogEntry"`, `"update_type":"PrecertLogEntry"`, 1)
+	want = strings.Replace(want, `"extensions":{}`, `"extensions":{"ctlPoisonByte":true}`, 1)
+	want = withChainKey(t, want, "["+chainObject(t, s)+"]") // the chain cert keeps its own (absent) poison
+	if got := string(messages.AppendFull(nil, u)); got != want {
+		t.Errorf("precert entry: %s", diffAt(got, want))
 	}
 }
 

@@ -11,10 +11,10 @@ import (
 // appendString appends s as a JSON string. Only '"', '\\' and control
 // characters (U+0000..U+001F) are escaped: \b \t \n \f \r by name, the others
 // as \u00xx with lowercase hex. '<', '>', '&', U+007F, U+2028 and U+2029 are
-// written raw. Certificate strings are not guaranteed to be UTF-8 (T61String
-// and IA5String contents are raw bytes), so every byte that is not part of a
-// valid UTF-8 sequence is replaced by U+FFFD: the output is always valid
-// JSON and valid UTF-8.
+// written raw. Strings are not guaranteed to be UTF-8 (certfields makes them
+// so, but a Cert may come from elsewhere), so every run of bytes that is not
+// UTF-8 is replaced by one U+FFFD, as strings.ToValidUTF8 does: the output is
+// always valid JSON and valid UTF-8.
 func appendString(dst []byte, s string) []byte {
 	const hexDigits = "0123456789abcdef"
 	dst = append(dst, '"')
@@ -26,13 +26,18 @@ func appendString(dst []byte, s string) []byte {
 		}
 		c := s[i]
 		if c >= utf8.RuneSelf {
-			r, size := utf8.DecodeRuneInString(s[i:])
-			if r == utf8.RuneError && size == 1 {
-				dst = append(dst, s[start:i]...)
-				dst = append(dst, "\uFFFD"...)
-				start = i + 1
+			if r, size := utf8.DecodeRuneInString(s[i:]); r != utf8.RuneError || size != 1 {
+				i += size
+				continue
 			}
-			i += size
+			dst = append(dst, s[start:i]...)
+			dst = append(dst, "\uFFFD"...)
+			for i++; i < len(s); i++ { // the rest of the invalid run
+				if r, size := utf8.DecodeRuneInString(s[i:]); r != utf8.RuneError || size != 1 {
+					break
+				}
+			}
+			start = i
 			continue
 		}
 		dst = append(dst, s[start:i]...)

@@ -18,9 +18,9 @@ func TestAppendString(t *testing.T) {
 		{"<>&\x7f", "\"<>&\x7f\""},
 		{"\u2028\u2029é日本😀", "\"\u2028\u2029é日本😀\""},
 		{"a\xffb", "\"a\uFFFDb\""},
-		{"\xe2\x82", "\"\uFFFD\uFFFD\""},           // truncated sequence: one U+FFFD per byte
-		{"\xed\xa0\x80", "\"\uFFFD\uFFFD\uFFFD\""}, // surrogate half
-		{"x\xc0\xaf\n", "\"x\uFFFD\uFFFD\\n\""},    // overlong
+		{"\xe2\x82", "\"\uFFFD\""},                  // truncated sequence: one U+FFFD per invalid run
+		{"\xed\xa0\x80é", "\"\uFFFDé\""},            // surrogate half
+		{"x\xc0\xaf\n\xff", "\"x\uFFFD\\n\uFFFD\""}, // overlong, and a run at the end
 	} {
 		got := string(appendString([]byte("prefix"), tc.in))
 		if got != "prefix"+tc.want {
@@ -30,6 +30,28 @@ func TestAppendString(t *testing.T) {
 		var back string
 		if err := json.Unmarshal([]byte(tc.want), &back); err != nil {
 			t.Errorf("appendString(%q) = %s: not valid JSON: %v", tc.in, tc.want, err)
+		}
+	}
+}
+
+// TestAppendStringDecodes checks, for random byte strings, that the output is
+// valid JSON decoding to strings.ToValidUTF8 of the input.
+func TestAppendStringDecodes(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 4))
+	alphabet := []byte("a\"\\\x00\x1f\n<\x7f\xc3\xa9\xe2\x80\xa8\xf0\x9f\x98\x80\xff\xed\xa0")
+	var buf []byte
+	for range 20000 {
+		in := make([]byte, r.IntN(12))
+		for i := range in {
+			in[i] = alphabet[r.IntN(len(alphabet))]
+		}
+		buf = appendString(buf[:0], string(in))
+		var back string
+		if err := json.Unmarshal(buf, &back); err != nil {
+			t.Fatalf("appendString(%q) = %s: %v", in, buf, err)
+		}
+		if want := strings.ToValidUTF8(string(in), "\uFFFD"); back != want {
+			t.Fatalf("appendString(%q) = %s decodes to %q, want %q", in, buf, back, want)
 		}
 	}
 }

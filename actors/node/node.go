@@ -14,6 +14,7 @@ import (
 
 	"github.com/anthdm/hollywood/actor"
 
+	"github.com/certstream/certstream/actors/conn"
 	"github.com/certstream/certstream/actors/dedup"
 	"github.com/certstream/certstream/actors/logs"
 	"github.com/certstream/certstream/actors/router"
@@ -133,6 +134,12 @@ func (n *Node) stopActors(ctx context.Context) {
 		wait(n.Engine.Poison(n.Logs)) // poisons each fetcher first
 	}
 	wait(n.Engine.Poison(n.Dedup)) // graceful: forwards what it holds
+	// The router handles its inbox in order: once it answers, everything
+	// dedup forwarded is in the subscribers' rings, and the clients' close
+	// (1001) is queued behind it.
+	if _, err := n.Engine.Request(n.Router, messages.Inspect{}, 5*time.Second).Result(); err != nil {
+		slog.Warn("router did not answer at shutdown", "err", err)
+	}
 	res, err := n.Engine.Request(n.State, messages.SaveCursors{}, 5*time.Second).Result()
 	if err == nil {
 		if e, ok := res.(error); ok && e != nil {
@@ -182,4 +189,26 @@ func customLogs(in []config.CustomLog) ([]follow.Log, error) {
 		out = append(out, l)
 	}
 	return out, nil
+}
+
+// serverConfig maps the configuration onto the HTTP server's.
+func serverConfig(cfg *config.Config) server.Config {
+	var streams [messages.NumStreams]bool
+	streams[messages.StreamLite] = cfg.Streams.Lite.Enabled
+	streams[messages.StreamFull] = cfg.Streams.Full.Enabled
+	streams[messages.StreamDomains] = cfg.Streams.DomainsOnly.Enabled
+	return server.Config{
+		Addr:    cfg.Server.Addr(),
+		Streams: streams,
+		Client: conn.Policy{
+			HeartbeatInterval: cfg.Clients.Heartbeat(),
+			PingInterval:      cfg.Clients.PingInterval(),
+			PongTimeout:       cfg.Clients.PongTimeout(),
+			WriteTimeout:      cfg.Clients.WriteTimeout(),
+			MaxDropRatio:      cfg.Clients.MaxDropRatio,
+		},
+		ReadLimit:   int64(cfg.Clients.MaxMessageBytes),
+		TLSCertFile: cfg.Server.TLSCert,
+		TLSKeyFile:  cfg.Server.TLSKey,
+	}
 }

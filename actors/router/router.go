@@ -27,6 +27,11 @@ type Config struct {
 	TickInterval time.Duration
 	// Now is the clock (default time.Now).
 	Now func() time.Time
+	// Sink, when set, is spawned as the child "deltasink" with a ring of
+	// SinkCapacity updates; it receives every published certificate, before
+	// and regardless of any client's drop policy.
+	Sink         func(ring *mailbox.Ring[*messages.Update]) actor.Producer
+	SinkCapacity int
 }
 
 // subscriber is one consumer child and its ring.
@@ -58,6 +63,18 @@ type state struct {
 	scratch []byte
 	stats   Stats
 	started time.Time
+	sink    *sinkChild
+	closed  []messages.ConnStats // final accounting of the last maxClosed subscribers
+}
+
+// maxClosed is how many departed subscribers' final accounting is kept.
+const maxClosed = 100
+
+// sinkChild is the archive consumer and its ring.
+type sinkChild struct {
+	pid    *actor.PID
+	ring   *mailbox.Ring[*messages.Update]
+	budget *supervise.Budget
 }
 
 // Stats are the router's counters, per stream type.
@@ -101,6 +118,9 @@ func (r *router) Receive(c *actor.Context) {
 		if r.started.IsZero() {
 			r.started = r.cfg.Now()
 		}
+		if r.cfg.Sink != nil && r.sink == nil {
+			r.spawnSink(c)
+		}
 	case actor.Stopped:
 		if r.ticks {
 			r.ticker.Stop()
@@ -119,6 +139,9 @@ func (r *router) Receive(c *actor.Context) {
 		for _, s := range r.subs {
 			c.Send(s.pid, now)
 		}
+		if r.sink != nil {
+			c.Send(r.sink.pid, now)
+		}
 	}
 }
 
@@ -134,6 +157,14 @@ func (r *router) subscribe(c *actor.Context, msg messages.Subscribe) *actor.PID 
 	list := &r.byKind[s.stream][s.transport]
 	*list = append(*list, s)
 	return pid
+}
+
+// spawnSink starts the archive consumer as a child.
+func (r *router) spawnSink(c *actor.Context) {
+	ring := mailbox.New[*messages.Update](max(r.cfg.SinkCapacity, 1))
+	budget := supervise.NewBudget("deltasink", supervise.DefaultPolicy)
+	pid := c.SpawnChild(r.cfg.Sink(ring), "deltasink", append(budget.Opts(8), actor.WithID("0"))...)
+	r.sink = &sinkChild{pid: pid, ring: ring, budget: budget}
 }
 
 // unsubscribe forgets a consumer, discards its queue and stops it.
@@ -158,6 +189,10 @@ func (r *router) unsubscribe(c *actor.Context, pid *actor.PID) {
 	}
 	s.ring.Close()
 	c.Engine().Poison(s.pid)
+	if len(r.closed) == maxClosed {
+		r.closed = append(r.closed[:0], r.closed[1:]...)
+	}
+	r.closed = append(r.closed, s.stats())
 }
 
 // publish serializes each update once per stream type with subscribers and
@@ -165,6 +200,9 @@ func (r *router) unsubscribe(c *actor.Context, pid *actor.PID) {
 func (r *router) publish(c *actor.Context, updates []*messages.Update) {
 	for _, u := range updates {
 		r.stats.In++
+		if r.sink != nil && r.sink.ring.Push(u) {
+			c.Send(r.sink.pid, messages.Wake{})
+		}
 		for s := messages.Stream(0); s < messages.NumStreams; s++ {
 			ws, sse := r.byKind[s][messages.WebSocket], r.byKind[s][messages.SSE]
 			if len(ws) == 0 && len(sse) == 0 {
@@ -221,7 +259,8 @@ func AppendSSE(dst, json []byte) []byte {
 func (r *router) inspect(c *actor.Context) messages.ActorInfo {
 	info := messages.ActorInfo{
 		PID: c.PID().String(), Kind: "router", Status: "running", Started: r.started,
-		Details: map[string]any{"certificates_in": r.stats.In, "serialized": r.stats.Serialized, "pushed": r.stats.Pushed},
+		Details: map[string]any{"certificates_in": r.stats.In, "serialized": r.stats.Serialized, "pushed": r.stats.Pushed,
+			"closed": append([]messages.ConnStats(nil), r.closed...)},
 	}
 	for _, s := range r.subs {
 		st := s.stats()
@@ -233,6 +272,14 @@ func (r *router) inspect(c *actor.Context) messages.ActorInfo {
 			PID: s.pid.String(), Kind: "conn", Parent: info.PID, Status: status, Started: s.since,
 			Restarts: st.Restarts, MailboxDepth: st.Queued, MailboxCapacity: s.ring.Stats().Capacity,
 			Drops: st.Dropped, Details: map[string]any{"conn": st},
+		})
+	}
+	if k := r.sink; k != nil {
+		st := k.ring.Stats()
+		info.Children = append(info.Children, messages.ActorInfo{
+			PID: k.pid.String(), Kind: "deltasink", Parent: info.PID, Status: "running", Started: r.started,
+			Restarts: k.budget.Restarts(), MailboxDepth: st.Queued, MailboxCapacity: st.Capacity, Drops: st.Dropped,
+			Details: map[string]any{"pushed": st.Pushed, "delivered": st.Delivered, "in_flight": st.InFlight},
 		})
 	}
 	sort.Slice(info.Children, func(i, j int) bool { return info.Children[i].PID < info.Children[j].PID })

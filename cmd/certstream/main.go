@@ -19,7 +19,7 @@ import (
 // commands are the subcommands; each takes its arguments and the standard
 // streams and returns the exit status.
 var commands = map[string]func(args []string, stdin io.Reader, stdout, stderr io.Writer) int{
-	"serve": func(args []string, _ io.Reader, stdout, stderr io.Writer) int { return runServe(args, stdout, stderr) },
+	"serve":  func(args []string, _ io.Reader, stdout, stderr io.Writer) int { return runServe(args, stdout, stderr) },
 	"decode": runDecode,
 	"validate-config": func(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 		return runValidateConfig(args, stdout, stderr)

@@ -6,7 +6,8 @@
 // x509 parser is used, and a certificate it returns together with non-fatal
 // errors is accepted. Information that parser does not keep (the raw serial
 // bytes, the outer signature OID, the order of subjectAltName and
-// authorityInfoAccess entries) is read from the DER directly.
+// authorityInfoAccess entries) is read from the DER directly. Every string of
+// the resulting Cert is valid UTF-8.
 package certfields
 
 import (
@@ -15,6 +16,7 @@ import (
 	"crypto/sha256"
 	"fmt"
 	"slices"
+	"strings"
 
 	"github.com/certstream/certstream/messages"
 	"github.com/google/certificate-transparency-go/x509"
@@ -95,4 +97,11 @@ func allDomains(cn string, isCA bool, dnsNames []string) []string {
 		out = append(out, d)
 	}
 	return out
+}
+
+// text converts certificate bytes to a string that is valid UTF-8: every run
+// of bytes that is not UTF-8 becomes one U+FFFD, so every string of a Cert
+// can be written as JSON or stored as a Parquet string as it is.
+func text(b []byte) string {
+	return strings.ToValidUTF8(string(b), "\uFFFD")
 }

@@ -97,6 +97,14 @@ func TestNames(t *testing.T) {
 			messages.Name{CN: "kept.example.test", Aggregated: "/CN=kept.example.test"},
 		},
 		{
+			"T61String bytes made valid UTF-8: one U+FFFD per invalid run",
+			rdns(t, []pkix.AttributeTypeAndValue{
+				atv(oidL, asn1.RawValue{Tag: asn1.TagT61String, Bytes: []byte("M\xfcnchen \xff\xfe")}),
+				atv(oidOU, asn1.RawValue{Tag: asn1.TagBMPString, Bytes: []byte{0x00, 'B', 0x00, 0xfc}}),
+			}),
+			messages.Name{L: "M\uFFFDnchen \uFFFD", OU: "Bü", Aggregated: "/L=M\uFFFDnchen \uFFFD/OU=Bü"},
+		},
+		{
 			"UTF-8 values kept",
 			rdns(t, []pkix.AttributeTypeAndValue{atv(oidO, "Bücher GmbH")}),
 			messages.Name{O: "Bücher GmbH", Aggregated: "/O=Bücher GmbH"},
@@ -155,7 +163,7 @@ func TestSerialNumber(t *testing.T) {
 		content []byte
 		want    string
 	}{
-		{[]byte{0xff, 0x01}, "FF01"},    // negative
+		{[]byte{0xff, 0x01}, "FF01"},     // negative
 		{[]byte{0x00, 0x00, 0x05}, "05"}, // non-minimal
 		{[]byte{0x00}, "00"},
 	} {
@@ -295,6 +303,9 @@ func TestAllDomains(t *testing.T) {
 			[]generalName{{7, "\xc0\x00\x02\x01"}, {1, "a@example.test"}, {6, "https://u.example.test/"}, {2, "d.example.test"}},
 			[]string{"d.example.test"}},
 		{"nothing", "", false, nil, []string{}},
+		{"invalid UTF-8 replaced before dedup", "", false,
+			[]generalName{{2, "\xff.example.test"}, {2, "\xfe\xfd.example.test"}},
+			[]string{"\uFFFD.example.test"}},
 		{"many names (map dedup)", "h3.example.test", false, namesOf(many), manyWant},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -351,6 +362,16 @@ func TestSubjectAltName(t *testing.T) {
 					x.SubjectAltName, tc.wantHave, tc.want)
 			}
 		})
+	}
+}
+
+// TestSubjectAltNameLenient: entries the x509 parser skips (a high tag
+// number, a universal-class element) are skipped, not fatal.
+func TestSubjectAltNameLenient(t *testing.T) {
+	value := []byte{0x30, 0x0e, 0x9f, 0x1f, 0x01, 'x', 0x02, 0x01, 0x05, 0x82, 0x05, 'a', '.', 't', 's', 't'}
+	c := parse(t, withExtension(t, pkix.Extension{Id: oidSAN, Value: value}))
+	if c.Extensions.SubjectAltName != "DNS:a.tst" || !slices.Equal(c.AllDomains, []string{"leaf.example.test", "a.tst"}) {
+		t.Errorf("subjectAltName %q, all_domains %q", c.Extensions.SubjectAltName, c.AllDomains)
 	}
 }
 

@@ -7,18 +7,8 @@ import (
 	"strings"
 
 	"github.com/certstream/certstream/messages"
+	"github.com/google/certificate-transparency-go/asn1"
 	"github.com/google/certificate-transparency-go/x509"
-	"golang.org/x/crypto/cryptobyte"
-	"golang.org/x/crypto/cryptobyte/asn1"
-)
-
-// GeneralName CHOICE tags (RFC 5280 4.2.1.6) that certstream reports, as
-// cryptobyte tags (0x80 is the context-specific class bit).
-const (
-	tagRFC822Name = asn1.Tag(1) | asn1.Tag(0x80) // [1] IMPLICIT IA5String
-	tagDNSName    = asn1.Tag(2) | asn1.Tag(0x80) // [2] IMPLICIT IA5String
-	tagURI        = asn1.Tag(6) | asn1.Tag(0x80) // [6] IMPLICIT IA5String
-	tagIPAddress  = asn1.Tag(7) | asn1.Tag(0x80) // [7] IMPLICIT OCTET STRING
 )
 
 // fillExtensions fills the certstream extensions object of xc into x and
@@ -59,8 +49,12 @@ func fillExtensions(x *messages.Extensions, xc *x509.Certificate) (dnsNames []st
 		case e.Id.Equal(x509.OIDExtensionSubjectAltName):
 			var kept bool
 			value, dnsNames, kept, err = subjectAltName(e.Value)
-			if !kept {
+			if err != nil {
+				return nil, err
+			}
+			if !kept { // only name types certstream does not report
 				x.Present &^= messages.ExtSubjectAltName
+				x.SubjectAltName = ""
 				continue
 			}
 			bit, field = messages.ExtSubjectAltName, &x.SubjectAltName
@@ -154,15 +148,31 @@ func keyID(id []byte) string {
 	return string(b)
 }
 
+// The subjectAltName and authorityInfoAccess values are walked with the same
+// ASN.1 decoder and structure as the x509 parser uses, so that every value it
+// accepted is accepted here too; only the entry order, which it loses, is new.
+
+// GeneralName CHOICE tags (RFC 5280 4.2.1.6) that certstream reports, all
+// context-specific.
+const (
+	tagRFC822Name = 1 // IA5String
+	tagDNSName    = 2 // IA5String
+	tagURI        = 6 // IA5String
+	tagIPAddress  = 7 // OCTET STRING
+)
+
 // subjectAltName formats a subjectAltName extension value in certificate
 // order ("DNS:..", "email:..", "IP Address:.." joined with ", "; other name
 // types and IP addresses of a length other than 4 or 16 are skipped) and
 // returns its dNSNames. kept reports whether at least one entry was kept.
 func subjectAltName(value []byte) (san string, dnsNames []string, kept bool, err error) {
-	input := cryptobyte.String(value)
-	var names cryptobyte.String
-	if !input.ReadASN1(&names, asn1.SEQUENCE) || !input.Empty() {
-		return "", nil, false, errors.New("certfields: subjectAltName is not a single DER SEQUENCE")
+	var names asn1.RawValue
+	rest, err := asn1.Unmarshal(value, &names)
+	if err != nil {
+		return "", nil, false, fmt.Errorf("certfields: subjectAltName: %w", err)
+	}
+	if len(rest) != 0 || names.Class != asn1.ClassUniversal || names.Tag != asn1.TagSequence || !names.IsCompound {
+		return "", nil, false, errors.New("certfields: subjectAltName is not a single SEQUENCE")
 	}
 	var b strings.Builder
 	add := func(prefix, v string) {
@@ -173,20 +183,23 @@ func subjectAltName(value []byte) (san string, dnsNames []string, kept bool, err
 		b.WriteString(prefix)
 		b.WriteString(v)
 	}
-	for i := 0; !names.Empty(); i++ {
-		var name cryptobyte.String
-		var tag asn1.Tag
-		if !names.ReadAnyASN1(&name, &tag) {
-			return "", nil, false, fmt.Errorf("certfields: subjectAltName: malformed GeneralName #%d", i)
+	for i, rest := 0, names.Bytes; len(rest) > 0; i++ {
+		var name asn1.RawValue
+		if rest, err = asn1.Unmarshal(rest, &name); err != nil {
+			return "", nil, false, fmt.Errorf("certfields: subjectAltName GeneralName #%d: %w", i, err)
 		}
-		switch tag {
+		if name.Class != asn1.ClassContextSpecific {
+			continue
+		}
+		switch name.Tag {
 		case tagDNSName:
-			dnsNames = append(dnsNames, string(name))
-			add("DNS:", string(name))
+			dns := text(name.Bytes)
+			dnsNames = append(dnsNames, dns)
+			add("DNS:", dns)
 		case tagRFC822Name:
-			add("email:", string(name))
+			add("email:", text(name.Bytes))
 		case tagIPAddress:
-			if ip, ok := netip.AddrFromSlice(name); ok {
+			if ip, ok := netip.AddrFromSlice(name.Bytes); ok {
 				add("IP Address:", ip.String())
 			}
 		}
@@ -194,26 +207,28 @@ func subjectAltName(value []byte) (san string, dnsNames []string, kept bool, err
 	return b.String(), dnsNames, kept, nil
 }
 
+// accessDescription is an AuthorityInfoAccess entry (RFC 5280 4.2.2.1).
+type accessDescription struct {
+	Method   asn1.ObjectIdentifier
+	Location asn1.RawValue
+}
+
 // authorityInfoAccess is "URI:<uri>" for every access description whose
 // location is a URI (OCSP and CA issuers alike), certificate order, joined
 // with ", ".
 func authorityInfoAccess(value []byte) (string, error) {
-	input := cryptobyte.String(value)
-	var descs cryptobyte.String
-	if !input.ReadASN1(&descs, asn1.SEQUENCE) || !input.Empty() {
-		return "", errors.New("certfields: authorityInfoAccess is not a single DER SEQUENCE")
+	var descs []accessDescription
+	rest, err := asn1.Unmarshal(value, &descs)
+	if err != nil {
+		return "", fmt.Errorf("certfields: authorityInfoAccess: %w", err)
+	}
+	if len(rest) != 0 {
+		return "", errors.New("certfields: trailing data after authorityInfoAccess")
 	}
 	var uris []string
-	for i := 0; !descs.Empty(); i++ {
-		var desc, location cryptobyte.String
-		var tag asn1.Tag
-		if !descs.ReadASN1(&desc, asn1.SEQUENCE) ||
-			!desc.SkipASN1(asn1.OBJECT_IDENTIFIER) ||
-			!desc.ReadAnyASN1(&location, &tag) {
-			return "", fmt.Errorf("certfields: authorityInfoAccess: malformed AccessDescription #%d", i)
-		}
-		if tag == tagURI {
-			uris = append(uris, "URI:"+string(location))
+	for _, d := range descs {
+		if d.Location.Class == asn1.ClassContextSpecific && d.Location.Tag == tagURI {
+			uris = append(uris, "URI:"+text(d.Location.Bytes))
 		}
 	}
 	return strings.Join(uris, ", "), nil

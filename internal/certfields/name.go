@@ -21,7 +21,8 @@ var (
 
 // nameOf builds a certstream subject/issuer from every attribute of every RDN
 // in certificate order: for a repeated attribute the last value wins,
-// attributes of other types or with non-string values are ignored.
+// attributes of other types or with non-string values are ignored. Values are
+// made valid UTF-8 (T61String contents are raw bytes) as text does.
 func nameOf(attrs []pkix.AttributeTypeAndValue) messages.Name {
 	var n messages.Name
 	for _, a := range attrs {
@@ -30,7 +31,7 @@ func nameOf(attrs []pkix.AttributeTypeAndValue) messages.Name {
 			continue
 		}
 		if field := nameField(&n, a.Type); field != nil {
-			*field = v
+			*field = strings.ToValidUTF8(v, "\uFFFD")
 		}
 	}
 	n.Aggregated = aggregated(&n)

@@ -84,7 +84,7 @@ type tileLeaf struct {
 // readPrecertTileLeaves splits a static-ct data tile whose entries are all
 // precerts (ct-protocols.md: TimestampedEntry ‖ ASN.1Cert pre_certificate ‖
 // uint16 byte-length ‖ fingerprints).
-func readPrecertTileLeaves(t *testing.T, tile []byte) []tileLeaf {
+func readPrecertTileLeaves(t testing.TB, tile []byte) []tileLeaf {
 	t.Helper()
 	s := cryptobyte.String(tile)
 	var leaves []tileLeaf
@@ -230,4 +230,21 @@ func snapshotDERs(t testing.TB) [][]byte {
 		}
 	}
 	return ders
+}
+
+// BenchmarkParseLetsEncryptPrecert parses the 256 real pre-certificates of
+// the first navigli data tile (RSA and ECDSA keys, typical Let's Encrypt
+// extensions).
+func BenchmarkParseLetsEncryptPrecert(b *testing.B) {
+	tile, err := os.ReadFile(testdata.Path(b, "static-ct", "navigli2025h2", "tile", "data", "000"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	leaves := readPrecertTileLeaves(b, tile)
+	b.ReportAllocs()
+	for i := 0; b.Loop(); i++ {
+		if _, err := certfields.Parse(leaves[i%len(leaves)].preCert); err != nil {
+			b.Fatal(err)
+		}
+	}
 }

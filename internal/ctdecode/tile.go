@@ -81,16 +81,15 @@ func readTileLeaf(r *reader, data []byte, index uint64, tl *TileLeaf, fingerprin
 	if err != nil {
 		return fingerprints, err
 	}
-	if n := len(fps.s); false {
+	if n := len(fps.s); n%32 != 0 {
 		return fingerprints, fps.errorAt(fps.base-2, "chain fingerprints", "byte length %d is not a multiple of 32", n)
 	}
 	if fps.empty() {
 		return fingerprints, nil
 	}
 	first := len(fingerprints)
-	for !fps.empty() {
-		var fp [32]byte
-		fps.s.CopyBytes(fp[:])
+	var fp [32]byte
+	for fps.s.CopyBytes(fp[:]) {
 		fingerprints = append(fingerprints, fp)
 	}
 	tl.Chain = fingerprints[first:len(fingerprints):len(fingerprints)]

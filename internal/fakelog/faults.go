@@ -53,13 +53,16 @@ type Faults struct {
 // validate reports knobs out of range.
 func (f Faults) validate() error {
 	var errs []error
-	for name, v := range map[string]int{
-		"PageSize": f.PageSize, "RetryAfter": f.RetryAfter, "RateLimitEvery": f.RateLimitEvery,
-		"ServerErrorEvery": f.ServerErrorEvery, "TruncateEvery": f.TruncateEvery,
-		"GarbageLeafEvery": f.GarbageLeafEvery, "Tile404Every": f.Tile404Every,
+	for _, knob := range []struct {
+		name  string
+		value int
+	}{
+		{"PageSize", f.PageSize}, {"RetryAfter", f.RetryAfter}, {"RateLimitEvery", f.RateLimitEvery},
+		{"ServerErrorEvery", f.ServerErrorEvery}, {"TruncateEvery", f.TruncateEvery},
+		{"GarbageLeafEvery", f.GarbageLeafEvery}, {"Tile404Every", f.Tile404Every},
 	} {
-		if v < 0 {
-			errs = append(errs, fmt.Errorf("fakelog: faults: %s is negative (%d)", name, v))
+		if knob.value < 0 {
+			errs = append(errs, fmt.Errorf("fakelog: faults: %s is negative (%d)", knob.name, knob.value))
 		}
 	}
 	if f.Delay < 0 {

@@ -12,6 +12,7 @@ import (
 	"fmt"
 	mrand "math/rand/v2"
 	"runtime"
+	"strings"
 	"sync"
 	"time"
 
@@ -98,6 +99,10 @@ func newLog(cfg LogConfig, url, defaultOrigin string, ca *CA, w *witness) (*Log,
 	if cfg.MMD < 0 {
 		return nil, fmt.Errorf("fakelog: log %q: negative MMD %d", cfg.Name, cfg.MMD)
 	}
+	origin := cmpOr(cfg.Origin, defaultOrigin)
+	if strings.ContainsAny(origin, " \t\n+") {
+		return nil, fmt.Errorf("fakelog: log %q: origin %q is not a valid note key name (no spaces or '+')", cfg.Name, origin)
+	}
 	knobs, err := newKnobs(cfg.Faults)
 	if err != nil {
 		return nil, fmt.Errorf("fakelog: log %q: %w", cfg.Name, err)
@@ -115,7 +120,7 @@ func newLog(cfg LogConfig, url, defaultOrigin string, ca *CA, w *witness) (*Log,
 		name:            cfg.Name,
 		description:     cmpOr(cfg.Description, "Fakelog '"+cfg.Name+"'"),
 		operator:        cmpOr(cfg.Operator, defaultOperator),
-		origin:          cmpOr(cfg.Origin, defaultOrigin),
+		origin:          origin,
 		url:             url,
 		kind:            cfg.Kind,
 		mmd:             cfg.MMD,

@@ -272,6 +272,7 @@ func TestAppendValidation(t *testing.T) {
 	for _, cfg := range []LogConfig{
 		{Name: ""}, {Name: "a/b"}, {Name: ".."}, {Name: "v"}, {Name: "x", Kind: 7},
 		{Name: "y", PrecertFraction: 1.5}, {Name: "z", Faults: Faults{PageSize: -1}},
+		{Name: "o", Kind: StaticCT, Origin: "bad origin"}, {Name: "m", MMD: -1},
 	} {
 		if _, err := s.AddLog(cfg); err == nil {
 			t.Errorf("AddLog(%+v) accepted", cfg)

@@ -77,7 +77,7 @@ func TestConcurrentServing(t *testing.T) {
 			if err == nil {
 				err = verifyTreeHead(rfc.PublicKey(), sth.TreeSize, sth.Timestamp, sth.SHA256RootHash, sth.TreeHeadSignature)
 			}
-			for err == nil && next < sth.TreeSize {
+			for err == nil && next < sth.TreeSize && ctx.Err() == nil {
 				var page ct.GetEntriesResponse
 				page, err = fetchJSON[ct.GetEntriesResponse](fmt.Sprintf("%sct/v1/get-entries?start=%d&end=%d", rfc.URL(), next, sth.TreeSize-1))
 				for _, e := range page.Entries {

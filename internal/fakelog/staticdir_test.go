@@ -21,7 +21,6 @@ func TestNavigli(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg.Faults.GzipTiles = true
 	d, err := s.ServeStaticDir(cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -54,11 +53,7 @@ func TestNavigli(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			body := f.body
-			if f.header.Get("Content-Encoding") == "gzip" {
-				body = gunzip(t, body)
-			}
-			if f.status != http.StatusOK || !bytes.Equal(body, want) {
+			if f.status != http.StatusOK || !bytes.Equal(f.body, want) {
 				t.Errorf("size %d: %s: status %d, body differs from the file", size, p, f.status)
 			}
 		}
@@ -99,6 +94,17 @@ func TestNavigli(t *testing.T) {
 		[]string{"tile/data/003.p/10", "tile/0/003.p/10", "tile/1/000.p/5", "tile/0/004.p/1"})
 	if d.Grow() {
 		t.Fatal("Grow past the last checkpoint")
+	}
+	if err := d.SetFaults(Faults{GzipTiles: true}); err != nil {
+		t.Fatal(err)
+	}
+	f := get(t, d.URL()+"tile/data/003")
+	want, err := os.ReadFile(filepath.Join(cfg.Dir, "tile", "data", "003"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f.header.Get("Content-Encoding") != "gzip" || !bytes.Equal(gunzip(t, f.body), want) {
+		t.Errorf("gzip fixture tile: encoding %q, body differs", f.header.Get("Content-Encoding"))
 	}
 	if n := d.Stats().Requests[EndpointDataTile]; n == 0 {
 		t.Error("data tile requests not counted")

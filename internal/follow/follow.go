@@ -84,10 +84,24 @@ type source interface {
 	head(ctx context.Context) (size, timestamp uint64, err error)
 	// window returns the end of the range to request starting at start.
 	window(start, size uint64) uint64
-	// fetch returns the decoded updates of a prefix [start, start+n) of
-	// [start, end), n >= 1 unless err is set. Undecodable leaves inside the
-	// prefix are skipped (counted by the source).
-	fetch(ctx context.Context, start, end, size uint64) (ups []*messages.Update, n uint64, err error)
+	// fetch returns the decoded entries of a prefix [start, start+n) of
+	// [start, end), n >= 1 unless err is set.
+	fetch(ctx context.Context, start, end, size uint64) (fetched, error)
+}
+
+// fetched is a decoded run of n consecutive entries: the good ones as
+// updates, the undecodable ones as bad (skipped, and counted only once the
+// run is delivered, so a refetched run does not count them twice).
+type fetched struct {
+	ups []*messages.Update
+	bad []badLeaf
+	n   uint64
+}
+
+// badLeaf is an entry that could not be decoded.
+type badLeaf struct {
+	index uint64
+	err   error
 }
 
 // New returns a follower for log.
@@ -193,9 +207,8 @@ func (f *Follower) Run(ctx context.Context, next uint64, known bool, deliver Del
 
 // result is one fetched window.
 type result struct {
+	fetched
 	start, end uint64
-	ups        []*messages.Update
-	n          uint64
 	err        error
 	panic      any // a panic in the window's goroutine, re-raised by catchUp
 }
@@ -226,7 +239,7 @@ func (f *Follower) catchUp(ctx context.Context, next, size uint64, deliver Deliv
 				r.panic = recover()
 				results <- r
 			}()
-			r.ups, r.n, r.err = f.src.fetch(ctx, start, end, size)
+			r.fetched, r.err = f.src.fetch(ctx, start, end, size)
 		}()
 	}
 	for {
@@ -273,6 +286,9 @@ func (f *Follower) catchUp(ctx context.Context, next, size uint64, deliver Deliv
 			}
 			delete(done, next)
 			f.m.fetched.Add(int(d.n))
+			for _, b := range d.bad {
+				f.badLeaf(b.index, b.err)
+			}
 			if err := deliver(ctx, d.ups, d.end); err != nil {
 				return next, err
 			}

@@ -37,7 +37,7 @@ func (s *rfc6962Source) window(start, size uint64) uint64 {
 	return min(start+uint64(s.pageSize()), size)
 }
 
-func (s *rfc6962Source) fetch(ctx context.Context, start, end, _ uint64) ([]*messages.Update, uint64, error) {
+func (s *rfc6962Source) fetch(ctx context.Context, start, end, _ uint64) (fetched, error) {
 	var raw []ctclient.RawEntry
 	err := s.f.request(ctx, func() (err error) {
 		raw, err = s.c.GetEntries(ctx, start, end-1)
@@ -48,12 +48,12 @@ func (s *rfc6962Source) fetch(ctx context.Context, start, end, _ uint64) ([]*mes
 		return err
 	})
 	if err != nil {
-		return nil, 0, err
+		return fetched{}, err
 	}
 	if n := len(raw); uint64(n) < end-start {
 		s.observePage(n)
 	}
-	ups := make([]*messages.Update, 0, len(raw))
+	out := fetched{ups: make([]*messages.Update, 0, len(raw)), n: uint64(len(raw))}
 	for i, r := range raw {
 		index := start + uint64(i)
 		if hook := s.f.deps.OnDecode; hook != nil {
@@ -61,12 +61,12 @@ func (s *rfc6962Source) fetch(ctx context.Context, start, end, _ uint64) ([]*mes
 		}
 		e, err := ctdecode.DecodeRFC6962(index, r.LeafInput, r.ExtraData, s.f.deps.Chains)
 		if err != nil {
-			s.f.badLeaf(index, err)
+			out.bad = append(out.bad, badLeaf{index, err})
 			continue
 		}
-		ups = append(ups, s.f.update(e, EntryLink(s.c.BaseURL, index)))
+		out.ups = append(out.ups, s.f.update(e, EntryLink(s.c.BaseURL, index)))
 	}
-	return ups, uint64(len(raw)), nil
+	return out, nil
 }
 
 // pageSize and observePage share the window size between fetch goroutines.

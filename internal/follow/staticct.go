@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/certstream/certstream/internal/ctclient"
 	"github.com/certstream/certstream/internal/ctdecode"
@@ -17,9 +18,12 @@ type staticSource struct {
 	f *Follower
 	c *ctclient.StaticCT
 
-	mu            sync.Mutex
-	missingLogged map[[32]byte]bool
+	mu      sync.Mutex
+	missing map[[32]byte]time.Time // issuers the log answered 404 for, and when
 }
+
+// missingRetry is how long an issuer the log does not serve is not asked for again.
+const missingRetry = 10 * time.Minute
 
 const tileWidth = ctdecode.TileWidth
 
@@ -37,31 +41,31 @@ func (s *staticSource) window(start, size uint64) uint64 {
 	return min((start/tileWidth+1)*tileWidth, size)
 }
 
-func (s *staticSource) fetch(ctx context.Context, start, end, size uint64) ([]*messages.Update, uint64, error) {
+func (s *staticSource) fetch(ctx context.Context, start, end, size uint64) (fetched, error) {
 	n := start / tileWidth
 	first := n * tileWidth
 	leaves, err := s.tile(ctx, n, int(min(size-first, tileWidth)))
 	if err != nil {
-		return nil, 0, err
+		return fetched{}, err
 	}
 	link := joinURL(s.c.MonitoringURL, ctdecode.DataTilePath(n, tileWidth))
-	ups := make([]*messages.Update, 0, end-start)
+	out := fetched{ups: make([]*messages.Update, 0, end-start), n: end - start}
 	for _, tl := range leaves[start-first : end-first] {
 		if hook := s.f.deps.OnDecode; hook != nil {
 			hook(tl.LeafIndex)
 		}
 		chain, err := s.chain(ctx, tl.Chain)
 		if err != nil {
-			return nil, 0, err
+			return fetched{}, err
 		}
 		e, err := ctdecode.EntryFromTileLeaf(tl, chain)
 		if err != nil {
-			s.f.badLeaf(tl.LeafIndex, err)
+			out.bad = append(out.bad, badLeaf{tl.LeafIndex, err})
 			continue
 		}
-		ups = append(ups, s.f.update(e, link))
+		out.ups = append(out.ups, s.f.update(e, link))
 	}
-	return ups, end - start, nil
+	return out, nil
 }
 
 // tile fetches and parses data tile n holding at least width leaves. A
@@ -99,6 +103,10 @@ func (s *staticSource) chain(ctx context.Context, fps [][32]byte) ([]*messages.C
 	}
 	chain := make([]*messages.Cert, len(fps))
 	for i, fp := range fps {
+		if s.knownMissing(fp) {
+			s.f.m.missingIssuers.Inc()
+			return nil, nil
+		}
 		der, err := s.f.deps.Issuers.Get(ctx, fp, func(ctx context.Context) (der []byte, err error) {
 			err = s.f.request(ctx, func() (err error) {
 				der, err = s.c.GetIssuer(ctx, fp)
@@ -120,18 +128,27 @@ func (s *staticSource) chain(ctx context.Context, fps [][32]byte) ([]*messages.C
 	return chain, nil
 }
 
-// missingIssuer counts an issuer the log does not serve and logs it once.
+// knownMissing reports whether the log recently answered 404 for fp.
+func (s *staticSource) knownMissing(fp [32]byte) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	at, ok := s.missing[fp]
+	return ok && s.f.deps.Now().Sub(at) < missingRetry
+}
+
+// missingIssuer counts an issuer the log does not serve, remembers it, and
+// logs it the first time.
 func (s *staticSource) missingIssuer(fp [32]byte) {
 	s.f.m.missingIssuers.Inc()
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.missingLogged == nil {
-		s.missingLogged = map[[32]byte]bool{}
+	if s.missing == nil {
+		s.missing = map[[32]byte]time.Time{}
 	}
-	if !s.missingLogged[fp] {
-		s.missingLogged[fp] = true
+	if _, seen := s.missing[fp]; !seen {
 		s.f.logger.Warn("log does not serve an issuer; entries are sent without their chain", "issuer", hex.EncodeToString(fp[:]))
 	}
+	s.missing[fp] = s.f.deps.Now()
 }
 
 // joinURL joins base and path with exactly one "/".

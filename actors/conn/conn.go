@@ -1,0 +1,402 @@
+// Package conn is the connection actor: one per streaming client, WebSocket
+// or SSE, spawned by the router as its child. It drains the client's bounded
+// ring (owned by the router) in batches and writes each batch of ready-made
+// frames with one write call, keeps an idle stream alive with heartbeats and
+// (WebSocket) pings, and disconnects a client that falls too far behind,
+// stops answering or cannot be written to. Only this actor writes to the
+// client's socket; the HTTP side reads it and reports through Socket.
+package conn
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/anthdm/hollywood/actor"
+
+	"github.com/certstream/certstream/actors/mailbox"
+	"github.com/certstream/certstream/internal/wsframe"
+	"github.com/certstream/certstream/messages"
+)
+
+// Close reasons, as recorded in Socket.Reason and passed to Hooks.OnClose.
+// The set is fixed, so it can label metrics.
+const (
+	ReasonWriteTimeout = "write timeout"
+	ReasonWriteError   = "write error"
+	ReasonTooSlow      = "too slow"        // over the drop ratio (1008)
+	ReasonPongTimeout  = "pong timeout"    // no frame from the client after a ping
+	ReasonPeerClosed   = "client closed"   // the client sent a close frame
+	ReasonTooBig       = "message too big" // a client message over the read limit (1009)
+	ReasonShutdown     = "server shutdown" // the server is going away (1001)
+	ReasonUnavailable  = "unavailable"     // the server could not serve the client (1011)
+	ReasonGone         = "client gone"     // stopped without a close of its own: the client left
+	ReasonAborted      = "aborted"         // the HTTP side gave up waiting for the actor
+)
+
+// Policy is how a connection is kept alive and when it is given up. Zero
+// fields take the defaults noted.
+type Policy struct {
+	// HeartbeatInterval bounds the silence on an idle stream: the first
+	// tick that finds nothing written for more than HeartbeatInterval minus
+	// 1.5 TickPeriod writes a heartbeat data frame, so that with ticks
+	// TickPeriod apart (give or take some jitter) the silence stays under
+	// HeartbeatInterval. Default 10 s.
+	HeartbeatInterval time.Duration
+	// TickPeriod is how often the router sends Tick. Default 1 s.
+	TickPeriod time.Duration
+	// PingInterval is how often a WebSocket client is pinged. Default 20 s.
+	PingInterval time.Duration
+	// PongTimeout closes a WebSocket client from which no frame (pong or
+	// other) arrived this long after a ping. Default 10 s.
+	PongTimeout time.Duration
+	// WriteTimeout is the deadline of each write. Default 10 s.
+	WriteTimeout time.Duration
+	// CloseTimeout is the deadline for writing a close frame. Default 1 s.
+	CloseTimeout time.Duration
+	// CloseGrace is how long the reader keeps reading after a close frame
+	// was written, waiting for the client's close reply. Default 2 s.
+	CloseGrace time.Duration
+	// MaxDropRatio disconnects a client once more than this fraction of the
+	// messages pushed to it over its life were dropped. 1 or more disables
+	// it. Default (0) 0.5.
+	MaxDropRatio float64
+	// MinDropSample is how many messages must have been pushed before
+	// MaxDropRatio applies. Default 100.
+	MinDropSample uint64
+	// BatchLimit is the most frames written with one write. Default 64.
+	BatchLimit int
+	// SSEDataHeartbeat makes SSE heartbeats data events carrying the
+	// heartbeat message instead of ": heartbeat" comments.
+	SSEDataHeartbeat bool
+}
+
+// WithDefaults returns p with every zero field set to its default.
+func (p Policy) WithDefaults() Policy {
+	def := func(d *time.Duration, v time.Duration) {
+		if *d <= 0 {
+			*d = v
+		}
+	}
+	def(&p.HeartbeatInterval, 10*time.Second)
+	def(&p.TickPeriod, time.Second)
+	def(&p.PingInterval, 20*time.Second)
+	def(&p.PongTimeout, 10*time.Second)
+	def(&p.WriteTimeout, 10*time.Second)
+	def(&p.CloseTimeout, time.Second)
+	def(&p.CloseGrace, 2*time.Second)
+	if p.MaxDropRatio <= 0 {
+		p.MaxDropRatio = 0.5
+	}
+	if p.MinDropSample == 0 {
+		p.MinDropSample = 100
+	}
+	if p.BatchLimit <= 0 {
+		p.BatchLimit = 64
+	}
+	return p
+}
+
+// Hooks let the caller count what connections do (metrics). Nil hooks are
+// skipped; hooks must be cheap and must not block.
+type Hooks struct {
+	// OnWrite is called after each successful write of queued frames.
+	OnWrite func(frames, bytes int)
+	// OnClose is called once per connection, when its actor stops, with
+	// the close reason.
+	OnClose func(reason string)
+}
+
+// Config is one connection's transport, stream, policy and hooks.
+type Config struct {
+	Transport messages.Transport
+	Stream    messages.Stream
+	Policy
+	Hooks
+}
+
+// maxBatchesPerWake is how many batches one Wake writes before the actor
+// yields (sends itself another Wake), so that Stop and Tick get through.
+const maxBatchesPerWake = 4
+
+// Messages the reader side sends to the actor through Socket.
+type (
+	peerPing  struct{} // the payload is in Socket.pingData
+	peerClose struct{ code int }
+	failure   struct {
+		code   uint16
+		reason string
+	}
+	// injectPanic makes the actor panic, at once or in its next flush with
+	// a batch drained: a test hook for supervision.
+	injectPanic struct{ inFlush bool }
+)
+
+// New returns the producer factory to put in messages.Subscribe: the router
+// calls it with the client's ring and spawns the result. Everything that
+// must survive a restart lives in s and the ring, not in the receiver.
+func New(s *Socket, cfg Config) func(ring *mailbox.Ring[[]byte]) actor.Producer {
+	cfg.Policy = cfg.Policy.WithDefaults()
+	return func(ring *mailbox.Ring[[]byte]) actor.Producer {
+		return func() actor.Receiver { return &connActor{s: s, ring: ring, cfg: &cfg} }
+	}
+}
+
+type connActor struct {
+	s    *Socket
+	ring *mailbox.Ring[[]byte]
+	cfg  *Config
+}
+
+// Receive handles the router's Wake and Tick, the reader's reports and the
+// actor lifecycle.
+func (a *connActor) Receive(c *actor.Context) {
+	switch m := c.Message().(type) {
+	case messages.Wake:
+		a.flush(c)
+	case messages.Tick:
+		a.tick(c, m.Now)
+	case peerPing:
+		if data := a.s.pingData.Swap(nil); data != nil {
+			a.writeControl(c, wsframe.AppendPong(a.controlBuf(), []byte(*data)))
+		}
+	case peerClose:
+		code := uint16(m.code)
+		if m.code < 1000 || m.code == 1005 {
+			code = wsframe.CloseNormal // 1005 means "no code": reply with a plain close
+		}
+		a.close(c, code, ReasonPeerClosed, "")
+	case failure:
+		a.close(c, m.code, m.reason, "")
+	case actor.Started:
+		a.started(c)
+	case actor.Stopped:
+		a.stopped(c)
+	case injectPanic:
+		if m.inFlush {
+			a.s.crashInFlush = true
+			return
+		}
+		panic("conn: injected panic")
+	}
+}
+
+func (a *connActor) started(c *actor.Context) {
+	s := a.s
+	s.self.Store(&actorRef{engine: c.Engine(), pid: c.PID()})
+	if !s.started {
+		s.started = true
+		now := time.Now().UnixMilli()
+		s.lastData, s.lastPing = now, now
+	}
+	if s.inflight > 0 { // a crash between drain and write: those frames are lost
+		a.ring.Done(0, s.inflight)
+		s.inflight = 0
+	}
+	if !s.closing {
+		// A restart may have swallowed the Wake (or ping report) that was
+		// being handled; neither is sent again while one is outstanding.
+		c.Send(c.PID(), messages.Wake{})
+		if s.pingData.Load() != nil {
+			c.Send(c.PID(), peerPing{})
+		}
+	}
+}
+
+// flush drains and writes up to maxBatchesPerWake batches, then yields.
+func (a *connActor) flush(c *actor.Context) {
+	s := a.s
+	if s.closing {
+		return
+	}
+	wb := getBuf()
+	defer putBuf(wb)
+	for range maxBatchesPerWake {
+		wb.frames = a.ring.Drain(wb.frames[:0], a.cfg.BatchLimit)
+		if len(wb.frames) == 0 {
+			return // the ring re-armed its wake-up
+		}
+		s.inflight = len(wb.frames)
+		if s.crashInFlush {
+			s.crashInFlush = false
+			panic("conn: injected panic in flush")
+		}
+		frames, bytes, err := s.writeBatch(wb, a.cfg.WriteTimeout)
+		a.ring.Done(frames, len(wb.frames)-frames)
+		s.inflight = 0
+		if err != nil {
+			a.writeFailed(c, err)
+			return
+		}
+		s.lastData = time.Now().UnixMilli()
+		if a.cfg.OnWrite != nil {
+			a.cfg.OnWrite(frames, bytes)
+		}
+		if a.tooSlow(c) {
+			return
+		}
+	}
+	c.Send(c.PID(), messages.Wake{})
+}
+
+// tick writes a heartbeat when the stream has been idle, pings a WebSocket
+// client and checks its pong deadline, enforces the drop ratio, and lets
+// the ring release an unused buffer.
+func (a *connActor) tick(c *actor.Context, now int64) {
+	s := a.s
+	if s.closing {
+		return
+	}
+	p := &a.cfg.Policy
+	if now-s.lastData > (p.HeartbeatInterval - p.TickPeriod*3/2).Milliseconds() {
+		wb := getBuf()
+		_, err := s.write(wb.heartbeat(a.cfg.Transport, p.SSEDataHeartbeat, now), p.WriteTimeout)
+		putBuf(wb)
+		if err != nil {
+			a.writeFailed(c, err)
+			return
+		}
+		s.lastData = time.Now().UnixMilli()
+	}
+	if a.cfg.Transport == messages.WebSocket && !a.ping(c, now) {
+		return
+	}
+	if a.tooSlow(c) {
+		return
+	}
+	a.ring.Trim()
+}
+
+// ping closes a client that left a ping unanswered for PongTimeout and
+// sends a ping every PingInterval. It reports whether the connection is
+// still open.
+func (a *connActor) ping(c *actor.Context, now int64) bool {
+	s, p := a.s, &a.cfg.Policy
+	if s.pingSent != 0 && s.lastSeen.Load() >= s.pingSent {
+		s.pingSent = 0 // answered (any frame counts)
+	}
+	if s.pingSent != 0 && now-s.pingSent >= p.PongTimeout.Milliseconds() {
+		a.close(c, wsframe.CloseGoingAway, ReasonPongTimeout, "")
+		return false
+	}
+	if now-s.lastPing < p.PingInterval.Milliseconds() {
+		return true
+	}
+	if !a.writeControl(c, wsframe.AppendPing(a.controlBuf(), nil)) {
+		return false
+	}
+	s.lastPing = time.Now().UnixMilli()
+	if s.pingSent == 0 {
+		s.pingSent = s.lastPing
+	}
+	return true
+}
+
+// tooSlow closes the connection with 1008 once the share of messages dropped
+// over its life exceeds MaxDropRatio (after MinDropSample pushes).
+func (a *connActor) tooSlow(c *actor.Context) bool {
+	p := &a.cfg.Policy
+	st := a.ring.Stats()
+	if st.Pushed < p.MinDropSample || float64(st.Dropped) <= p.MaxDropRatio*float64(st.Pushed) {
+		return false
+	}
+	a.close(c, wsframe.ClosePolicyViolation, ReasonTooSlow,
+		fmt.Sprintf("dropped %d of %d messages", st.Dropped, st.Pushed))
+	return true
+}
+
+// controlBuf returns scratch space for one control frame.
+func (a *connActor) controlBuf() []byte {
+	return make([]byte, 0, wsframe.MaxControlPayload+wsframe.MaxHeaderLen)
+}
+
+// writeControl writes a small frame and reports success; a failure closes.
+func (a *connActor) writeControl(c *actor.Context, frame []byte) bool {
+	if a.s.closing || a.cfg.Transport != messages.WebSocket {
+		return false
+	}
+	if _, err := a.s.write(frame, a.cfg.WriteTimeout); err != nil {
+		a.writeFailed(c, err)
+		return false
+	}
+	return true
+}
+
+// writeFailed closes after a failed write. The stream may end mid-frame, so
+// no close frame is attempted.
+func (a *connActor) writeFailed(c *actor.Context, err error) {
+	reason := ReasonWriteError
+	if errors.Is(err, os.ErrDeadlineExceeded) {
+		reason = ReasonWriteTimeout
+	}
+	a.close(c, 0, reason, "")
+}
+
+// close begins closing: it records the reason, writes a WebSocket close
+// frame (unless code is 0: the stream is unusable) under a short deadline,
+// sets the read deadline so the reader returns (after a grace period for the
+// client's close reply when a close frame went out), and asks the router to
+// unsubscribe this actor. Close() on a hijacked connection may do nothing,
+// hence the deadline.
+func (a *connActor) close(c *actor.Context, code uint16, reason, detail string) {
+	s := a.s
+	if s.closing {
+		return
+	}
+	s.closing = true
+	s.setReason(reason)
+	deadline := expired
+	if code != 0 && a.cfg.Transport == messages.WebSocket {
+		text := reason
+		if detail != "" {
+			text += ": " + detail
+		}
+		frame := wsframe.AppendClose(a.controlBuf(), code, text)
+		if _, err := s.write(frame, a.cfg.CloseTimeout); err == nil {
+			deadline = time.Now().Add(a.cfg.CloseGrace)
+		}
+	}
+	_ = s.conn.SetReadDeadline(deadline)
+	if parent := c.Parent(); parent != nil {
+		c.Send(parent, messages.Unsubscribe{PID: c.PID()})
+	}
+}
+
+// stopped finishes the connection when the actor stops for good. hollywood
+// also delivers Stopped to a panicking actor just before restarting it; the
+// process is then still registered, and nothing must be torn down.
+func (a *connActor) stopped(c *actor.Context) {
+	if registered(c) {
+		return
+	}
+	a.s.finish(a.ring, a.cfg.OnClose)
+}
+
+// finish discards what is still queued (counted as dropped), wakes the
+// reader, reports the close and closes Done. It runs once however often it
+// is called.
+func (s *Socket) finish(ring *mailbox.Ring[[]byte], onClose func(string)) {
+	s.stopOnce.Do(func() {
+		s.closing = true
+		ring.Close()
+		s.setReason(ReasonGone)
+		_ = s.conn.SetReadDeadline(expired)
+		if onClose != nil {
+			onClose(s.Reason())
+		}
+		close(s.done)
+	})
+}
+
+// registered reports whether c's process is still in the engine's registry:
+// true during a restart, false once it is being stopped.
+func registered(c *actor.Context) bool {
+	id := c.PID().ID
+	i := strings.LastIndexByte(id, '/')
+	if i < 0 {
+		return false
+	}
+	return c.Engine().Registry.GetPID(id[:i], id[i+1:]) != nil
+}

@@ -1,0 +1,57 @@
+package dedup
+
+import (
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/anthdm/hollywood/actor"
+
+	"github.com/certstream/certstream/messages"
+)
+
+func update(id byte, index uint64) *messages.Update {
+	c := &messages.Cert{}
+	c.SHA256[0] = id
+	return &messages.Update{Entry: messages.Entry{Index: index, Leaf: c}}
+}
+
+func TestDedupForwardsFirstSightingInOrder(t *testing.T) {
+	e, _ := actor.NewEngine(actor.NewEngineConfig())
+	got := make(chan messages.Published, 10)
+	r := e.SpawnFunc(func(c *actor.Context) {
+		if p, ok := c.Message().(messages.Published); ok {
+			got <- p
+		}
+	}, "router")
+	d := e.Spawn(New(Config{Capacity: 100, TTL: time.Hour, Router: r}), "dedup")
+	var released atomic.Int32
+	rel := func() { released.Add(1) }
+	e.Send(d, messages.Batch{Updates: []*messages.Update{update(1, 0), update(2, 1), update(1, 2)}, Release: rel})
+	e.Send(d, messages.Batch{Updates: []*messages.Update{update(2, 3)}, Release: rel}) // all duplicates
+	e.Send(d, messages.Batch{Updates: []*messages.Update{update(3, 4)}, Release: rel})
+	want := [][]uint64{{0, 1}, {4}}
+	for _, w := range want {
+		select {
+		case p := <-got:
+			if len(p.Updates) != len(w) {
+				t.Fatalf("got %d updates, want %v", len(p.Updates), w)
+			}
+			for i, u := range p.Updates {
+				if u.Index != w[i] {
+					t.Fatalf("got index %d, want %v", u.Index, w)
+				}
+			}
+		case <-time.After(2 * time.Second):
+			t.Fatal("timeout")
+		}
+	}
+	select {
+	case p := <-got:
+		t.Fatalf("unexpected extra publish %+v", p)
+	case <-time.After(100 * time.Millisecond):
+	}
+	if released.Load() != 3 {
+		t.Fatalf("released %d batches, want 3", released.Load())
+	}
+}

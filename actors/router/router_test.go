@@ -1,0 +1,141 @@
+package router
+
+import (
+	"bytes"
+	"encoding/base64"
+	"encoding/json"
+	"os"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/anthdm/hollywood/actor"
+
+	"github.com/certstream/certstream/actors/mailbox"
+	"github.com/certstream/certstream/internal/certfields"
+	"github.com/certstream/certstream/internal/testdata"
+	"github.com/certstream/certstream/internal/wsframe"
+	"github.com/certstream/certstream/messages"
+)
+
+// updates builds one update per synthetic snapshot certificate.
+func updates(t *testing.T) []*messages.Update {
+	data, err := os.ReadFile(testdata.Path(t, "parser-snapshots", "synthetic.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var snaps []struct {
+		DER string `json:"der_b64"`
+	}
+	json.Unmarshal(data, &snaps)
+	src := &messages.Source{Name: "L", URL: "https://l/"}
+	var out []*messages.Update
+	for i, s := range snaps {
+		der, _ := base64.StdEncoding.DecodeString(s.DER)
+		c, err := certfields.Parse(der)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, &messages.Update{Entry: messages.Entry{Index: uint64(i), Leaf: c}, Source: src, CertLink: "x", Seen: 1})
+	}
+	return out
+}
+
+// sink is a consumer actor that counts wakes; the test drains its ring.
+type sink struct {
+	mu    sync.Mutex
+	ring  *mailbox.Ring[[]byte]
+	wakes int
+	ticks int
+}
+
+func (s *sink) producer(r *mailbox.Ring[[]byte]) actor.Producer {
+	s.ring = r
+	return func() actor.Receiver { return s }
+}
+
+func (s *sink) Receive(c *actor.Context) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	switch c.Message().(type) {
+	case messages.Wake:
+		s.wakes++
+	case messages.Tick:
+		s.ticks++
+	}
+}
+
+func subscribe(t *testing.T, e *actor.Engine, r *actor.PID, st messages.Stream, tr messages.Transport, name string) (*sink, *actor.PID) {
+	s := &sink{}
+	res, err := e.Request(r, messages.Subscribe{Stream: st, Transport: tr, Name: name, Producer: s.producer}, time.Second).Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s, res.(*actor.PID)
+}
+
+func TestRouterSerializesOncePerStreamAndFansOut(t *testing.T) {
+	e, _ := actor.NewEngine(actor.NewEngineConfig())
+	r := e.Spawn(New(Config{MailboxCapacity: 100, TickInterval: 50 * time.Millisecond}), "router")
+	lite1, _ := subscribe(t, e, r, messages.StreamLite, messages.WebSocket, "a")
+	lite2, _ := subscribe(t, e, r, messages.StreamLite, messages.WebSocket, "b")
+	full, _ := subscribe(t, e, r, messages.StreamFull, messages.SSE, "c")
+	ups := updates(t)
+	e.Send(r, messages.Published{Updates: ups})
+	info, err := e.Request(r, messages.Inspect{}, time.Second).Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ri := info.(messages.ActorInfo)
+	if len(ri.Children) != 3 {
+		t.Fatalf("children %d", len(ri.Children))
+	}
+	a := lite1.ring.Drain(nil, 1000)
+	b := lite2.ring.Drain(nil, 1000)
+	f := full.ring.Drain(nil, 1000)
+	if len(a) != len(ups) || len(b) != len(ups) || len(f) != len(ups) {
+		t.Fatalf("got %d/%d/%d frames, want %d each", len(a), len(b), len(f), len(ups))
+	}
+	for i, u := range ups {
+		want := wsframe.AppendText(nil, messages.AppendLite(nil, u))
+		if !bytes.Equal(a[i], want) {
+			t.Fatalf("lite frame %d differs", i)
+		}
+		if &a[i][0] != &b[i][0] {
+			t.Fatalf("subscribers of one stream must share the same bytes")
+		}
+		wantSSE := "data: " + string(messages.AppendFull(nil, u)) + "\n\n"
+		if string(f[i]) != wantSSE {
+			t.Fatalf("full SSE event %d differs", i)
+		}
+	}
+	if ri.Details["serialized"].([messages.NumStreams]uint64)[messages.StreamDomains] != 0 {
+		t.Fatal("a stream without subscribers must not be serialized")
+	}
+	time.Sleep(200 * time.Millisecond)
+	lite1.mu.Lock()
+	defer lite1.mu.Unlock()
+	if lite1.wakes != 1 {
+		t.Errorf("one burst must cost one wake, got %d", lite1.wakes)
+	}
+	if lite1.ticks == 0 {
+		t.Error("subscribers must receive ticks")
+	}
+}
+
+func TestRouterUnsubscribeClosesRing(t *testing.T) {
+	e, _ := actor.NewEngine(actor.NewEngineConfig())
+	r := e.Spawn(New(Config{MailboxCapacity: 4}), "router")
+	s, pid := subscribe(t, e, r, messages.StreamDomains, messages.WebSocket, "x")
+	ups := updates(t)
+	e.Send(r, messages.Published{Updates: ups}) // 11 into a ring of 4: 7 dropped
+	e.Send(r, messages.Unsubscribe{PID: pid})
+	info, _ := e.Request(r, messages.Inspect{}, time.Second).Result()
+	if n := len(info.(messages.ActorInfo).Children); n != 0 {
+		t.Fatalf("%d children after unsubscribe", n)
+	}
+	st := s.ring.Stats()
+	if st.Pushed != uint64(len(ups)) || st.Dropped != uint64(len(ups)) || st.Queued != 0 {
+		t.Fatalf("closed ring stats %+v", st)
+	}
+}

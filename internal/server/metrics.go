@@ -1,0 +1,65 @@
+package server
+
+import (
+	"fmt"
+
+	"github.com/VictoriaMetrics/metrics"
+
+	"github.com/certstream/certstream/actors/conn"
+	"github.com/certstream/certstream/messages"
+)
+
+// Client metrics (certstream_*, labelled by transport and stream or close
+// reason, never by connection):
+//
+//	certstream_client_connections{transport,stream}        live connections (gauge)
+//	certstream_client_connections_total{transport,stream}  connections accepted
+//	certstream_client_disconnects_total{transport,reason}  connections ended, by reason
+//	certstream_client_frames_written_total{transport}      queued messages written
+//	certstream_client_bytes_written_total{transport}       bytes of those messages
+var (
+	liveGauges    [messages.NumTransports][messages.NumStreams]*metrics.Gauge
+	acceptedTotal [messages.NumTransports][messages.NumStreams]*metrics.Counter
+	framesWritten [messages.NumTransports]*metrics.Counter
+	bytesWritten  [messages.NumTransports]*metrics.Counter
+)
+
+func init() {
+	for t := range messages.NumTransports {
+		tr := messages.Transport(t)
+		for st := range messages.NumStreams {
+			labels := fmt.Sprintf(`{transport=%q,stream=%q}`, tr, messages.Stream(st))
+			liveGauges[t][st] = metrics.GetOrCreateGauge("certstream_client_connections"+labels, nil)
+			acceptedTotal[t][st] = metrics.GetOrCreateCounter("certstream_client_connections_total" + labels)
+		}
+		framesWritten[t] = metrics.GetOrCreateCounter(fmt.Sprintf(`certstream_client_frames_written_total{transport=%q}`, tr))
+		bytesWritten[t] = metrics.GetOrCreateCounter(fmt.Sprintf(`certstream_client_bytes_written_total{transport=%q}`, tr))
+	}
+}
+
+// Connections returns the number of live clients of transport t on stream s
+// (those with a running connection actor), across all servers.
+func Connections(t messages.Transport, s messages.Stream) int {
+	return int(liveGauges[t][s].Get())
+}
+
+func connected(t messages.Transport, s messages.Stream) {
+	liveGauges[t][s].Inc()
+	acceptedTotal[t][s].Inc()
+}
+
+func disconnected(t messages.Transport, s messages.Stream) { liveGauges[t][s].Dec() }
+
+// hooksFor returns the connection actor hooks feeding the metrics of t.
+func hooksFor(t messages.Transport) conn.Hooks {
+	frames, bytes := framesWritten[t], bytesWritten[t]
+	return conn.Hooks{
+		OnWrite: func(n, b int) {
+			frames.Add(n)
+			bytes.Add(b)
+		},
+		OnClose: func(reason string) {
+			metrics.GetOrCreateCounter(fmt.Sprintf(`certstream_client_disconnects_total{transport=%q,reason=%q}`, t, reason)).Inc()
+		},
+	}
+}
