@@ -52,13 +52,13 @@ type Config struct {
 type Deps struct {
 	HTTP      *http.Client // the operator's connection pool
 	UserAgent string
-	Limiter   *Limiter               // the operator's request budget (nil: none)
-	Issuers   *ctclient.IssuerCache  // static-ct issuers, shared by every follower
-	Chains    *certfields.Cache      // parsed chain certificates, shared
-	Now       func() time.Time       // clock (default time.Now)
-	Metrics   *Metrics               // per-log metrics (nil: a fresh set)
-	OnDecode  func(index uint64)     // test hook, called before each entry is decoded
-	Logger    *slog.Logger           // default slog.Default()
+	Limiter   *Limiter              // the operator's request budget (nil: none)
+	Issuers   *ctclient.IssuerCache // static-ct issuers, shared by every follower
+	Chains    *certfields.Cache     // parsed chain certificates, shared
+	Now       func() time.Time      // clock (default time.Now)
+	Metrics   *Metrics              // per-log metrics (nil: a fresh set)
+	OnDecode  func(index uint64)    // test hook, called before each entry is decoded
+	Logger    *slog.Logger          // default slog.Default()
 }
 
 // Deliver hands updates, in index order, to the pipeline and records that

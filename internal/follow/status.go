@@ -37,10 +37,10 @@ type Status struct {
 // statusTracker guards a Status shared between the follower's goroutines
 // and readers; it keeps the per-log gauges in step.
 type statusTracker struct {
-	mu      sync.Mutex
-	s       Status
-	lastTS  uint64 // log timestamp (ms) of the last delivered entry
-	gauges  *Metrics
+	mu     sync.Mutex
+	s      Status
+	lastTS uint64 // log timestamp (ms) of the last delivered entry
+	gauges *Metrics
 }
 
 func (t *statusTracker) get() Status {
