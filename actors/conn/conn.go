@@ -169,6 +169,9 @@ func (a *connActor) Receive(c *actor.Context) {
 		}
 		a.close(c, code, ReasonPeerClosed, "")
 	case failure:
+		if m.code == wsframe.CloseGoingAway {
+			a.drain(c)
+		}
 		a.close(c, m.code, m.reason, "")
 	case actor.Started:
 		a.started(c)
@@ -207,38 +210,51 @@ func (a *connActor) started(c *actor.Context) {
 
 // flush drains and writes up to maxBatchesPerWake batches, then yields.
 func (a *connActor) flush(c *actor.Context) {
-	s := a.s
-	if s.closing {
+	if a.s.closing {
 		return
 	}
-	wb := getBuf()
-	defer putBuf(wb)
 	for range maxBatchesPerWake {
-		wb.frames = a.ring.Drain(wb.frames[:0], a.cfg.BatchLimit)
-		if len(wb.frames) == 0 {
-			return // the ring re-armed its wake-up
-		}
-		s.inflight = len(wb.frames)
-		if s.crashInFlush {
-			s.crashInFlush = false
-			panic("conn: injected panic in flush")
-		}
-		frames, bytes, err := s.writeBatch(wb, a.cfg.WriteTimeout)
-		a.ring.Done(frames, len(wb.frames)-frames)
-		s.inflight = 0
-		if err != nil {
-			a.writeFailed(c, err)
-			return
-		}
-		s.lastData = time.Now().UnixMilli()
-		if a.cfg.OnWrite != nil {
-			a.cfg.OnWrite(frames, bytes)
-		}
-		if a.tooSlow(c) {
+		if !a.writeNext(c) || a.tooSlow(c) {
 			return
 		}
 	}
 	c.Send(c.PID(), messages.Wake{})
+}
+
+// drain writes everything queued, without yielding: the last flush before
+// a going-away close, so a graceful shutdown delivers what was routed.
+func (a *connActor) drain(c *actor.Context) {
+	for !a.s.closing && a.writeNext(c) {
+	}
+}
+
+// writeNext drains one batch from the ring and writes it. It returns false
+// when the ring was empty (which re-arms its wake-up) or the write failed.
+func (a *connActor) writeNext(c *actor.Context) bool {
+	s := a.s
+	wb := getBuf()
+	defer putBuf(wb)
+	wb.frames = a.ring.Drain(wb.frames[:0], a.cfg.BatchLimit)
+	if len(wb.frames) == 0 {
+		return false
+	}
+	s.inflight = len(wb.frames)
+	if s.crashInFlush {
+		s.crashInFlush = false
+		panic("conn: injected panic in flush")
+	}
+	frames, bytes, err := s.writeBatch(wb, a.cfg.WriteTimeout)
+	a.ring.Done(frames, len(wb.frames)-frames)
+	s.inflight = 0
+	if err != nil {
+		a.writeFailed(c, err)
+		return false
+	}
+	s.lastData = time.Now().UnixMilli()
+	if a.cfg.OnWrite != nil {
+		a.cfg.OnWrite(frames, bytes)
+	}
+	return true
 }
 
 // tick writes a heartbeat when the stream has been idle, pings a WebSocket

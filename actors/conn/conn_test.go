@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -537,5 +538,33 @@ func TestPanicMidFlushResumes(t *testing.T) {
 	_ = h.cli.SetReadDeadline(time.Now().Add(10 * time.Second))
 	if _, err := io.ReadFull(h.br, got); err != nil || !bytes.Equal(got, want) {
 		t.Fatalf("after the crash: %v", err)
+	}
+}
+
+// shortConn accepts only the first n bytes of a write, then fails.
+type shortConn struct {
+	net.Conn
+	n int
+}
+
+func (c *shortConn) SetWriteDeadline(time.Time) error { return nil }
+func (c *shortConn) Write(p []byte) (int, error) {
+	if len(p) <= c.n {
+		return len(p), nil
+	}
+	return c.n, errors.New("short write")
+}
+
+func TestWriteBatchCountsWholeFrames(t *testing.T) {
+	frames := [][]byte{bytes.Repeat([]byte("a"), 10), bytes.Repeat([]byte("b"), 20), bytes.Repeat([]byte("c"), 30)}
+	for _, tc := range []struct{ accept, frames, bytes int }{{0, 0, 0}, {9, 0, 0}, {10, 1, 10}, {35, 2, 30}, {59, 2, 30}, {60, 3, 60}} {
+		s := NewSocket(&shortConn{n: tc.accept})
+		wb := getBuf()
+		wb.frames = append(wb.frames[:0], frames...)
+		n, b, err := s.writeBatch(wb, time.Second)
+		putBuf(wb)
+		if n != tc.frames || b != tc.bytes || (err == nil) != (tc.accept == 60) {
+			t.Errorf("accepting %d bytes: %d frames, %d bytes, %v; want %d, %d", tc.accept, n, b, err, tc.frames, tc.bytes)
+		}
 	}
 }

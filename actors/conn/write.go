@@ -33,15 +33,20 @@ func putBuf(wb *writeBuf) {
 	bufPool.Put(wb)
 }
 
-// writeBatch writes wb.frames with a single Write under a deadline of
-// timeout and returns how many frames (and bytes) reached the socket
-// completely; on error the rest are lost.
+// writeBatch writes wb.frames (at least one) with a single Write under a
+// deadline of timeout, copying them into wb.b when there are several, and
+// returns how many frames (and bytes) reached the socket completely; on
+// error the rest are lost.
 func (s *Socket) writeBatch(wb *writeBuf, timeout time.Duration) (frames, bytes int, err error) {
-	wb.b = wb.b[:0]
-	for _, f := range wb.frames {
-		wb.b = append(wb.b, f...)
+	p := wb.frames[0]
+	if len(wb.frames) > 1 {
+		wb.b = wb.b[:0]
+		for _, f := range wb.frames {
+			wb.b = append(wb.b, f...)
+		}
+		p = wb.b
 	}
-	n, err := s.write(wb.b, timeout)
+	n, err := s.write(p, timeout)
 	if err == nil {
 		return len(wb.frames), n, nil
 	}
