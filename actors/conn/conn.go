@@ -129,9 +129,9 @@ type (
 		code   uint16
 		reason string
 	}
-	// injectPanic makes the actor panic, at once or in its next flush with
+	// InjectPanic makes the actor panic, at once or in its next flush with
 	// a batch drained: a test hook for supervision.
-	injectPanic struct{ inFlush bool }
+	InjectPanic struct{ InFlush bool }
 )
 
 // New returns the producer factory to put in messages.Subscribe: the router
@@ -177,8 +177,8 @@ func (a *connActor) Receive(c *actor.Context) {
 		a.started(c)
 	case actor.Stopped:
 		a.stopped(c)
-	case injectPanic:
-		if m.inFlush {
+	case InjectPanic:
+		if m.InFlush {
 			a.s.crashInFlush = true
 			return
 		}

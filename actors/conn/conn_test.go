@@ -464,7 +464,7 @@ func TestPanicRestartKeepsQueueAndSocket(t *testing.T) {
 	all := payloads(100)
 	sent := h.publish(all[:50]...)
 	h.waitStats("first half delivered", func(s conntest.Sub) bool { return s.Stats.Delivered == 50 })
-	h.e.Send(h.pid, injectPanic{})
+	h.e.Send(h.pid, InjectPanic{})
 	sent = append(sent, h.publish(all[50:]...)...)
 	want := bytes.Join(sent, nil)
 	got := make([]byte, len(want))
@@ -523,7 +523,7 @@ func TestPanicMidFlushResumes(t *testing.T) {
 	p := quiet
 	p.BatchLimit = 8
 	h := newHarness(t, Config{Transport: messages.WebSocket, Policy: p}, conntest.Config{RingCapacity: 1024}, nil)
-	h.e.Send(h.pid, injectPanic{inFlush: true})
+	h.e.Send(h.pid, InjectPanic{InFlush: true})
 	sent := h.publish(payloads(60)...)
 	s := h.waitStats("the rest delivered", func(s conntest.Sub) bool {
 		return s.Restarts == 1 && s.Stats.Delivered+s.Stats.Dropped == 60

@@ -9,7 +9,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/anthdm/hollywood/actor"
 	"github.com/fasthttp/websocket"
+
+	"github.com/certstream/certstream/actors/conn"
 
 	"github.com/certstream/certstream/messages"
 
@@ -69,7 +72,7 @@ func TestFaultsLoseNothing(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	set(f.logs[0], fakelog.Faults{PageSize: 7, RateLimitEvery: 5, RetryAfter: 1, TruncateEvery: 11})
+	set(f.logs[0], fakelog.Faults{PageSize: 7, RateLimitEvery: 25, RetryAfter: 1, TruncateEvery: 11})
 	set(f.logs[1], fakelog.Faults{PageSize: 50, ServerErrorEvery: 4, GarbageLeafEvery: 13, Delay: 5 * time.Millisecond})
 	set(f.logs[2], fakelog.Faults{TruncateEvery: 5, Tile404Every: 7, GzipTiles: true, RateLimitEvery: 9, OmitRetryAfter: true})
 	set(f.navigli, fakelog.Faults{ServerErrorEvery: 3, GzipTiles: true})
@@ -85,7 +88,13 @@ func TestFaultsLoseNothing(t *testing.T) {
 	defer shutdown(t, n)
 	full := dialWS(t, n.Addr(), "/full-stream")
 	lite := dialSSE(t, n.Addr(), "lite")
-	grow(t, f, 400, 2)
+	grow(t, f, 400, 1)
+	waitFor(t, 30*time.Second, "the first entries", func() bool { return full.count() > 0 })
+	// Crash every connection actor once, mid-stream.
+	for _, ch := range inspectRouter(t, n).Children {
+		n.Engine.Send(actor.NewPID(n.Engine.Address(), ch.Details["conn"].(messages.ConnStats).ID), conn.InjectPanic{})
+	}
+	grow(t, f, 400, 1)
 	want := f.expect(t)
 	waitFor(t, 90*time.Second, "every entry despite faults", func() bool {
 		return full.count() >= want.total && lite.count() >= want.total
@@ -107,6 +116,11 @@ func TestFaultsLoseNothing(t *testing.T) {
 	}
 	if got := follow.NewMetrics(beta.Description()).ParseFailures(); got != uint64(want.garbage[beta.URL()]) {
 		t.Errorf("parse failures counted %d, want %d", got, want.garbage[beta.URL()])
+	}
+	for _, ch := range inspectRouter(t, n).Children {
+		if cs := ch.Details["conn"].(messages.ConnStats); cs.Restarts != 1 {
+			t.Errorf("connection %s restarted %d times, want 1", cs.ID, cs.Restarts)
+		}
 	}
 	for _, l := range []interface{ Stats() fakelog.Stats }{f.logs[0], f.logs[1], f.logs[2], f.navigli} {
 		if len(l.Stats().Faults) == 0 {
