@@ -27,6 +27,7 @@ import (
 	"github.com/certstream/certstream/internal/ctclient"
 	"github.com/certstream/certstream/internal/follow"
 	"github.com/certstream/certstream/internal/loglist"
+	"github.com/certstream/certstream/messages"
 )
 
 // Config configures the supervisor.
@@ -49,6 +50,8 @@ type Config struct {
 	Dedup, State    *actor.PID
 	// OnDecode is a test hook called before each entry of each log is decoded.
 	OnDecode func(log follow.Log, index uint64)
+	// Transport, when set, replaces the per-operator connection pools (tests).
+	Transport http.RoundTripper
 }
 
 var (
@@ -85,6 +88,7 @@ func (r *Registry) Fetchers() []*Fetcher {
 
 type supervisor struct {
 	cfg      Config
+	started  time.Time
 	reg      *Registry
 	clients  map[string]*http.Client // per operator
 	limiters *follow.Limiters
@@ -97,6 +101,11 @@ type supervisor struct {
 }
 
 type refresh struct{}
+
+// SetCustom replaces the custom logs (hot reload): logs no longer listed
+// stop, new ones start, and a log whose settings changed is restarted from
+// its cursor. The log list's logs are not affected.
+type SetCustom struct{ Logs []follow.Log }
 
 type listResult struct {
 	list *loglist.List
@@ -121,6 +130,7 @@ func New(cfg Config) (*Registry, actor.Producer) {
 		chains:   certfields.NewCache(8192),
 		list:     cfg.List,
 		cursors:  map[string]uint64{},
+		started:  time.Now(),
 	}
 	for k, v := range cfg.Cursors {
 		s.cursors[k] = v
@@ -147,6 +157,11 @@ func (s *receiver) Receive(c *actor.Context) {
 		}
 	case refresh:
 		s.fetchList(c)
+	case SetCustom:
+		s.cfg.Custom = msg.Logs
+		s.apply(c)
+	case messages.Inspect:
+		c.Respond(s.inspect(c))
 	case listResult:
 		if msg.err != nil {
 			listFailures.Inc()
@@ -195,25 +210,77 @@ func (s *supervisor) desired() map[string]follow.Log {
 func (s *supervisor) apply(c *actor.Context) {
 	want := s.desired()
 	s.reg.mu.Lock()
-	defer s.reg.mu.Unlock()
+	var changed []context.Context
 	for url, f := range s.reg.by {
-		if _, ok := want[url]; ok {
+		l, ok := want[url]
+		if ok && sameLog(l, f.Shared.Log()) {
 			continue
 		}
 		st := f.Shared.Status()
 		if st.CursorKnown {
 			s.cursors[url] = st.Next
 		}
-		c.Engine().Poison(f.PID)
+		stopped := c.Engine().Poison(f.PID)
 		delete(s.reg.by, url)
-		slog.Info("log no longer followed; fetcher stopped", "log", f.Shared.Log().Name, "url", url)
+		if ok {
+			changed = append(changed, stopped)
+			slog.Info("log settings changed; restarting its fetcher", "log", l.Name, "url", url)
+		} else {
+			slog.Info("log no longer followed; fetcher stopped", "log", f.Shared.Log().Name, "url", url)
+		}
 	}
+	s.reg.mu.Unlock()
+	// A changed log's successor may reuse its actor id: wait (bounded) for
+	// the old fetcher to be gone, and its last cursor to be final.
+	timeout := time.After(15 * time.Second)
+	for _, stopped := range changed {
+		select {
+		case <-stopped.Done():
+		case <-timeout:
+		}
+	}
+	s.reg.mu.Lock()
+	defer s.reg.mu.Unlock()
 	for url, l := range want {
 		if _, ok := s.reg.by[url]; ok {
 			continue
 		}
 		s.reg.by[url] = s.spawn(c, l)
 	}
+}
+
+// sameLog reports whether a and b are followed the same way.
+func sameLog(a, b follow.Log) bool {
+	if a.Name != b.Name || a.URL != b.URL || a.Kind != b.Kind || a.Operator != b.Operator {
+		return false
+	}
+	if a.PublicKey == nil || b.PublicKey == nil {
+		return a.PublicKey == nil && b.PublicKey == nil
+	}
+	k, ok := a.PublicKey.(interface{ Equal(crypto.PublicKey) bool })
+	return ok && k.Equal(b.PublicKey)
+}
+
+// inspect describes the supervisor and one child per fetcher.
+func (s *supervisor) inspect(c *actor.Context) messages.ActorInfo {
+	info := messages.ActorInfo{PID: c.PID().String(), Kind: "logs", Status: "running", Started: s.started,
+		Details: map[string]any{"follow_log_list": s.cfg.FollowList, "custom_logs": len(s.cfg.Custom)}}
+	for _, f := range s.reg.Fetchers() {
+		st, l := f.Shared.Status(), f.Shared.Log()
+		status := st.Health
+		if f.Budget.GaveUp() {
+			status = "failed"
+		}
+		why, when := f.Budget.LastFailure()
+		info.Children = append(info.Children, messages.ActorInfo{
+			PID: f.PID.String(), Kind: "fetcher", Parent: info.PID, Status: status, Restarts: f.Budget.Restarts(),
+			Details: map[string]any{"log": l.Name, "url": l.URL, "operator": l.Operator, "log_kind": l.Kind,
+				"cursor": st.Next, "tree_size": st.TreeSize, "health": st.Health, "lag_entries": st.LagEntries,
+				"lag_seconds": st.LagSeconds, "errors": st.Errors, "last_error": st.LastError,
+				"last_failure": why, "last_failure_at": when},
+		})
+	}
+	return info
 }
 
 // spawn starts one supervised fetcher.
@@ -238,6 +305,8 @@ func (s *supervisor) spawn(c *actor.Context, l follow.Log) *Fetcher {
 	budget := supervise.NewBudget("fetcher/"+id, supervise.Policy{
 		Max: 20, Window: 10 * time.Minute, MinBackoff: time.Second, MaxBackoff: time.Minute})
 	budget.OnGiveUp = func(any) { fetcherGiveUp.Inc() }
+	m := follow.NewMetrics(l.Name)
+	budget.OnRestart = func(any) { m.Restarted() }
 	pid := c.SpawnChild(producer, "fetcher", append(budget.Opts(16), actor.WithID(id))...)
 	slog.Info("following log", "log", l.Name, "url", l.URL, "kind", l.Kind, "cursor", start, "saved_cursor", known)
 	return &Fetcher{ID: id, PID: pid, Shared: shared, Budget: budget}
@@ -248,10 +317,14 @@ func (s *supervisor) client(operator string) *http.Client {
 	if hc, ok := s.clients[operator]; ok {
 		return hc
 	}
-	tr := http.DefaultTransport.(*http.Transport).Clone()
-	tr.MaxIdleConnsPerHost = 16
-	tr.DisableCompression = true // ctclient negotiates and caps gzip itself
-	hc := &http.Client{Timeout: s.cfg.RequestTimeout, Transport: tr}
+	var rt http.RoundTripper = s.cfg.Transport
+	if rt == nil {
+		tr := http.DefaultTransport.(*http.Transport).Clone()
+		tr.MaxIdleConnsPerHost = 16
+		tr.DisableCompression = true // ctclient negotiates and caps gzip itself
+		rt = tr
+	}
+	hc := &http.Client{Timeout: s.cfg.RequestTimeout, Transport: rt}
 	s.clients[operator] = hc
 	return hc
 }

@@ -1,0 +1,198 @@
+package logs
+
+import (
+	"crypto"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/sha256"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"sort"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/anthdm/hollywood/actor"
+
+	"github.com/certstream/certstream/internal/fakelog"
+	"github.com/certstream/certstream/internal/loglist"
+	"github.com/certstream/certstream/messages"
+)
+
+// listServer serves a signed log list that the test can change.
+type listServer struct {
+	mu        sync.Mutex
+	list, sig []byte
+}
+
+func (s *listServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	switch {
+	case strings.HasSuffix(r.URL.Path, ".json"):
+		w.Write(s.list)
+	case strings.HasSuffix(r.URL.Path, ".sig"):
+		w.Write(s.sig)
+	default:
+		http.NotFound(w, r)
+	}
+}
+
+func (s *listServer) set(list, sig []byte) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.list, s.sig = list, sig
+}
+
+// onlyLogs returns the fake server's log list keeping the logs whose URL
+// contains one of names.
+func onlyLogs(t *testing.T, full []byte, names ...string) []byte {
+	t.Helper()
+	var doc map[string]any
+	if err := json.Unmarshal(full, &doc); err != nil {
+		t.Fatal(err)
+	}
+	for _, op := range doc["operators"].([]any) {
+		o := op.(map[string]any)
+		var keep []any
+		for _, l := range o["logs"].([]any) {
+			for _, n := range names {
+				if strings.Contains(l.(map[string]any)["url"].(string), "/logs/"+n+"/") {
+					keep = append(keep, l)
+				}
+			}
+		}
+		o["logs"] = keep
+	}
+	out, err := json.Marshal(doc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+func sign(t *testing.T, key *rsa.PrivateKey, data []byte) []byte {
+	sum := sha256.Sum256(data)
+	sig, err := rsa.SignPKCS1v15(rand.Reader, key, crypto.SHA256, sum[:])
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sig
+}
+
+func following(reg *Registry) []string {
+	var names []string
+	for _, f := range reg.Fetchers() {
+		names = append(names, f.Shared.Log().Name)
+	}
+	sort.Strings(names)
+	return names
+}
+
+// TestSupervisorFollowsTheSignedList starts one fetcher per listed log,
+// replaces them as the refreshed list changes, and keeps the last good list
+// when a refresh does not verify.
+func TestSupervisorFollowsTheSignedList(t *testing.T) {
+	fake, err := fakelog.NewServer()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fake.Close()
+	for _, name := range []string{"a", "b", "c"} {
+		if _, err := fake.AddLog(fakelog.LogConfig{Name: name, Kind: fakelog.RFC6962, Description: "log " + name}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	full, err := fake.LogList()
+	if err != nil {
+		t.Fatal(err)
+	}
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	list1, list2 := onlyLogs(t, full, "a", "b"), onlyLogs(t, full, "b", "c")
+	ls := &listServer{}
+	ls.set(list1, sign(t, key, list1))
+	ts := httptest.NewServer(ls)
+	defer ts.Close()
+	start, err := loglist.Parse(list1)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	e, _ := actor.NewEngine(actor.NewEngineConfig())
+	dedup := e.SpawnFunc(func(c *actor.Context) {
+		if b, ok := c.Message().(messages.Batch); ok && b.Release != nil {
+			b.Release()
+		}
+	}, "dedup")
+	reg, producer := New(Config{
+		List: start, FollowList: true, ListURL: ts.URL + "/list.json", ListKey: &key.PublicKey,
+		RefreshInterval: 100 * time.Millisecond, Dedup: dedup, OperatorRPS: 1000,
+	})
+	pid := e.Spawn(producer, "logs")
+	defer func() { <-e.Poison(pid).Done() }()
+
+	wait := func(want string) {
+		t.Helper()
+		deadline := time.Now().Add(10 * time.Second)
+		for strings.Join(following(reg), ",") != want {
+			if time.Now().After(deadline) {
+				t.Fatalf("following %v, want %s", following(reg), want)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+	wait("log a,log b")
+	ls.set(list2, sign(t, key, list2))
+	wait("log b,log c")
+	// A list whose signature does not verify is ignored.
+	ls.set(list1, sign(t, key, list2))
+	time.Sleep(500 * time.Millisecond)
+	wait("log b,log c")
+}
+
+func TestCustomLogsOnly(t *testing.T) {
+	e, _ := actor.NewEngine(actor.NewEngineConfig())
+	reg, producer := New(Config{List: loglist.Embedded(), FollowList: false})
+	pid := e.Spawn(producer, "logs")
+	defer func() { <-e.Poison(pid).Done() }()
+	time.Sleep(100 * time.Millisecond)
+	if n := len(reg.Fetchers()); n != 0 {
+		t.Fatalf("follow_log_list = false must follow custom logs only, got %d fetchers", n)
+	}
+}
+
+func TestEmbeddedListFollowsUsableLogs(t *testing.T) {
+	e, _ := actor.NewEngine(actor.NewEngineConfig())
+	list := loglist.Embedded()
+	var asked atomic.Int32
+	offline := roundTripFunc(func(*http.Request) (*http.Response, error) {
+		asked.Add(1)
+		return nil, errors.New("offline test: no network")
+	})
+	reg, producer := New(Config{List: list, FollowList: true, Transport: offline})
+	pid := e.Spawn(producer, "logs")
+	defer func() { <-e.Poison(pid).Done() }()
+	time.Sleep(100 * time.Millisecond)
+	if got, want := len(reg.Fetchers()), len(list.Followed()); got != want || want == 0 {
+		t.Fatalf("%d fetchers for %d followed logs", got, want)
+	}
+	for _, f := range reg.Fetchers() {
+		if h := f.Shared.Status().Health; h != "unhealthy" && h != "starting" {
+			t.Errorf("%s: health %q without network", f.ID, h)
+		}
+	}
+	if asked.Load() == 0 {
+		t.Fatal("fetchers never tried their logs")
+	}
+}
+
+type roundTripFunc func(*http.Request) (*http.Response, error)
+
+func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
