@@ -13,6 +13,7 @@ import (
 // registered once per log name and shared by the follower's incarnations.
 type Metrics struct {
 	fetched, parseFailures, missingIssuers *metrics.Counter
+	published, restarts                    *metrics.Counter
 	requests                               map[string]*metrics.Counter
 	cursor, treeSize                       *metrics.Gauge
 	lagEntries, lagSeconds, healthy        *metrics.Gauge
@@ -36,6 +37,8 @@ func NewMetrics(name string) *Metrics {
 		fetched:        counter("certstream_ct_entries_fetched_total"),
 		parseFailures:  counter("certstream_ct_parse_failures_total"),
 		missingIssuers: counter("certstream_ct_missing_issuers_total"),
+		published:      counter("certstream_ct_entries_published_total"),
+		restarts:       counter("certstream_ct_fetcher_restarts_total"),
 		requests:       map[string]*metrics.Counter{},
 		cursor:         gauge("certstream_ct_cursor"),
 		treeSize:       gauge("certstream_ct_tree_size"),
@@ -62,6 +65,13 @@ func (m *Metrics) request(err error) {
 		c.Inc()
 	}
 }
+
+// Published counts n of the log's certificates that passed dedup and went
+// to the router.
+func (m *Metrics) Published(n int) { m.published.Add(n) }
+
+// Restarted counts one restart of the log's fetcher.
+func (m *Metrics) Restarted() { m.restarts.Inc() }
 
 // ParseFailures returns how many undecodable entries were skipped.
 func (m *Metrics) ParseFailures() uint64 { return m.parseFailures.Get() }
