@@ -229,23 +229,28 @@ func dialWS(t *testing.T, addr net.Addr, path string) *client {
 		t.Fatalf("dial %s: %v", path, err)
 	}
 	c := &client{name: "ws" + path, done: make(chan struct{}), conn: ws}
-	go func() {
-		defer close(c.done)
-		for {
-			_, data, err := ws.ReadMessage()
-			if err != nil {
-				c.mu.Lock()
-				c.err = err
-				c.mu.Unlock()
-				return
-			}
-			if m := string(data); !isHeartbeat(m) {
-				c.add(m)
-			}
-		}
-	}()
+	go c.readWS(0)
 	t.Cleanup(func() { ws.Close() })
 	return c
+}
+
+// readWS records the data messages of c's WebSocket until it fails, pausing
+// delay after each message (a slow reader).
+func (c *client) readWS(delay time.Duration) {
+	defer close(c.done)
+	for {
+		_, data, err := c.conn.ReadMessage()
+		if err != nil {
+			c.mu.Lock()
+			c.err = err
+			c.mu.Unlock()
+			return
+		}
+		if m := string(data); !isHeartbeat(m) {
+			c.add(m)
+		}
+		time.Sleep(delay)
+	}
 }
 
 // dialSSE connects an SSE client and records data events.

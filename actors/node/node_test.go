@@ -237,20 +237,7 @@ func dialSlowWS(t *testing.T, addr net.Addr, path string) *client {
 		t.Fatal(err)
 	}
 	c := &client{name: "slow", done: make(chan struct{}), conn: ws}
-	go func() {
-		defer close(c.done)
-		for {
-			_, data, err := ws.ReadMessage()
-			if err != nil {
-				c.mu.Lock()
-				c.err = err
-				c.mu.Unlock()
-				return
-			}
-			c.add(string(data))
-			time.Sleep(time.Second)
-		}
-	}()
+	go c.readWS(time.Second)
 	t.Cleanup(func() { ws.Close() })
 	return c
 }
