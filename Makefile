@@ -6,7 +6,7 @@ BIN     := bin/certstream
 PKGS    := ./...
 SCENARIO ?=
 
-.PHONY: build run test lint bench fuzz clean
+.PHONY: build run test lint bench fuzz clean verify-delta
 
 build:
 	$(GO) build -o $(BIN) ./cmd/certstream
@@ -32,6 +32,11 @@ fuzz:
 	$(GO) test -run='^$$' -fuzz=FuzzDecodeRFC6962 -fuzztime=$(FUZZTIME) ./internal/ctdecode
 	$(GO) test -run='^$$' -fuzz=FuzzParseDataTile -fuzztime=$(FUZZTIME) ./internal/ctdecode
 	$(GO) test -run='^$$' -fuzz=FuzzParse -fuzztime=$(FUZZTIME) ./internal/certfields
+
+# Check a Delta archive with DuckDB: make verify-delta TABLE=path/to/table
+verify-delta:
+	@test -n "$(TABLE)" || { echo "usage: make verify-delta TABLE=path/to/table"; exit 2; }
+	node scripts/verify-delta/verify.mjs "$(TABLE)"
 
 clean:
 	rm -rf bin

@@ -75,10 +75,7 @@ func appendUpdate(dst []byte, u *Update, full bool) []byte {
 			if i > 0 {
 				dst = append(dst, ',')
 			}
-			if c == nil {
-				c = &emptyCert
-			}
-			dst = appendCert(dst, c, certFields{})
+			dst = AppendChainCert(dst, c)
 		}
 		dst = append(dst, ']')
 	}
@@ -99,6 +96,16 @@ func appendUpdate(dst []byte, u *Update, full bool) []byte {
 	dst = append(dst, `,"url":`...)
 	dst = appendString(dst, src.URL)
 	return append(dst, "}}}"...)
+}
+
+// AppendChainCert appends c as a ChainCert object, exactly as it appears in
+// the full stream's "chain" array.
+// A nil c is written as an empty certificate, as in the stream.
+func AppendChainCert(dst []byte, c *Cert) []byte {
+	if c == nil {
+		c = &emptyCert
+	}
+	return appendCert(dst, c, certFields{})
 }
 
 // appendCert appends a LeafCert object, or a ChainCert object when f selects

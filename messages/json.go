@@ -104,15 +104,22 @@ func appendUnsignedSeconds(dst []byte, ms uint64) []byte {
 // appendHexPairs appends b as a JSON string of uppercase hex pairs joined
 // with ':' ("AB:CD:..").
 func appendHexPairs(dst []byte, b []byte) []byte {
-	const hexDigits = "0123456789ABCDEF"
 	dst = append(dst, '"')
+	dst = AppendFingerprint(dst, b)
+	return append(dst, '"')
+}
+
+// AppendFingerprint appends b as uppercase hex pairs joined with ':', the
+// certstream form of sha1, sha256 and fingerprint (without quotes).
+func AppendFingerprint(dst []byte, b []byte) []byte {
+	const hexDigits = "0123456789ABCDEF"
 	for i, c := range b {
 		if i > 0 {
 			dst = append(dst, ':')
 		}
 		dst = append(dst, hexDigits[c>>4], hexDigits[c&0x0f])
 	}
-	return append(dst, '"')
+	return dst
 }
 
 // appendBool appends true or false.

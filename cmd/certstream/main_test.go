@@ -12,6 +12,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -251,7 +252,7 @@ func TestServeWithNoConfigAndNoNetwork(t *testing.T) {
 	cmd.Env = append(os.Environ(), "CERTSTREAM_SERVER_HOST=127.0.0.1", fmt.Sprintf("CERTSTREAM_SERVER_PORT=%d", port),
 		// no route anywhere: the log list refresh and every fetcher fail fast
 		"HTTPS_PROXY=http://127.0.0.1:1", "HTTP_PROXY=http://127.0.0.1:1", "NO_PROXY=")
-	var stderr bytes.Buffer
+	var stderr lockedBuffer
 	cmd.Stderr = &stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -312,4 +313,22 @@ func TestServeWithNoConfigAndNoNetwork(t *testing.T) {
 			break
 		}
 	}
+}
+
+// lockedBuffer is a bytes.Buffer safe to read while a process writes to it.
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }

@@ -21,7 +21,8 @@ type Part struct {
 
 // Result describes a Commit.
 type Result struct {
-	// Version is the table version that holds the batch.
+	// Version is the table version that holds the batch (for a skipped
+	// batch: the latest version the writer knows).
 	Version int64
 	// Skipped is true when the batch was already committed under this
 	// AppID and sequence (by an earlier attempt); nothing was written.

@@ -4,7 +4,6 @@
 package certtable
 
 import (
-	"bytes"
 	"fmt"
 	"math"
 	"slices"
@@ -155,7 +154,7 @@ func (b *rowBuilder) append(u *messages.Update) {
 	next := func() array.Builder { i++; return b.rb.Field(i - 1) }
 	str := func(s string) { next().(*array.StringBuilder).Append(s) }
 	hex := func(h []byte) {
-		b.scratch = appendColonHex(b.scratch[:0], h)
+		b.scratch = messages.AppendFingerprint(b.scratch[:0], h)
 		next().(*array.StringBuilder).BinaryBuilder.Append(b.scratch)
 	}
 	long := func(v int64) { next().(*array.Int64Builder).Append(v) }
@@ -186,43 +185,8 @@ func (b *rowBuilder) append(u *messages.Update) {
 	chain := next().(*array.ListBuilder)
 	chain.Append(true)
 	for _, c := range u.Chain {
-		b.scratch = appendChainCert(b.scratch[:0], c)
+		b.scratch = messages.AppendChainCert(b.scratch[:0], c)
 		chain.ValueBuilder().(*array.StringBuilder).BinaryBuilder.Append(b.scratch)
 	}
 	micros(int64(u.Timestamp))
-}
-
-// appendColonHex appends b as uppercase hex pairs joined with ':', the
-// certstream form of sha1, sha256 and fingerprint.
-func appendColonHex(dst, b []byte) []byte {
-	const digits = "0123456789ABCDEF"
-	for i, c := range b {
-		if i > 0 {
-			dst = append(dst, ':')
-		}
-		dst = append(dst, digits[c>>4], digits[c&0x0f])
-	}
-	return dst
-}
-
-// chainPrefix and chainSuffix measure the full-stream encoding of an update
-// whose only content is its chain: a chain certificate's JSON is what the
-// encoder writes after the first chainPrefix bytes and before the last
-// chainSuffix ones.
-var chainPrefix, chainSuffix = func() (int, int) {
-	frame := messages.AppendFull(nil, &messages.Update{Entry: messages.Entry{Chain: []*messages.Cert{}}})
-	open := []byte(`"chain":[`)
-	i := bytes.Index(frame, open) + len(open)
-	return i, len(frame) - i
-}()
-
-// appendChainCert appends the compact certstream JSON of a chain
-// certificate (a ChainCert object, as in the full stream's "chain" array).
-// It goes through the wire encoder, so the bytes are exactly the stream's.
-func appendChainCert(dst []byte, c *messages.Cert) []byte {
-	start := len(dst)
-	dst = messages.AppendFull(dst, &messages.Update{Entry: messages.Entry{Chain: []*messages.Cert{c}}})
-	end := len(dst) - chainSuffix
-	n := copy(dst[start:], dst[start+chainPrefix:end])
-	return dst[:start+n]
 }
