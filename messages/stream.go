@@ -4,6 +4,7 @@ import (
 	"github.com/anthdm/hollywood/actor"
 
 	"github.com/certstream/certstream/actors/mailbox"
+	"github.com/certstream/certstream/internal/wsframe"
 )
 
 // Stream is a certstream stream type.
@@ -110,3 +111,14 @@ type Cursor struct {
 // SaveCursors asks the state actor to persist now; it answers with the error
 // (nil on success).
 type SaveCursors struct{}
+
+// AppendFrame appends payload framed for transport t: a complete unmasked
+// WebSocket text frame, or a server-sent event "data: <payload>\n\n".
+func AppendFrame(dst []byte, t Transport, payload []byte) []byte {
+	if t == SSE {
+		dst = append(dst, "data: "...)
+		dst = append(dst, payload...)
+		return append(dst, '\n', '\n')
+	}
+	return wsframe.AppendText(dst, payload)
+}

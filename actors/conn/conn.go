@@ -31,7 +31,6 @@ const (
 	ReasonPeerClosed   = "client closed"   // the client sent a close frame
 	ReasonTooBig       = "message too big" // a client message over the read limit (1009)
 	ReasonShutdown     = "server shutdown" // the server is going away (1001)
-	ReasonUnavailable  = "unavailable"     // the server could not serve the client (1011)
 	ReasonGone         = "client gone"     // stopped without a close of its own: the client left
 	ReasonAborted      = "aborted"         // the HTTP side gave up waiting for the actor
 )
@@ -210,7 +209,7 @@ func (a *connActor) started(c *actor.Context) {
 
 // flush drains and writes up to maxBatchesPerWake batches, then yields.
 func (a *connActor) flush(c *actor.Context) {
-	if a.s.closing {
+	if a.s.closing || !a.writePreamble(c) {
 		return
 	}
 	for range maxBatchesPerWake {
@@ -283,6 +282,21 @@ func (a *connActor) tick(c *actor.Context, now int64) {
 		return
 	}
 	a.ring.Trim()
+}
+
+// writePreamble writes the socket's preamble now if it is still pending
+// (every write would write it first anyway) and reports whether the
+// connection is still usable. Started's Wake gets here first, so a client
+// gets its response as soon as it is subscribed.
+func (a *connActor) writePreamble(c *actor.Context) bool {
+	if len(a.s.preamble) == 0 {
+		return true
+	}
+	if _, err := a.s.write(nil, a.cfg.WriteTimeout); err != nil {
+		a.writeFailed(c, err)
+		return false
+	}
+	return true
 }
 
 // ping closes a client that left a ping unanswered for PongTimeout and

@@ -41,6 +41,12 @@ type harness struct {
 
 func newHarness(t *testing.T, cfg Config, rcfg conntest.Config, cli *net.Dialer) *harness {
 	t.Helper()
+	return newHarnessWith(t, cfg, rcfg, cli, nil)
+}
+
+// newHarnessWith is newHarness with a socket preamble.
+func newHarnessWith(t *testing.T, cfg Config, rcfg conntest.Config, cli *net.Dialer, preamble []byte) *harness {
+	t.Helper()
 	e, err := actor.NewEngine(actor.NewEngineConfig())
 	if err != nil {
 		t.Fatal(err)
@@ -50,7 +56,7 @@ func newHarness(t *testing.T, cfg Config, rcfg conntest.Config, cli *net.Dialer)
 	t.Cleanup(func() { <-e.Poison(h.router).Done() })
 	srv, c := dialPair(t, cli)
 	h.cli, h.br = c, bufio.NewReaderSize(c, 64<<10)
-	h.sock = NewSocket(srv)
+	h.sock = NewSocket(srv, preamble)
 	cfg.OnClose = func(r string) { h.closed <- r }
 	res, err := e.Request(h.router, messages.Subscribe{Stream: cfg.Stream, Transport: cfg.Transport,
 		Name: "c-1", Producer: New(h.sock, cfg)}, 5*time.Second).Result()
@@ -88,7 +94,7 @@ func dialPair(t *testing.T, d *net.Dialer) (srv, cli net.Conn) {
 func (h *harness) publish(payloads ...[]byte) [][]byte {
 	var sent [][]byte
 	for _, p := range payloads {
-		f := messages.Frames{WS: wsframe.AppendText(nil, p), SSE: appendEvent(nil, messages.SSE, p)}
+		f := messages.Frames{WS: wsframe.AppendText(nil, p), SSE: messages.AppendFrame(nil, messages.SSE, p)}
 		h.e.Send(h.router, conntest.Publish{Stream: h.cfg.Stream, Frames: f})
 		sent = append(sent, f.For(h.cfg.Transport))
 	}
@@ -495,7 +501,7 @@ func TestPanicRestartKeepsQueueAndSocket(t *testing.T) {
 
 func TestFinishIsIdempotent(t *testing.T) {
 	srv, _ := dialPair(t, nil)
-	s := NewSocket(srv)
+	s := NewSocket(srv, nil)
 	ring := mailbox.New[[]byte](4)
 	ring.Push([]byte("queued"))
 	calls := 0
@@ -558,7 +564,7 @@ func (c *shortConn) Write(p []byte) (int, error) {
 func TestWriteBatchCountsWholeFrames(t *testing.T) {
 	frames := [][]byte{bytes.Repeat([]byte("a"), 10), bytes.Repeat([]byte("b"), 20), bytes.Repeat([]byte("c"), 30)}
 	for _, tc := range []struct{ accept, frames, bytes int }{{0, 0, 0}, {9, 0, 0}, {10, 1, 10}, {35, 2, 30}, {59, 2, 30}, {60, 3, 60}} {
-		s := NewSocket(&shortConn{n: tc.accept})
+		s := NewSocket(&shortConn{n: tc.accept}, nil)
 		wb := getBuf()
 		wb.frames = append(wb.frames[:0], frames...)
 		n, b, err := s.writeBatch(wb, time.Second)
@@ -566,5 +572,27 @@ func TestWriteBatchCountsWholeFrames(t *testing.T) {
 		if n != tc.frames || b != tc.bytes || (err == nil) != (tc.accept == 60) {
 			t.Errorf("accepting %d bytes: %d frames, %d bytes, %v; want %d, %d", tc.accept, n, b, err, tc.frames, tc.bytes)
 		}
+	}
+}
+
+// TestPreambleFirstOnceSubscribed: the preamble is written as soon as the
+// actor starts, before any frame, and only once.
+func TestPreambleFirstOnceSubscribed(t *testing.T) {
+	for _, tr := range []messages.Transport{messages.WebSocket, messages.SSE} {
+		t.Run(tr.String(), func(t *testing.T) {
+			pre := []byte("HTTP/1.1 200 OK\r\nX-Test: preamble\r\n\r\n")
+			h := newHarnessWith(t, Config{Transport: tr, Policy: quiet}, conntest.Config{}, nil, pre)
+			got := make([]byte, len(pre))
+			_ = h.cli.SetReadDeadline(time.Now().Add(5 * time.Second))
+			if _, err := io.ReadFull(h.br, got); err != nil || !bytes.Equal(got, pre) {
+				t.Fatalf("preamble %q %v", got, err)
+			}
+			sent := h.publish(payloads(3)...)
+			want := bytes.Join(sent, nil)
+			got = make([]byte, len(want))
+			if _, err := io.ReadFull(h.br, got); err != nil || !bytes.Equal(got, want) {
+				t.Fatalf("frames after the preamble: %v", err)
+			}
+		})
 	}
 }

@@ -24,6 +24,7 @@ type Socket struct {
 	stopOnce sync.Once
 
 	// Actor state: touched only on the actor's goroutine.
+	preamble []byte // written before anything else, then nil
 	started  bool
 	closing  bool  // a close has begun; nothing more is written but a close frame
 	inflight int   // frames drained from the ring and not yet reported with Done
@@ -41,9 +42,12 @@ type actorRef struct {
 
 // NewSocket wraps c, the connection the actor writes to and whose read
 // deadline it uses to wake the reader. For fasthttp-hijacked connections pass
-// the underlying connection, so that batched writes reach it directly.
-func NewSocket(c net.Conn) *Socket {
-	s := &Socket{conn: c, done: make(chan struct{})}
+// the underlying connection, so that writes reach it directly. preamble, if
+// not empty, is the first thing the actor writes, as soon as it starts: the
+// HTTP response that opens the stream (the WebSocket 101 or the SSE 200), so
+// that a client that got it is subscribed.
+func NewSocket(c net.Conn, preamble []byte) *Socket {
+	s := &Socket{conn: c, done: make(chan struct{}), preamble: preamble}
 	s.lastSeen.Store(time.Now().UnixMilli())
 	return s
 }

@@ -4,7 +4,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/certstream/certstream/internal/wsframe"
 	"github.com/certstream/certstream/messages"
 )
 
@@ -60,23 +59,23 @@ func (s *Socket) writeBatch(wb *writeBuf, timeout time.Duration) (frames, bytes 
 	return frames, bytes, err
 }
 
-// write writes p with one Write call under a deadline of timeout.
+// write writes p with one Write call under a deadline of timeout, after the
+// socket's preamble if that is still pending. It returns the bytes of p
+// written.
 func (s *Socket) write(p []byte, timeout time.Duration) (int, error) {
 	if err := s.conn.SetWriteDeadline(time.Now().Add(timeout)); err != nil {
 		return 0, err
 	}
-	return s.conn.Write(p)
-}
-
-// appendEvent appends payload framed for transport t: a WebSocket text frame
-// or an SSE "data:" event.
-func appendEvent(dst []byte, t messages.Transport, payload []byte) []byte {
-	if t == messages.SSE {
-		dst = append(dst, "data: "...)
-		dst = append(dst, payload...)
-		return append(dst, "\n\n"...)
+	if len(s.preamble) > 0 {
+		if _, err := s.conn.Write(s.preamble); err != nil {
+			return 0, err
+		}
+		s.preamble = nil
 	}
-	return wsframe.AppendText(dst, payload)
+	if len(p) == 0 {
+		return 0, nil
+	}
+	return s.conn.Write(p)
 }
 
 // sseHeartbeat is the SSE comment written to an idle stream.
@@ -91,6 +90,6 @@ func (wb *writeBuf) heartbeat(t messages.Transport, dataSSE bool, now int64) []b
 		return wb.b
 	}
 	wb.tmp = messages.AppendHeartbeat(wb.tmp[:0], now)
-	wb.b = appendEvent(wb.b[:0], t, wb.tmp)
+	wb.b = messages.AppendFrame(wb.b[:0], t, wb.tmp)
 	return wb.b
 }

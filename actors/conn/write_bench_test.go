@@ -64,7 +64,7 @@ func BenchmarkDrainWrite64(b *testing.B) {
 			b.Run(fmt.Sprintf("%s/%dB", mode, size), func(b *testing.B) {
 				srv, cli := tcpPair(b)
 				go io.Copy(io.Discard, cli)
-				s := NewSocket(srv)
+				s := NewSocket(srv, nil)
 				ring := mailbox.New[[]byte](128)
 				var vec net.Buffers
 				b.SetBytes(int64(total))

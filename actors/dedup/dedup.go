@@ -9,6 +9,7 @@ import (
 	"github.com/VictoriaMetrics/metrics"
 	"github.com/anthdm/hollywood/actor"
 
+	"github.com/certstream/certstream/internal/follow"
 	"github.com/certstream/certstream/internal/recentset"
 	"github.com/certstream/certstream/messages"
 )
@@ -29,8 +30,11 @@ var (
 
 // state survives restarts of the actor.
 type state struct {
-	cfg  Config
-	seen *recentset.Set
+	cfg     Config
+	seen    *recentset.Set
+	started time.Time
+	total   struct{ in, passed uint64 }
+	perLog  map[string]*follow.Metrics // each log's published counter, by log name
 }
 
 type dedup struct{ *state }
@@ -40,16 +44,26 @@ func New(cfg Config) actor.Producer {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	st := &state{cfg: cfg, seen: recentset.New(cfg.Capacity, cfg.TTL.Milliseconds())}
+	st := &state{cfg: cfg, seen: recentset.New(cfg.Capacity, cfg.TTL.Milliseconds()),
+		started: cfg.Now(), perLog: map[string]*follow.Metrics{}}
 	return func() actor.Receiver { return &dedup{st} }
 }
 
-// Receive filters each batch and forwards the new certificates in order.
+// Receive filters each batch and forwards the new certificates in order,
+// and answers Inspect.
 func (d *dedup) Receive(c *actor.Context) {
-	b, ok := c.Message().(messages.Batch)
-	if !ok {
-		return
+	switch msg := c.Message().(type) {
+	case messages.Batch:
+		d.filter(c, msg)
+	case messages.Inspect:
+		c.Respond(messages.ActorInfo{PID: c.PID().String(), Kind: "dedup", Status: "running", Started: d.started,
+			Details: map[string]any{"size": d.seen.Len(), "capacity": d.cfg.Capacity, "ttl_secs": d.cfg.TTL.Seconds(),
+				"certificates_in": d.total.in, "passed": d.total.passed, "duplicates": d.total.in - d.total.passed}})
 	}
+}
+
+// filter forwards b's first sightings and counts them per log.
+func (d *dedup) filter(c *actor.Context, b messages.Batch) {
 	if b.Release != nil {
 		defer b.Release()
 	}
@@ -64,8 +78,31 @@ func (d *dedup) Receive(c *actor.Context) {
 	}
 	duplicates.Add(len(b.Updates) - len(fresh))
 	passed.Add(len(fresh))
+	d.total.in += uint64(len(b.Updates))
+	d.total.passed += uint64(len(fresh))
+	d.countPublished(fresh)
 	size.Set(float64(d.seen.Len()))
 	if len(fresh) > 0 {
 		c.Send(d.cfg.Router, messages.Published{Updates: fresh})
+	}
+}
+
+// countPublished adds fresh to each log's published counter: one lookup per
+// run of updates from the same log (a batch comes from one log).
+func (d *dedup) countPublished(fresh []*messages.Update) {
+	for i := 0; i < len(fresh); {
+		src, j := fresh[i].Source, i+1
+		for j < len(fresh) && fresh[j].Source == src {
+			j++
+		}
+		if src != nil {
+			m, ok := d.perLog[src.Name]
+			if !ok {
+				m = follow.NewMetrics(src.Name)
+				d.perLog[src.Name] = m
+			}
+			m.Published(j - i)
+		}
+		i = j
 	}
 }

@@ -210,7 +210,11 @@ func (s *supervisor) desired() map[string]follow.Log {
 func (s *supervisor) apply(c *actor.Context) {
 	want := s.desired()
 	s.reg.mu.Lock()
-	var changed []context.Context
+	type stopping struct {
+		f    *Fetcher
+		done context.Context
+	}
+	var changed []stopping
 	for url, f := range s.reg.by {
 		l, ok := want[url]
 		if ok && sameLog(l, f.Shared.Log()) {
@@ -223,7 +227,7 @@ func (s *supervisor) apply(c *actor.Context) {
 		stopped := c.Engine().Poison(f.PID)
 		delete(s.reg.by, url)
 		if ok {
-			changed = append(changed, stopped)
+			changed = append(changed, stopping{f, stopped})
 			slog.Info("log settings changed; restarting its fetcher", "log", l.Name, "url", url)
 		} else {
 			slog.Info("log no longer followed; fetcher stopped", "log", f.Shared.Log().Name, "url", url)
@@ -233,10 +237,13 @@ func (s *supervisor) apply(c *actor.Context) {
 	// A changed log's successor may reuse its actor id: wait (bounded) for
 	// the old fetcher to be gone, and its last cursor to be final.
 	timeout := time.After(15 * time.Second)
-	for _, stopped := range changed {
+	for _, old := range changed {
 		select {
-		case <-stopped.Done():
+		case <-old.done.Done():
 		case <-timeout:
+		}
+		if st := old.f.Shared.Status(); st.CursorKnown {
+			s.cursors[old.f.Shared.Log().URL] = st.Next
 		}
 	}
 	s.reg.mu.Lock()

@@ -36,6 +36,11 @@ type Options struct {
 	LogList *loglist.List
 	// OnDecode is a test hook called before each entry is decoded.
 	OnDecode func(log follow.Log, index uint64)
+	// ConfigPath is the file cfg was loaded from ("" for none); with
+	// hot_reload.enabled it is watched, and reloaded with Environ's
+	// CERTSTREAM_* overrides (as from os.Environ).
+	ConfigPath string
+	Environ    []string
 }
 
 // Node is a running certstream node.
@@ -49,6 +54,7 @@ type Node struct {
 	Server   *server.Server
 	listener net.Listener
 	served   chan error
+	ops      // metrics, API, admin, access control, hot reload (operate.go)
 }
 
 // Start builds the actor tree and starts serving.
@@ -66,9 +72,12 @@ func Start(cfg *config.Config, opts Options) (*Node, error) {
 		return nil, err
 	}
 	n := &Node{Engine: engine, served: make(chan error, 1)}
+	n.startTracking(engine) // before any other actor: it sees them start
 
 	n.State = spawn(engine, "state", state.New(state.Config{Path: cfg.CTLog.StateFile, Initial: cursors}), 1024)
-	n.Router = spawn(engine, "router", router.New(router.Config{MailboxCapacity: cfg.Clients.MailboxCapacity}), 4096)
+	sink, sinkCapacity := archive(cfg.DeltaSink)
+	n.Router = spawn(engine, "router", router.New(router.Config{MailboxCapacity: cfg.Clients.MailboxCapacity,
+		OnPublish: n.Recent.Add, Live: n.Clients, Sink: sink, SinkCapacity: sinkCapacity}), 4096)
 	n.Dedup = spawn(engine, "dedup", dedup.New(dedup.Config{
 		Capacity: cfg.Dedup.Capacity, TTL: cfg.Dedup.TTL(), Router: n.Router}), 1024)
 
@@ -102,6 +111,7 @@ func Start(cfg *config.Config, opts Options) (*Node, error) {
 			return nil, fmt.Errorf("listening on %s: %w", cfg.Server.Addr(), err)
 		}
 	}
+	n.listener = n.operate(cfg, opts, n.listener)
 	go func() { n.served <- n.Server.Serve(n.listener) }()
 	slog.Info("certstream node started", "addr", n.listener.Addr().String(),
 		"follow_log_list", cfg.CTLog.FollowLogList, "custom_logs", len(custom))
@@ -115,9 +125,14 @@ func (n *Node) Addr() net.Addr { return n.listener.Addr() }
 // router, persist cursors, then close every client with a close frame. It
 // returns when done or when ctx ends.
 func (n *Node) Shutdown(ctx context.Context) error {
+	n.stopReload()
 	n.stopActors(ctx)
 	err := n.Server.Shutdown(ctx)
-	n.Engine.Poison(n.Router)
+	// Stopping the router stops its children; the Delta sink flushes then.
+	select {
+	case <-n.Engine.Poison(n.Router).Done():
+	case <-ctx.Done():
+	}
 	return err
 }
 

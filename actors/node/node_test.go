@@ -148,9 +148,20 @@ func TestRestartResumesFromSavedCursors(t *testing.T) {
 	<-c1.done
 	first := c1.snapshot()
 
+	// Hold the logs down until the second run's client is connected, so it
+	// sees everything the second run fetches.
+	setDown := func(down bool) {
+		for _, k := range []interface {
+			UpdateFaults(func(*fakelog.Faults)) error
+		}{f.logs[0], f.logs[1], f.logs[2], f.navigli} {
+			k.UpdateFaults(func(fl *fakelog.Faults) { fl.Down = down })
+		}
+	}
+	setDown(true)
 	n2 := startNode(t, cfg, Options{})
 	defer shutdown(t, n2)
 	c2 := dialWS(t, n2.Addr(), "/full-stream")
+	setDown(false)
 	want := f.expect(t)
 	if len(first) >= want.total {
 		t.Fatalf("the first run already had everything (%d); the test did not stop mid-stream", len(first))

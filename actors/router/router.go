@@ -8,9 +8,11 @@
 package router
 
 import (
+	"fmt"
 	"sort"
 	"time"
 
+	"github.com/VictoriaMetrics/metrics"
 	"github.com/anthdm/hollywood/actor"
 
 	"github.com/certstream/certstream/actors/mailbox"
@@ -32,6 +34,37 @@ type Config struct {
 	// and regardless of any client's drop policy.
 	Sink         func(ring *mailbox.Ring[*messages.Update]) actor.Producer
 	SinkCapacity int
+	// OnPublish, when set, is called with each run of published
+	// certificates before they are serialized (the recent-certificates
+	// index). It runs on the router's goroutine: it must be quick.
+	OnPublish func(updates []*messages.Update)
+	// Live, when set, is kept up to date with the router's subscribers.
+	Live *Live
+}
+
+// Router metrics, per stream type where it applies:
+//
+//	certstream_router_messages_in_total                 certificates received from dedup
+//	certstream_router_messages_serialized_total{stream}  certificates serialized
+//	certstream_router_messages_out_total{stream}        messages pushed into client rings
+//	certstream_router_serialize_seconds{stream}         time to serialize one certificate (histogram)
+var (
+	messagesIn    = metrics.NewCounter("certstream_router_messages_in_total")
+	serializedN   [messages.NumStreams]*metrics.Counter
+	messagesOut   [messages.NumStreams]*metrics.Counter
+	serializeTime [messages.NumStreams]*metrics.PrometheusHistogram
+)
+
+// serializeBuckets spans 1 µs to about 16 ms.
+var serializeBuckets = metrics.ExponentialBuckets(1e-6, 2, 15)
+
+func init() {
+	for s := range messages.Stream(messages.NumStreams) {
+		label := fmt.Sprintf(`{stream=%q}`, s)
+		serializedN[s] = metrics.NewCounter("certstream_router_messages_serialized_total" + label)
+		messagesOut[s] = metrics.NewCounter("certstream_router_messages_out_total" + label)
+		serializeTime[s] = metrics.NewPrometheusHistogramExt("certstream_router_serialize_seconds"+label, serializeBuckets)
+	}
 }
 
 // subscriber is one consumer child and its ring.
@@ -156,6 +189,7 @@ func (r *router) subscribe(c *actor.Context, msg messages.Subscribe) *actor.PID 
 	r.subs[pid.ID] = s
 	list := &r.byKind[s.stream][s.transport]
 	*list = append(*list, s)
+	r.cfg.Live.add(ring, s.stream, s.transport)
 	return pid
 }
 
@@ -188,6 +222,7 @@ func (r *router) unsubscribe(c *actor.Context, pid *actor.PID) {
 		}
 	}
 	s.ring.Close()
+	r.cfg.Live.remove(s.ring, s.ring.Stats())
 	c.Engine().Poison(s.pid)
 	if len(r.closed) == maxClosed {
 		r.closed = append(r.closed[:0], r.closed[1:]...)
@@ -198,6 +233,11 @@ func (r *router) unsubscribe(c *actor.Context, pid *actor.PID) {
 // publish serializes each update once per stream type with subscribers and
 // pushes the shared bytes to every subscriber of that stream.
 func (r *router) publish(c *actor.Context, updates []*messages.Update) {
+	if r.cfg.OnPublish != nil {
+		r.cfg.OnPublish(updates)
+	}
+	messagesIn.Add(len(updates))
+	r.cfg.Live.received(len(updates))
 	for _, u := range updates {
 		r.stats.In++
 		if r.sink != nil && r.sink.ring.Push(u) {
@@ -208,7 +248,11 @@ func (r *router) publish(c *actor.Context, updates []*messages.Update) {
 			if len(ws) == 0 && len(sse) == 0 {
 				continue
 			}
+			start := time.Now()
 			frames := r.serialize(s, u, len(ws) > 0, len(sse) > 0)
+			serializeTime[s].UpdateDuration(start)
+			serializedN[s].Inc()
+			messagesOut[s].Add(len(ws) + len(sse))
 			r.stats.Serialized[s]++
 			r.push(c, ws, frames.WS)
 			r.push(c, sse, frames.SSE)
@@ -240,19 +284,12 @@ func (r *router) serialize(s messages.Stream, u *messages.Update, ws, sse bool) 
 	r.scratch = json
 	var f messages.Frames
 	if ws {
-		f.WS = wsframe.AppendText(make([]byte, 0, len(json)+10), json)
+		f.WS = messages.AppendFrame(make([]byte, 0, len(json)+wsframe.MaxHeaderLen), messages.WebSocket, json)
 	}
 	if sse {
-		f.SSE = AppendSSE(make([]byte, 0, len(json)+8), json)
+		f.SSE = messages.AppendFrame(make([]byte, 0, len(json)+8), messages.SSE, json)
 	}
 	return f
-}
-
-// AppendSSE appends json as one server-sent event: "data: <json>\n\n".
-func AppendSSE(dst, json []byte) []byte {
-	dst = append(dst, "data: "...)
-	dst = append(dst, json...)
-	return append(dst, '\n', '\n')
 }
 
 // inspect describes the router and each subscriber.

@@ -28,6 +28,9 @@ type store struct {
 	cfg     Config
 	cursors map[string]uint64
 	dirty   bool
+	started time.Time
+	saves   uint64
+	lastErr string
 }
 
 type stateActor struct {
@@ -43,7 +46,7 @@ func New(cfg Config) actor.Producer {
 	if cfg.Interval <= 0 {
 		cfg.Interval = 5 * time.Second
 	}
-	st := &store{cfg: cfg, cursors: maps.Clone(cfg.Initial)}
+	st := &store{cfg: cfg, cursors: maps.Clone(cfg.Initial), started: time.Now()}
 	if st.cursors == nil {
 		st.cursors = map[string]uint64{}
 	}
@@ -72,6 +75,10 @@ func (s *stateActor) Receive(c *actor.Context) {
 	case messages.SaveCursors:
 		s.dirty = true
 		c.Respond(s.save())
+	case messages.Inspect:
+		c.Respond(messages.ActorInfo{PID: c.PID().String(), Kind: "state", Status: "running", Started: s.started,
+			Details: map[string]any{"path": s.cfg.Path, "cursors": len(s.cursors), "dirty": s.dirty,
+				"saves": s.saves, "last_error": s.lastErr}})
 	}
 }
 
@@ -82,9 +89,12 @@ func (s *store) save() error {
 	}
 	if err := cursorfile.Save(s.cfg.Path, s.cursors); err != nil {
 		saveErrors.Inc()
+		s.lastErr = err.Error()
 		slog.Error("saving cursors failed; will retry", "path", s.cfg.Path, "err", err)
 		return err
 	}
 	s.dirty = false
+	s.saves++
+	s.lastErr = ""
 	return nil
 }

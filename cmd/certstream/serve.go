@@ -42,7 +42,7 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 	} else {
 		slog.Info("configuration loaded", "file", file)
 	}
-	n, err := node.Start(cfg, node.Options{})
+	n, err := node.Start(cfg, node.Options{ConfigPath: file, Environ: os.Environ()})
 	if err != nil {
 		slog.Error("cannot start", "err", err)
 		return 1

@@ -17,11 +17,15 @@ import (
 //	certstream_client_disconnects_total{transport,reason}  connections ended, by reason
 //	certstream_client_frames_written_total{transport}      queued messages written
 //	certstream_client_bytes_written_total{transport}       bytes of those messages
+//	certstream_messages_sent                               queued messages written, all transports
+//	certstream_ws_connections_total                        WebSocket connections accepted
 var (
 	liveGauges    [messages.NumTransports][messages.NumStreams]*metrics.Gauge
 	acceptedTotal [messages.NumTransports][messages.NumStreams]*metrics.Counter
 	framesWritten [messages.NumTransports]*metrics.Counter
 	bytesWritten  [messages.NumTransports]*metrics.Counter
+	messagesSent  = metrics.NewCounter("certstream_messages_sent")
+	wsAccepted    = metrics.NewCounter("certstream_ws_connections_total")
 )
 
 func init() {
@@ -43,9 +47,22 @@ func Connections(t messages.Transport, s messages.Stream) int {
 	return int(liveGauges[t][s].Get())
 }
 
+// Sent returns the messages (and their bytes) written to clients of every
+// transport, across all servers.
+func Sent() (msgs, bytes uint64) {
+	for t := range messages.NumTransports {
+		msgs += framesWritten[t].Get()
+		bytes += bytesWritten[t].Get()
+	}
+	return msgs, bytes
+}
+
 func connected(t messages.Transport, s messages.Stream) {
 	liveGauges[t][s].Inc()
 	acceptedTotal[t][s].Inc()
+	if t == messages.WebSocket {
+		wsAccepted.Inc()
+	}
 }
 
 func disconnected(t messages.Transport, s messages.Stream) { liveGauges[t][s].Dec() }
@@ -57,6 +74,7 @@ func hooksFor(t messages.Transport) conn.Hooks {
 		OnWrite: func(n, b int) {
 			frames.Add(n)
 			bytes.Add(b)
+			messagesSent.Add(n)
 		},
 		OnClose: func(reason string) {
 			metrics.GetOrCreateCounter(fmt.Sprintf(`certstream_client_disconnects_total{transport=%q,reason=%q}`, t, reason)).Inc()

@@ -8,9 +8,12 @@ package server
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net"
+	"sort"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -60,6 +63,19 @@ func (c Config) withDefaults() Config {
 	return c
 }
 
+// clientSettings are what new connections are given.
+type clientSettings struct {
+	conns     [messages.NumTransports][messages.NumStreams]conn.Config
+	policy    conn.Policy
+	readLimit int64
+}
+
+// prefixRoute routes every path under prefix.
+type prefixRoute struct {
+	prefix string
+	h      fasthttp.RequestHandler
+}
+
 // Middleware wraps the server's request handler (auth, limits, logging).
 type Middleware func(fasthttp.RequestHandler) fasthttp.RequestHandler
 
@@ -71,8 +87,9 @@ type Server struct {
 	http     *fasthttp.Server
 	upgrader websocket.FastHTTPUpgrader
 	routes   map[string]fasthttp.RequestHandler
+	prefixes []prefixRoute
 	mws      []Middleware
-	conns    [messages.NumTransports][messages.NumStreams]conn.Config
+	clients  atomic.Pointer[clientSettings] // replaced whole by SetClientPolicy
 	seq      atomic.Uint64
 
 	mu       sync.Mutex
@@ -105,12 +122,7 @@ func New(cfg Config, engine *actor.Engine, router *actor.PID) *Server {
 			jsonError(ctx, status, reason.Error())
 		},
 	}
-	for t := range messages.NumTransports {
-		for st := range messages.NumStreams {
-			s.conns[t][st] = conn.Config{Transport: messages.Transport(t), Stream: messages.Stream(st),
-				Policy: cfg.Client, Hooks: hooksFor(messages.Transport(t))}
-		}
-	}
+	s.SetClientPolicy(cfg.Client, cfg.ReadLimit)
 	for path, st := range map[string]messages.Stream{
 		"/": messages.StreamLite, "/full-stream": messages.StreamFull, "/domains-only": messages.StreamDomains,
 	} {
@@ -135,6 +147,31 @@ func New(cfg Config, engine *actor.Engine, router *actor.PID) *Server {
 		Logger:             fasthttpLogger{},
 	}
 	return s
+}
+
+// SetClientPolicy replaces the policy and read limit (zero: the default) of
+// connections accepted from now on; connected clients keep theirs. It is
+// safe to call while serving (hot reload).
+func (s *Server) SetClientPolicy(p conn.Policy, readLimit int64) {
+	if readLimit <= 0 {
+		readLimit = 4096
+	}
+	cs := &clientSettings{policy: p.WithDefaults(), readLimit: readLimit}
+	for t := range messages.NumTransports {
+		for st := range messages.NumStreams {
+			cs.conns[t][st] = conn.Config{Transport: messages.Transport(t), Stream: messages.Stream(st),
+				Policy: cs.policy, Hooks: hooksFor(messages.Transport(t))}
+		}
+	}
+	s.clients.Store(cs)
+}
+
+// HandlePrefix routes requests for every path starting with prefix to h,
+// unless an exact route (Handle) matches. The longest matching prefix wins.
+// Call it before Serve.
+func (s *Server) HandlePrefix(prefix string, h fasthttp.RequestHandler) {
+	s.prefixes = append(s.prefixes, prefixRoute{prefix, h})
+	sort.SliceStable(s.prefixes, func(i, j int) bool { return len(s.prefixes[i].prefix) > len(s.prefixes[j].prefix) })
 }
 
 // Handle routes requests for path (exact match) to h, replacing any route
@@ -212,9 +249,16 @@ func goAway(sock *conn.Socket) {
 }
 
 func (s *Server) dispatch(ctx *fasthttp.RequestCtx) {
-	if h := s.routes[string(ctx.Path())]; h != nil {
+	path := string(ctx.Path())
+	if h := s.routes[path]; h != nil {
 		h(ctx)
 		return
+	}
+	for _, r := range s.prefixes {
+		if strings.HasPrefix(path, r.prefix) {
+			r.h(ctx)
+			return
+		}
 	}
 	jsonError(ctx, fasthttp.StatusNotFound, "not found")
 }
@@ -229,28 +273,39 @@ func jsonError(ctx *fasthttp.RequestCtx, status int, msg string) {
 	ctx.SetBody(body)
 }
 
-// rejection is why a connection could not be served.
-type rejection struct {
-	code   uint16
-	reason string
+// Why a hijacked connection was not served.
+var (
+	errShuttingDown = errors.New("server shutting down")
+	errUnavailable  = errors.New("streaming unavailable")
+)
+
+// reject answers a hijacked connection that got no connection actor (so
+// nothing else writes to it) with a 503 carrying err.
+func reject(c net.Conn, err error) {
+	body, _ := json.Marshal(struct {
+		Error string `json:"error"`
+	}{err.Error()})
+	_ = c.SetWriteDeadline(time.Now().Add(time.Second))
+	_, _ = fmt.Fprintf(c, "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\n"+
+		"Content-Length: %d\r\nConnection: close\r\n\r\n%s", len(body), body)
 }
 
 // session subscribes a connection actor for sock, runs read (the client
 // read loop) until the client is gone or the actor closed, then has the
 // router unsubscribe the actor and waits, bounded, for it to stop. It
 // returns why the client could not be served, if it could not.
-func (s *Server) session(sock *conn.Socket, t messages.Transport, st messages.Stream, remote string, read func()) *rejection {
+func (s *Server) session(sock *conn.Socket, t messages.Transport, st messages.Stream, remote string, read func()) error {
 	if !s.begin() {
-		return &rejection{wsframe.CloseGoingAway, conn.ReasonShutdown}
+		return errShuttingDown
 	}
 	defer s.end()
 	name := fmt.Sprintf("%s-%d", t, s.seq.Add(1))
 	res, err := s.engine.Request(s.router, messages.Subscribe{Stream: st, Transport: t, Name: name, Remote: remote,
-		Producer: conn.New(sock, s.conns[t][st])}, s.cfg.SubscribeTimeout).Result()
+		Producer: conn.New(sock, s.clients.Load().conns[t][st])}, s.cfg.SubscribeTimeout).Result()
 	pid, ok := res.(*actor.PID)
 	if err != nil || !ok {
 		slog.Warn("client not subscribed", "transport", t, "stream", st, "err", err, "answer", res)
-		return &rejection{wsframe.CloseInternalError, conn.ReasonUnavailable}
+		return errUnavailable
 	}
 	s.track(sock, t, st)
 	defer s.untrack(sock, t, st)

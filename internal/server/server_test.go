@@ -571,3 +571,64 @@ func selfSigned(t *testing.T) (certFile, keyFile string) {
 	}
 	return certFile, keyFile
 }
+
+// TestSubscribedBeforeResponse: a client that got its 101 or 200 is
+// subscribed, so a message published right then reaches it.
+func TestSubscribedBeforeResponse(t *testing.T) {
+	v := start(t, Config{Streams: allStreams, Client: quiet}, conntest.Config{SubscribeDelay: 50 * time.Millisecond})
+	for i := 0; i < 3; i++ {
+		msg := fmt.Appendf(nil, `{"round":%d}`, i)
+		ws := v.dial("/", nil)
+		v.publish(messages.StreamLite, msg)
+		_ = ws.SetReadDeadline(time.Now().Add(2 * time.Second))
+		if _, p, err := ws.ReadMessage(); err != nil || !bytes.Equal(p, msg) {
+			t.Fatalf("round %d, websocket: %q %v", i, p, err)
+		}
+		ws.Close()
+		v.waitSubs("client gone", activeCount(0))
+
+		resp, err := http.Get("http://" + v.addr + "/sse")
+		if err != nil {
+			t.Fatal(err)
+		}
+		v.publish(messages.StreamLite, msg)
+		_ = time.AfterFunc(2*time.Second, func() { resp.Body.Close() })
+		line, err := bufio.NewReader(resp.Body).ReadString('\n')
+		if err != nil || line != "data: "+string(msg)+"\n" {
+			t.Fatalf("round %d, SSE: %q %v", i, line, err)
+		}
+		resp.Body.Close()
+		v.waitSubs("client gone", activeCount(0))
+	}
+}
+
+// TestUnavailableRouterRejects: when the router does not answer, clients
+// get a 503 instead of a stream.
+func TestUnavailableRouterRejects(t *testing.T) {
+	e, err := actor.NewEngine(actor.NewEngineConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	dead := actor.NewPID(e.Address(), "no/router")
+	srv := New(Config{Streams: allStreams, SubscribeTimeout: 200 * time.Millisecond}, e, dead)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go srv.Serve(ln)
+	defer srv.Shutdown(context.Background())
+
+	_, resp, err := (&websocket.Dialer{HandshakeTimeout: 5 * time.Second}).Dial("ws://"+ln.Addr().String()+"/", nil)
+	if err == nil || resp == nil || resp.StatusCode != http.StatusServiceUnavailable {
+		t.Fatalf("websocket: %v %v", err, resp)
+	}
+	hresp, err := http.Get("http://" + ln.Addr().String() + "/sse")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(hresp.Body)
+	hresp.Body.Close()
+	if hresp.StatusCode != http.StatusServiceUnavailable || string(body) != `{"error":"streaming unavailable"}` {
+		t.Fatalf("SSE: %d %q", hresp.StatusCode, body)
+	}
+}

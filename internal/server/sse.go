@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"time"
 
 	"github.com/valyala/fasthttp"
 
@@ -13,14 +12,14 @@ import (
 )
 
 // sseHeader starts an event stream; the body runs until the connection
-// closes.
-const sseHeader = "HTTP/1.1 200 OK\r\n" +
+// closes. It is the preamble of every SSE socket (read only, shared).
+var sseHeader = []byte("HTTP/1.1 200 OK\r\n" +
 	"Content-Type: text/event-stream\r\n" +
 	"Cache-Control: no-cache\r\n" +
 	"Connection: keep-alive\r\n" +
 	"X-Accel-Buffering: no\r\n" +
 	"Access-Control-Allow-Origin: *\r\n" +
-	"\r\n"
+	"\r\n")
 
 // sseStreams maps the values of /sse?stream= to streams ("" is lite).
 var sseStreams = map[string]messages.Stream{
@@ -28,8 +27,9 @@ var sseStreams = map[string]messages.Stream{
 	"domains": messages.StreamDomains, "domains-only": messages.StreamDomains,
 }
 
-// serveSSE hijacks /sse requests and writes a raw event-stream response;
-// events then come from the connection actor.
+// serveSSE hijacks /sse requests. The connection actor writes the raw
+// event-stream response as its socket's preamble, then the events; a client
+// that cannot be subscribed gets a 503 instead.
 func (s *Server) serveSSE(ctx *fasthttp.RequestCtx) {
 	if !ctx.IsGet() {
 		jsonError(ctx, fasthttp.StatusMethodNotAllowed, "method not allowed")
@@ -49,14 +49,9 @@ func (s *Server) serveSSE(ctx *fasthttp.RequestCtx) {
 	ctx.HijackSetNoResponse(true)
 	ctx.Hijack(func(c net.Conn) {
 		raw := rawConn(c)
-		_ = raw.SetWriteDeadline(time.Now().Add(s.cfg.Client.WriteTimeout))
-		if _, err := io.WriteString(raw, sseHeader); err != nil {
-			return
+		if err := s.session(conn.NewSocket(raw, sseHeader), messages.SSE, stream, remote, func() { discard(c) }); err != nil {
+			reject(raw, err)
 		}
-		// Written before the actor exists, so no write races it; a client
-		// that cannot be subscribed sees its stream end at once.
-		sock := conn.NewSocket(raw)
-		s.session(sock, messages.SSE, stream, remote, func() { discard(c) })
 	})
 }
 

@@ -1,9 +1,9 @@
 package server
 
 import (
+	"bytes"
 	"errors"
 	"io"
-	"time"
 
 	"github.com/fasthttp/websocket"
 	"github.com/valyala/fasthttp"
@@ -13,21 +13,28 @@ import (
 	"github.com/certstream/certstream/messages"
 )
 
-// serveWebSocket upgrades requests for stream. The hijack handler runs for
-// the connection's lifetime: it reads the client while the connection actor
-// writes.
+// serveWebSocket upgrades requests for stream. The 101 response is held
+// back and handed to the connection actor as its socket's preamble, so that a
+// client that got it is subscribed, and one that cannot be gets a 503
+// instead. The hijack handler runs for the connection's lifetime: it reads
+// the client while the actor writes.
 func (s *Server) serveWebSocket(stream messages.Stream) fasthttp.RequestHandler {
 	return func(ctx *fasthttp.RequestCtx) {
 		remote := ctx.RemoteAddr().String() // ctx must not be used once hijacked
-		_ = s.upgrader.Upgrade(ctx, func(ws *websocket.Conn) {
+		var handshake []byte
+		err := s.upgrader.Upgrade(ctx, func(ws *websocket.Conn) {
 			raw := rawConn(ws.NetConn())
-			sock := conn.NewSocket(raw)
-			rej := s.session(sock, messages.WebSocket, stream, remote, func() { readWebSocket(ws, sock, s.cfg.ReadLimit) })
-			if rej != nil { // no actor was spawned: this goroutine may write
-				_ = raw.SetWriteDeadline(time.Now().Add(time.Second))
-				_, _ = raw.Write(wsframe.AppendClose(nil, rej.code, rej.reason))
+			sock := conn.NewSocket(raw, handshake)
+			handshake = nil // the socket holds it until written
+			if err := s.session(sock, messages.WebSocket, stream, remote, func() { readWebSocket(ws, sock, s.cfg.ReadLimit) }); err != nil {
+				reject(raw, err)
 			}
 		})
+		if err != nil {
+			return // the upgrader has answered with an error
+		}
+		handshake = bytes.Clone(ctx.Response.Header.Header())
+		ctx.HijackSetNoResponse(true)
 	}
 }
 

@@ -23,6 +23,10 @@ type Config struct {
 	TickEvery    time.Duration    // period of messages.Tick; default 1 s
 	InboxSize    int              // children's hollywood inbox; default 8
 	Restart      supervise.Policy // children's budget; default 10/min, 20 ms backoff
+	// SubscribeDelay makes the router handle each Subscribe that much later
+	// (publishing goes on meanwhile), to expose clients that think they are
+	// subscribed too early.
+	SubscribeDelay time.Duration
 }
 
 // Publish fans Frames out to every active subscriber of Stream.
@@ -80,6 +84,9 @@ type sub struct {
 
 type tick struct{}
 
+// delayed is a Subscribe handled after Config.SubscribeDelay.
+type delayed struct{ messages.Subscribe }
+
 type router struct {
 	cfg    Config
 	subs   []*sub
@@ -94,13 +101,14 @@ func (r *router) Receive(c *actor.Context) {
 	case actor.Stopped:
 		r.ticker.Stop()
 	case messages.Subscribe:
-		s := &sub{Sub: Sub{Name: m.Name, Stream: m.Stream, Transport: m.Transport, Active: true},
-			ring: mailbox.New[[]byte](r.cfg.RingCapacity), budget: supervise.NewBudget(m.Name, r.cfg.Restart)}
-		opts := append(s.budget.Opts(r.cfg.InboxSize), actor.WithID(m.Name))
-		s.PID = c.SpawnChild(m.Producer(s.ring), "conn", opts...)
-		r.subs = append(r.subs, s)
-		r.byID[s.PID.ID] = s
-		c.Respond(s.PID)
+		if d := r.cfg.SubscribeDelay; d > 0 {
+			e, self, sender := c.Engine(), c.PID(), c.Sender()
+			time.AfterFunc(d, func() { e.SendWithSender(self, delayed{m}, sender) })
+			return
+		}
+		r.subscribe(c, m)
+	case delayed:
+		r.subscribe(c, m.Subscribe)
 	case messages.Unsubscribe:
 		if s := r.byID[m.PID.ID]; s != nil && s.Active {
 			s.Active = false
@@ -130,4 +138,14 @@ func (r *router) Receive(c *actor.Context) {
 		}
 		c.Respond(out)
 	}
+}
+
+func (r *router) subscribe(c *actor.Context, m messages.Subscribe) {
+	s := &sub{Sub: Sub{Name: m.Name, Stream: m.Stream, Transport: m.Transport, Active: true},
+		ring: mailbox.New[[]byte](r.cfg.RingCapacity), budget: supervise.NewBudget(m.Name, r.cfg.Restart)}
+	opts := append(s.budget.Opts(r.cfg.InboxSize), actor.WithID(m.Name))
+	s.PID = c.SpawnChild(m.Producer(s.ring), "conn", opts...)
+	r.subs = append(r.subs, s)
+	r.byID[s.PID.ID] = s
+	c.Respond(s.PID)
 }

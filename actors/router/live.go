@@ -1,0 +1,107 @@
+package router
+
+import (
+	"sync"
+	"sync/atomic"
+
+	"github.com/certstream/certstream/actors/mailbox"
+	"github.com/certstream/certstream/messages"
+)
+
+// Live is the router's client accounting readable from any goroutine: the
+// rings of its live subscribers and the final counts of departed ones. The
+// router touches it only when a client comes or goes; readers (metrics
+// scrapes, the API) compute totals from the rings when they ask, so nothing
+// is counted per message here.
+type Live struct {
+	mu     sync.Mutex
+	rings  map[*mailbox.Ring[[]byte]]kind
+	closed Totals // departed subscribers' counters (Connections and queue fields unused)
+	in     atomic.Uint64
+}
+
+type kind struct {
+	stream    messages.Stream
+	transport messages.Transport
+}
+
+// Totals sums the router's clients at one moment.
+type Totals struct {
+	// Connections counts live subscribers by stream and transport.
+	Connections [messages.NumStreams][messages.NumTransports]int
+	// Pushed, Delivered and Dropped are message counts over the node's life,
+	// departed clients included.
+	Pushed, Delivered, Dropped uint64
+	// QueuedSum and QueuedMax are the live subscribers' ring depths.
+	QueuedSum, QueuedMax int
+	// Certificates is how many certificates the router received.
+	Certificates uint64
+}
+
+// ConnectionCount returns the number of live subscribers.
+func (t Totals) ConnectionCount() int {
+	n := 0
+	for _, byTransport := range t.Connections {
+		for _, c := range byTransport {
+			n += c
+		}
+	}
+	return n
+}
+
+// NewLive returns an empty accounting to put in Config.Live.
+func NewLive() *Live {
+	return &Live{rings: map[*mailbox.Ring[[]byte]]kind{}}
+}
+
+// received counts n certificates in.
+func (l *Live) received(n int) {
+	if l != nil {
+		l.in.Add(uint64(n))
+	}
+}
+
+func (l *Live) add(r *mailbox.Ring[[]byte], s messages.Stream, t messages.Transport) {
+	if l == nil {
+		return
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.rings[r] = kind{s, t}
+}
+
+// remove forgets r, keeping its final counts; st is its Stats once closed
+// (nothing queued). Frames still in flight then are counted as dropped: the
+// router no longer learns whether they were written.
+func (l *Live) remove(r *mailbox.Ring[[]byte], st mailbox.Stats) {
+	if l == nil {
+		return
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if _, ok := l.rings[r]; !ok {
+		return
+	}
+	delete(l.rings, r)
+	l.closed.Pushed += st.Pushed
+	l.closed.Delivered += st.Delivered
+	l.closed.Dropped += st.Dropped + uint64(st.Queued) + uint64(st.InFlight)
+}
+
+// Totals computes the current totals.
+func (l *Live) Totals() Totals {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	t := l.closed
+	t.Certificates = l.in.Load()
+	for r, k := range l.rings {
+		st := r.Stats()
+		t.Connections[k.stream][k.transport]++
+		t.Pushed += st.Pushed
+		t.Delivered += st.Delivered
+		t.Dropped += st.Dropped
+		t.QueuedSum += st.Queued
+		t.QueuedMax = max(t.QueuedMax, st.Queued)
+	}
+	return t
+}

@@ -1,0 +1,166 @@
+// Package feed runs the fake CT logs a load scenario publishes to: K
+// generated logs (RFC 6962 and static-ct alternately, real certificates)
+// on one in-process fakelog server, optionally also served on a fixed
+// address so that a server under test can be configured to follow them.
+package feed
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/certstream/certstream/config"
+	"github.com/certstream/certstream/internal/fakelog"
+)
+
+// Config describes the logs.
+type Config struct {
+	// Logs is how many logs to run (default 4); even ones speak RFC 6962,
+	// odd ones static-ct.
+	Logs int
+	// PrecertFraction is the share of precertificate entries (0..1).
+	PrecertFraction float64
+	// Listen, when set (e.g. "127.0.0.1:7000", port 0 for any), also serves
+	// the logs and their log list on this address; every URL the feed hands
+	// out then uses it.
+	Listen string
+}
+
+// Feed is the running logs.
+type Feed struct {
+	srv   *fakelog.Server
+	logs  []*fakelog.Log
+	base  string       // "http://host:port" of the URLs handed out
+	extra *http.Server // the Listen server, if any
+	next  int          // first log to get an Append's remainder
+}
+
+// Start creates the logs, empty.
+func Start(cfg Config) (*Feed, error) {
+	if cfg.Logs <= 0 {
+		cfg.Logs = 4
+	}
+	srv, err := fakelog.NewServer()
+	if err != nil {
+		return nil, err
+	}
+	f := &Feed{srv: srv, base: srv.URL()}
+	var ln net.Listener
+	if cfg.Listen != "" {
+		if ln, err = net.Listen("tcp", cfg.Listen); err != nil {
+			srv.Close()
+			return nil, fmt.Errorf("feed: listen on %s: %w", cfg.Listen, err)
+		}
+		f.base = "http://" + ln.Addr().String()
+	}
+	for i := range cfg.Logs {
+		lc := fakelog.LogConfig{Name: fmt.Sprintf("bench%d", i), Kind: fakelog.RFC6962, PrecertFraction: cfg.PrecertFraction}
+		if i%2 == 1 {
+			lc.Kind = fakelog.StaticCT
+		}
+		if ln != nil { // the origin is the URL the log is followed at
+			lc.Origin = strings.TrimPrefix(f.base, "http://") + "/logs/" + lc.Name
+		}
+		l, err := srv.AddLog(lc)
+		if err != nil {
+			srv.Close()
+			if ln != nil {
+				ln.Close()
+			}
+			return nil, err
+		}
+		f.logs = append(f.logs, l)
+	}
+	if ln != nil {
+		f.extra = &http.Server{Handler: f.rewriteList(srv), ReadHeaderTimeout: 10 * time.Second}
+		go func() { _ = f.extra.Serve(ln) }()
+	}
+	return f, nil
+}
+
+// rewriteList serves h, answering the log list with the fixed address in
+// place of the fakelog server's own.
+func (f *Feed) rewriteList(h *fakelog.Server) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/log_list.json" {
+			h.ServeHTTP(w, r)
+			return
+		}
+		body, err := h.LogList()
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusInternalServerError)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write([]byte(strings.ReplaceAll(string(body), h.URL(), f.base)))
+	})
+}
+
+// Append publishes n new entries now, spread evenly over the logs.
+func (f *Feed) Append(n int) error {
+	k := len(f.logs)
+	for i := range k {
+		c := n / k
+		if (i-f.next+k)%k < n%k {
+			c++
+		}
+		if err := f.logs[i].Append(c); err != nil {
+			return err
+		}
+	}
+	f.next = (f.next + n%k) % k
+	return nil
+}
+
+// SetDown makes every log answer 503 (down) or serve normally again.
+func (f *Feed) SetDown(down bool) error {
+	var errs []error
+	for _, l := range f.logs {
+		errs = append(errs, l.UpdateFaults(func(x *fakelog.Faults) { x.Down = down }))
+	}
+	return errors.Join(errs...)
+}
+
+// Size is the number of entries the logs hold.
+func (f *Feed) Size() int64 {
+	var n int64
+	for _, l := range f.logs {
+		n += l.Size()
+	}
+	return n
+}
+
+// LogListURL is the Google v3-shaped list of the logs.
+func (f *Feed) LogListURL() string { return f.base + "/log_list.json" }
+
+// CustomLogs describes the logs as node configuration entries.
+func (f *Feed) CustomLogs() []config.CustomLog {
+	var out []config.CustomLog
+	for _, l := range f.logs {
+		kind := config.KindRFC6962
+		if l.Kind() == fakelog.StaticCT {
+			kind = config.KindStaticCT
+		}
+		out = append(out, config.CustomLog{Name: l.Description(), URL: f.base + "/logs/" + l.Name() + "/",
+			Kind: kind, Key: l.PublicKeyBase64(), Operator: l.Operator()})
+	}
+	return out
+}
+
+// Close stops serving.
+func (f *Feed) Close() error {
+	var errs []error
+	if f.extra != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		defer cancel()
+		if err := f.extra.Shutdown(ctx); err != nil {
+			errs = append(errs, f.extra.Close())
+		}
+	}
+	errs = append(errs, f.srv.Close())
+	return errors.Join(errs...)
+}

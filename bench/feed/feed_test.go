@@ -1,0 +1,71 @@
+package feed
+
+import (
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+)
+
+func TestFeedSpreadsEntriesAndServesAFixedAddress(t *testing.T) {
+	f, err := Start(Config{Logs: 4, PrecertFraction: 0.5, Listen: "127.0.0.1:0"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if err := f.Append(10); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Append(2); err != nil {
+		t.Fatal(err)
+	}
+	for i, l := range f.logs {
+		if l.Size() != 3 {
+			t.Errorf("log %d holds %d entries, want 3 (remainders rotate)", i, l.Size())
+		}
+	}
+	if f.Size() != 12 {
+		t.Errorf("size %d, want 12", f.Size())
+	}
+
+	logs := f.CustomLogs()
+	if len(logs) != 4 || logs[0].Kind != "rfc6962" || logs[1].Kind != "static-ct" || logs[0].Key == "" {
+		t.Fatalf("custom logs %+v", logs)
+	}
+	get := func(url string) (int, string) {
+		resp, err := http.Get(url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	base := strings.TrimSuffix(f.LogListURL(), "/log_list.json")
+	if base == f.srv.URL() {
+		t.Fatal("fixed address not used in the URLs")
+	}
+	status, list := get(f.LogListURL())
+	if status != 200 || !strings.Contains(list, base+"/logs/bench0/") || strings.Contains(list, f.srv.URL()) {
+		t.Errorf("log list (%d) does not point at %s only:\n%.400s", status, base, list)
+	}
+	if status, body := get(logs[0].URL + "ct/v1/get-sth"); status != 200 || !strings.Contains(body, `"tree_size":3`) {
+		t.Errorf("get-sth through the fixed address: %d %s", status, body)
+	}
+	if status, body := get(logs[1].URL + "checkpoint"); status != 200 || !strings.HasPrefix(body, strings.TrimPrefix(base, "http://")+"/logs/bench1\n3\n") {
+		t.Errorf("checkpoint origin is not the fixed address: %d %q", status, body)
+	}
+
+	if err := f.SetDown(true); err != nil {
+		t.Fatal(err)
+	}
+	if status, _ := get(logs[0].URL + "ct/v1/get-sth"); status != http.StatusServiceUnavailable {
+		t.Errorf("down log answered %d", status)
+	}
+	if err := f.SetDown(false); err != nil {
+		t.Fatal(err)
+	}
+	if status, _ := get(logs[0].URL + "ct/v1/get-sth"); status != 200 {
+		t.Errorf("log back up answered %d", status)
+	}
+}

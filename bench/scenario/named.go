@@ -1,0 +1,170 @@
+package scenario
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/certstream/certstream/bench/client"
+)
+
+// Names lists the named scenarios in the order `all` runs them.
+var Names = []string{"ingest", "fanout", "mixed", "connections", "slow", "soak"}
+
+// Options are the knobs of the named scenarios.
+type Options struct {
+	Rate     float64       // entries/s published by fanout, mixed, slow and soak
+	Duration time.Duration // publishing window of fanout, mixed and slow
+	// Ingest publishes IngestEntries at once to one lite client.
+	IngestEntries int
+	// Fanout opens FanoutClients lite WebSocket clients.
+	FanoutClients int
+	// Mixed opens these clients; the SSE ones take the lite stream.
+	MixedFull, MixedLite, MixedDomains, MixedSSE int
+	// Connections opens Connections domains-only clients, publishes
+	// ConnectionsRate entries/s for ConnectionsIdle, after measuring the
+	// idle server for ConnectionsBaseline.
+	Connections         int
+	ConnectionsRate     float64
+	ConnectionsIdle     time.Duration
+	ConnectionsBaseline time.Duration
+	// Slow opens SlowClients lite clients, SlowFraction of which read at
+	// most SlowRate messages/s.
+	SlowClients  int
+	SlowFraction float64
+	SlowRate     float64
+	// Soak runs SoakClients lite clients for SoakDuration, sampling the
+	// server every SoakSample; the first SoakWarmup is warm-up.
+	SoakClients  int
+	SoakDuration time.Duration
+	SoakSample   time.Duration
+	SoakWarmup   time.Duration
+}
+
+// DefaultOptions are the issue's scenarios, each bounded to about a minute.
+func DefaultOptions() Options {
+	return Options{
+		Rate: 1000, Duration: 30 * time.Second,
+		IngestEntries: 100000,
+		FanoutClients: 500,
+		MixedFull:     50, MixedLite: 400, MixedDomains: 500, MixedSSE: 50,
+		Connections: 10000, ConnectionsRate: 0, ConnectionsIdle: 20 * time.Second, ConnectionsBaseline: 5 * time.Second,
+		SlowClients: 100, SlowFraction: 0.1, SlowRate: 100,
+		SoakClients: 200, SoakDuration: 45 * time.Second, SoakSample: 5 * time.Second,
+	}
+}
+
+// Targets of the issue, on the reference 2-core machine.
+const (
+	targetIngestRate      = 20000            // entries/s
+	targetFanoutP99       = 250              // ms
+	targetCPUPerMillion   = 1.5              // CPU seconds per million delivered messages
+	targetMemPerConn      = 24 << 10         // bytes of RSS per idle connection
+	targetHeartbeatCPU    = 5.0              // % of one core for the idle clients
+	targetSoakGrowth      = 5.0              // % RSS growth after warm-up
+	soakGoroutineSlack    = 20               // goroutines a soak may gain (timers, idle workers)
+	defaultSoakWarmupPart = 4                // warm-up is a quarter of the soak unless set
+	mib                   = float64(1 << 20) // bytes
+)
+
+// Named returns the scenario called name.
+func Named(name string, o Options) (Spec, error) {
+	lite := func(name string, n int) Group {
+		return Group{Name: name, Transport: client.WebSocket, Stream: client.Lite, Count: n}
+	}
+	switch name {
+	case "ingest":
+		return Spec{Name: name, Backlog: o.IngestEntries, Groups: []Group{lite("lite", 1)}, Checks: ingestChecks}, nil
+	case "fanout":
+		return Spec{Name: name, Rate: o.Rate, Duration: o.Duration, Groups: []Group{lite("lite", o.FanoutClients)},
+			Checks: fanoutChecks}, nil
+	case "mixed":
+		return Spec{Name: name, Rate: o.Rate, Duration: o.Duration, Groups: []Group{
+			{Name: "full", Transport: client.WebSocket, Stream: client.Full, Count: o.MixedFull},
+			lite("lite", o.MixedLite),
+			{Name: "domains", Transport: client.WebSocket, Stream: client.Domains, Count: o.MixedDomains},
+			{Name: "sse", Transport: client.SSE, Stream: client.Lite, Count: o.MixedSSE},
+		}, Checks: lossless}, nil
+	case "connections":
+		return Spec{Name: name, Rate: o.ConnectionsRate, Duration: o.ConnectionsIdle, IdleBaseline: o.ConnectionsBaseline,
+			Groups: []Group{{Name: "domains", Transport: client.WebSocket, Stream: client.Domains, Count: o.Connections}},
+			Checks: connectionChecks}, nil
+	case "slow":
+		slow := int(float64(o.SlowClients)*o.SlowFraction + 0.5)
+		g := lite("slow", slow)
+		g.SlowRate = o.SlowRate
+		return Spec{Name: name, Rate: o.Rate, Duration: o.Duration, Groups: []Group{lite("fast", o.SlowClients-slow), g},
+			Checks: lossless}, nil
+	case "soak":
+		warm := o.SoakWarmup
+		if warm <= 0 {
+			warm = o.SoakDuration / defaultSoakWarmupPart
+		}
+		return Spec{Name: name, Rate: o.Rate, Duration: o.SoakDuration, SampleEvery: o.SoakSample, Warmup: warm,
+			Groups: []Group{lite("lite", o.SoakClients)}, Checks: soakChecks}, nil
+	}
+	return Spec{}, fmt.Errorf("unknown scenario %q (known: %v)", name, Names)
+}
+
+// check builds a Check.
+func check(name, want string, pass bool, got string, args ...any) Check {
+	return Check{Name: name, Want: want, Got: fmt.Sprintf(got, args...), Pass: pass}
+}
+
+// lossless checks that every fast client got every message and stayed.
+func lossless(r *Result) []Check {
+	var lost int64
+	var clients, gone int
+	for _, g := range r.Groups {
+		if !g.Slow {
+			lost += g.Lost
+			clients += g.LostClients
+			gone += g.Disconnected
+		}
+	}
+	return []Check{check("fast clients lose nothing", "0 lost, 0 disconnected", lost == 0 && gone == 0 && r.Published > 0,
+		"%d lost by %d clients, %d disconnected, %d published", lost, clients, gone, r.Published)}
+}
+
+func ingestChecks(r *Result) []Check {
+	return append(lossless(r), check("ingest rate", fmt.Sprintf(">= %d entries/s", targetIngestRate),
+		r.IngestRate >= targetIngestRate, "%.0f entries/s", r.IngestRate))
+}
+
+func fanoutChecks(r *Result) []Check {
+	out := append(lossless(r), check("latency p99", fmt.Sprintf("<= %d ms", targetFanoutP99),
+		r.Latency.Samples > 0 && r.Latency.P99 <= targetFanoutP99, "%d ms", r.Latency.P99))
+	if s := r.Server; s != nil {
+		out = append(out, check("server CPU per million messages", fmt.Sprintf("<= %.1f s", targetCPUPerMillion),
+			s.CPUPerMillion > 0 && s.CPUPerMillion <= targetCPUPerMillion, "%.2f s", s.CPUPerMillion))
+	}
+	return out
+}
+
+func connectionChecks(r *Result) []Check {
+	s := r.Server
+	if s == nil {
+		return nil
+	}
+	cost := s.CPUPercent - s.IdleCPUPercent
+	return []Check{
+		check("RSS per idle connection", fmt.Sprintf("<= %d KiB", targetMemPerConn>>10),
+			r.Connected > 0 && s.MemPerConn <= targetMemPerConn, "%.1f KiB over %d connections", s.MemPerConn/1024, r.Connected),
+		check("cost of idle clients (heartbeats)", fmt.Sprintf("< %.0f%% of one core", targetHeartbeatCPU),
+			cost < targetHeartbeatCPU, "%.1f%% (%.1f%% with clients, %.1f%% without)", cost, s.CPUPercent, s.IdleCPUPercent),
+	}
+}
+
+func soakChecks(r *Result) []Check {
+	out := lossless(r)
+	sk := r.Soak
+	if sk == nil || r.Server == nil {
+		return out
+	}
+	out = append(out, check("RSS growth after warm-up", fmt.Sprintf("<= %.0f%%", targetSoakGrowth),
+		sk.RSSGrowthPct <= targetSoakGrowth, "%+.1f%% (%.1f → %.1f MiB)", sk.RSSGrowthPct, float64(sk.WarmRSS)/mib, float64(sk.EndRSS)/mib))
+	if sk.WarmGoroutine >= 0 && sk.EndGoroutine >= 0 {
+		out = append(out, check("goroutines flat after warm-up", fmt.Sprintf("<= +%d", soakGoroutineSlack),
+			sk.EndGoroutine-sk.WarmGoroutine <= soakGoroutineSlack, "%d → %d", sk.WarmGoroutine, sk.EndGoroutine))
+	}
+	return out
+}

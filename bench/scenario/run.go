@@ -1,0 +1,605 @@
+// Package scenario runs one load scenario against a certstream server and
+// accounts for it. A run opens the scenario's clients at a ramp, proves
+// each is subscribed by publishing probe entries until every client has
+// one, waits for quiet, then publishes the scenario's entries through the
+// fake logs in a measured window and waits for delivery. Because nothing
+// is published outside the probe and the window, every client expects
+// exactly the window's entries, and expected minus delivered is exactly
+// what it lost. Alongside, it reads the server's CPU time and memory from
+// /proc and, for a soak, follows them over time.
+//
+// Named returns the scenarios (ingest, fanout, mixed, connections,
+// slow, soak) with their targets as Checks.
+package scenario
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/certstream/certstream/bench/client"
+	"github.com/certstream/certstream/bench/latency"
+	"github.com/certstream/certstream/bench/procstat"
+)
+
+// Source publishes entries to the logs the server under test follows.
+type Source interface {
+	// Append publishes n new entries now.
+	Append(n int) error
+	// SetDown makes the logs unavailable (or available again), so that a
+	// backlog can be published at once.
+	SetDown(down bool) error
+}
+
+// Group is a set of identical clients.
+type Group struct {
+	Name      string
+	Transport client.Transport
+	Stream    client.Stream
+	Count     int
+	// SlowRate, when positive, makes each client read at most this many
+	// messages per second.
+	SlowRate float64
+}
+
+// Spec is a scenario.
+type Spec struct {
+	Name   string
+	Groups []Group
+	// Rate is the entries per second published during Duration (0: the
+	// window publishes nothing and just waits).
+	Rate     float64
+	Duration time.Duration
+	// Backlog, when positive, replaces Rate: that many entries are
+	// published while the logs are down, then the logs come up and the
+	// window lasts until they are delivered.
+	Backlog int
+	// IdleBaseline, when positive, measures the server's CPU use for this
+	// long before any client connects.
+	IdleBaseline time.Duration
+	// SampleEvery, when positive, records the server's RSS and goroutines
+	// this often during the window; samples before Warmup are warm-up.
+	SampleEvery time.Duration
+	Warmup      time.Duration
+	// Checks evaluates the scenario's targets.
+	Checks func(*Result) []Check
+}
+
+// Env is where and how a scenario runs.
+type Env struct {
+	Target string // "ws://host:port" of the server under test
+	Source Source
+	// Pid is the server process to read from /proc (0: none).
+	Pid int
+	// GoroutinesURL answers the server's goroutine count, either Prometheus
+	// text with go_goroutines or a pprof goroutine profile with debug=1
+	// ("" or unreachable: not reported).
+	GoroutinesURL string
+	// Progress receives a status line every ProgressEvery (nil: none).
+	Progress      io.Writer
+	ProgressEvery time.Duration
+	Timing        Timing
+}
+
+// Timing bounds each phase. Zero fields take the defaults noted.
+type Timing struct {
+	Ramp           float64       // connections opened per second (1000)
+	ConnectTimeout time.Duration // for every client to connect or fail (60 s)
+	ProbeEvery     time.Duration // between probe entries (200 ms)
+	ProbeTimeout   time.Duration // for every client to receive a probe (30 s)
+	Quiet          time.Duration // without any message before the window (1 s)
+	DrainIdle      time.Duration // without progress ends delivery (3 s)
+	DrainMax       time.Duration // longest wait for delivery after the window (30 s)
+	SampleLatency  int64         // record every Nth message's latency per client (1)
+}
+
+func (t Timing) withDefaults() Timing {
+	def := func(d *time.Duration, v time.Duration) {
+		if *d <= 0 {
+			*d = v
+		}
+	}
+	if t.Ramp <= 0 {
+		t.Ramp = 1000
+	}
+	def(&t.ConnectTimeout, time.Minute)
+	def(&t.ProbeEvery, 200*time.Millisecond)
+	def(&t.ProbeTimeout, 30*time.Second)
+	def(&t.Quiet, time.Second)
+	def(&t.DrainIdle, 3*time.Second)
+	def(&t.DrainMax, 30*time.Second)
+	if t.SampleLatency <= 0 {
+		t.SampleLatency = 1
+	}
+	return t
+}
+
+// member is one client of a run.
+type member struct {
+	c     *client.Client
+	group int
+	base  client.Snapshot // at the window's start
+}
+
+// run is the state of one scenario run.
+type run struct {
+	spec    Spec
+	env     Env
+	t       Timing
+	res     *Result
+	members []*member
+	measure atomic.Bool
+	lastLog time.Time
+	lastSum totals
+}
+
+// Run runs spec in env. It returns the result so far with an error when
+// ctx ends or the source fails.
+func Run(ctx context.Context, spec Spec, env Env) (*Result, error) {
+	r := &run{spec: spec, env: env, t: env.Timing.withDefaults(),
+		res: &Result{Scenario: spec.Name, Target: env.Target, Start: time.Now(), Rate: spec.Rate, Disconnects: map[string]int{}}}
+	r.res.LoadStart, _ = procstat.LoadAvg()
+	if env.Pid > 0 {
+		r.res.Server = &ServerResult{Pid: env.Pid, Goroutines: -1}
+	}
+	cctx, stop := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	defer func() {
+		stop()
+		wg.Wait()
+	}()
+	err := r.phases(ctx, cctx, &wg)
+	r.account()
+	r.res.LoadEnd, _ = procstat.LoadAvg()
+	if spec.Checks != nil {
+		r.res.Checks = spec.Checks(r.res)
+	}
+	return r.res, err
+}
+
+// phases runs the scenario up to the end of delivery.
+func (r *run) phases(ctx, cctx context.Context, wg *sync.WaitGroup) error {
+	if r.spec.IdleBaseline > 0 && r.res.Server != nil {
+		r.logf(true, "measuring the idle server for %v", r.spec.IdleBaseline)
+		s0 := r.sample()
+		if err := sleep(ctx, r.spec.IdleBaseline); err != nil {
+			return err
+		}
+		r.res.Server.IdleCPUPercent = cpuPercent(s0, r.sample())
+	}
+	if s := r.sample(); r.res.Server != nil {
+		r.res.Server.RSSBefore = s.RSS
+	}
+	if err := r.connect(ctx, cctx, wg); err != nil {
+		return err
+	}
+	if err := r.probe(ctx); err != nil {
+		return err
+	}
+	return r.window(ctx)
+}
+
+// connect opens every client at the ramp and waits until each is connected
+// or has failed.
+func (r *run) connect(ctx, cctx context.Context, wg *sync.WaitGroup) error {
+	for gi, g := range r.spec.Groups {
+		u, err := client.URL(r.env.Target, g.Transport, g.Stream)
+		if err != nil {
+			return err
+		}
+		for range g.Count {
+			r.members = append(r.members, &member{group: gi, c: client.New(client.Config{
+				URL: u, Transport: g.Transport, Latency: g.Stream != client.Domains, Measure: &r.measure,
+				SampleEvery: r.t.SampleLatency, SlowRate: g.SlowRate})})
+		}
+	}
+	r.res.Clients = len(r.members)
+	var started atomic.Int64
+	wg.Go(func() {
+		begin := time.Now()
+		for i, m := range r.members {
+			due := begin.Add(time.Duration(float64(i) / r.t.Ramp * float64(time.Second)))
+			if sleep(cctx, time.Until(due)) != nil {
+				return
+			}
+			wg.Go(func() { m.c.Run(cctx) })
+			started.Add(1)
+		}
+	})
+	deadline := time.Now().Add(r.t.ConnectTimeout)
+	for {
+		pending := len(r.members) - int(started.Load())
+		for _, m := range r.members[:started.Load()] {
+			if m.c.Snapshot().State == client.Pending {
+				pending++
+			}
+		}
+		r.logf(false, "connecting: %d of %d opened", len(r.members)-pending, len(r.members))
+		if pending == 0 {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			r.logf(true, "%d clients still connecting after %v; going on", pending, r.t.ConnectTimeout)
+			return nil
+		}
+		if err := sleep(ctx, 50*time.Millisecond); err != nil {
+			return err
+		}
+	}
+}
+
+// probe publishes one entry at a time until every connected client has
+// received a message, then waits for quiet.
+func (r *run) probe(ctx context.Context) error {
+	deadline := time.Now().Add(r.t.ProbeTimeout)
+	for {
+		waiting := 0
+		for _, m := range r.members {
+			if s := m.c.Snapshot(); s.State == client.Connected && s.Messages == 0 {
+				waiting++
+			}
+		}
+		r.res.Unsubscribed = waiting
+		r.logf(false, "probing: %d clients without a message after %d probe entries", waiting, r.res.ProbeEntries)
+		if waiting == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			r.logf(true, "%d clients received no probe entry within %v; going on", waiting, r.t.ProbeTimeout)
+			break
+		}
+		if err := r.env.Source.Append(1); err != nil {
+			return fmt.Errorf("publishing a probe entry: %w", err)
+		}
+		r.res.ProbeEntries++
+		if err := sleep(ctx, r.t.ProbeEvery); err != nil {
+			return err
+		}
+	}
+	last, changed := r.totals().messages, time.Now()
+	for end := time.Now().Add(r.t.Quiet + 10*time.Second); time.Since(changed) < r.t.Quiet && time.Now().Before(end); {
+		if err := sleep(ctx, 50*time.Millisecond); err != nil {
+			return err
+		}
+		if n := r.totals().messages; n != last {
+			last, changed = n, time.Now()
+		}
+	}
+	return nil
+}
+
+// window publishes the scenario's entries and waits for their delivery,
+// measuring the server over that span.
+func (r *run) window(ctx context.Context) error {
+	for _, m := range r.members {
+		m.base = m.c.Snapshot()
+	}
+	r.measure.Store(true)
+	defer r.measure.Store(false)
+	cpu0, self0 := r.sample(), selfCPU()
+	if r.spec.Backlog > 0 {
+		if err := r.publishBacklog(ctx); err != nil {
+			return err
+		}
+	}
+	start := time.Now()
+	if r.spec.SampleEvery > 0 {
+		r.res.Soak = &SoakResult{WarmupSecs: r.spec.Warmup.Seconds(), WarmGoroutine: -1, EndGoroutine: -1}
+	}
+	var err error
+	if r.spec.Backlog == 0 {
+		err = r.publish(ctx, start)
+	}
+	end := time.Now()
+	r.res.WindowSecs = end.Sub(start).Seconds()
+	if r.spec.Backlog == 0 && r.res.WindowSecs > 0 {
+		r.res.PublishRate = float64(r.res.Published) / r.res.WindowSecs
+	}
+	if err == nil {
+		err = r.drain(ctx, start)
+	}
+	last := start
+	for _, m := range r.members {
+		if s := m.c.Snapshot(); s.Last.After(last) && s.Messages > m.base.Messages {
+			last = s.Last
+		}
+	}
+	r.res.MeasuredSecs = max(last.Sub(start), end.Sub(start)).Seconds()
+	cpu1 := r.sample()
+	r.res.Harness.CPUSecs = (selfCPU() - self0).Seconds()
+	if srv := r.res.Server; srv != nil {
+		srv.CPUSecs = (cpu1.CPU - cpu0.CPU).Seconds()
+		srv.CPUPercent = cpuPercent(cpu0, cpu1)
+		srv.RSSEnd, srv.PeakRSS, srv.Threads = cpu1.RSS, cpu1.PeakRSS, cpu1.Threads
+		srv.Goroutines = goroutines(r.env.GoroutinesURL)
+	}
+	return err
+}
+
+// publishBacklog publishes the backlog while the logs are down, then
+// brings them up.
+func (r *run) publishBacklog(ctx context.Context) error {
+	if err := r.env.Source.SetDown(true); err != nil {
+		return err
+	}
+	const chunk = 10000
+	for done := 0; done < r.spec.Backlog; {
+		n := min(chunk, r.spec.Backlog-done)
+		if err := r.env.Source.Append(n); err != nil {
+			return err
+		}
+		done += n
+		r.res.Published = int64(done)
+		r.logf(false, "publishing the backlog: %d of %d entries", done, r.spec.Backlog)
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+	}
+	return r.env.Source.SetDown(false)
+}
+
+// publish appends entries at the rate for the duration, recording soak
+// samples.
+func (r *run) publish(ctx context.Context, start time.Time) error {
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
+	nextSample := start
+	for {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-tick.C:
+		}
+		elapsed := min(time.Since(start), r.spec.Duration)
+		if due := int64(r.spec.Rate*elapsed.Seconds()) - r.res.Published; due > 0 {
+			if err := r.env.Source.Append(int(due)); err != nil {
+				return fmt.Errorf("publishing: %w", err)
+			}
+			r.res.Published += due
+		}
+		if r.res.Soak != nil && !time.Now().Before(nextSample) {
+			r.soakSample(start)
+			nextSample = nextSample.Add(r.spec.SampleEvery)
+		}
+		r.logf(false, "window %.0fs/%.0fs: %d published", elapsed.Seconds(), r.spec.Duration.Seconds(), r.res.Published)
+		if elapsed >= r.spec.Duration {
+			if r.res.Soak != nil {
+				r.soakSample(start)
+			}
+			return nil
+		}
+	}
+}
+
+// soakSample records the server's memory and goroutines now.
+func (r *run) soakSample(start time.Time) {
+	s := r.sample()
+	r.res.Soak.Samples = append(r.res.Soak.Samples, SoakSample{Secs: time.Since(start).Seconds(), RSS: s.RSS,
+		Threads: s.Threads, Goroutines: goroutines(r.env.GoroutinesURL), Delivered: r.totals().messages})
+}
+
+// drain waits until every fast, connected client has all the window's
+// messages, delivery stalls for DrainIdle, or DrainMax passes.
+func (r *run) drain(ctx context.Context, start time.Time) error {
+	begin := time.Now()
+	last, changed := r.totals().messages, begin
+	for {
+		done := true
+		for _, m := range r.members {
+			s := m.c.Snapshot()
+			if r.spec.Groups[m.group].SlowRate == 0 && s.State == client.Connected && s.Messages-m.base.Messages < r.res.Published {
+				done = false
+				break
+			}
+		}
+		tot := r.totals()
+		if tot.messages != last {
+			last, changed = tot.messages, time.Now()
+		}
+		r.logf(false, "delivering: %d of %d messages", tot.messages-r.baseTotal(), r.res.Published*int64(len(r.members)))
+		if done || time.Since(changed) >= r.t.DrainIdle || time.Since(begin) >= r.t.DrainMax {
+			break
+		}
+		if err := sleep(ctx, 20*time.Millisecond); err != nil {
+			return err
+		}
+	}
+	if r.spec.Backlog > 0 {
+		r.res.IngestRate = r.ingestRate()
+	}
+	return nil
+}
+
+// ingestRate is the best delivery rate of a backlog to any client: its
+// window messages over the time from its first to its last.
+func (r *run) ingestRate() float64 {
+	var best float64
+	for _, m := range r.members {
+		s := m.c.Snapshot()
+		n := s.Messages - m.base.Messages
+		if d := s.Last.Sub(s.First).Seconds(); n > 1 && d > 0 {
+			best = max(best, float64(n-1)/d)
+		}
+	}
+	return best
+}
+
+// account fills the result's client figures from the clients' counters.
+func (r *run) account() {
+	res := r.res
+	groups := make([]GroupResult, len(r.spec.Groups))
+	hists := make([]latency.Histogram, len(r.spec.Groups))
+	delivered := make([][]int64, len(groups))
+	heartbeats := make([][]int64, len(groups))
+	var all latency.Histogram
+	for gi, g := range r.spec.Groups {
+		groups[gi] = GroupResult{Name: g.Name, Transport: string(g.Transport), Stream: string(g.Stream),
+			Slow: g.SlowRate > 0, Clients: g.Count, Expected: res.Published}
+	}
+	for _, m := range r.members {
+		s := m.c.Snapshot()
+		g := &groups[m.group]
+		if s.State != client.Pending && s.State != client.Failed {
+			g.Connected++
+			res.Connected++
+		}
+		if s.State == client.Failed || s.State == client.Closed {
+			res.Disconnects[s.Reason]++
+			g.Disconnected++
+		}
+		d := s.Messages - m.base.Messages
+		if s.State == client.Failed {
+			d = 0
+		}
+		delivered[m.group] = append(delivered[m.group], d)
+		heartbeats[m.group] = append(heartbeats[m.group], s.Heartbeats-m.base.Heartbeats)
+		res.Delivered += d
+		res.Bytes += s.Bytes - m.base.Bytes
+		lost := max(res.Published-d, 0)
+		if lost > 0 {
+			g.Lost += lost
+			g.LostClients++
+		}
+		g.Excess += max(d-res.Published, 0)
+		hists[m.group].Merge(m.c.Latency())
+		if g.Slow {
+			g.PerClient = append(g.PerClient, ClientResult{Delivered: d, Lost: lost, Reason: s.Reason,
+				ServerDropped: s.ServerDropped, ServerPushed: s.ServerPushed})
+		}
+	}
+	for gi := range groups {
+		groups[gi].Delivered = summarize(delivered[gi])
+		groups[gi].Heartbeats = summarize(heartbeats[gi])
+		groups[gi].Latency = latencyOf(&hists[gi])
+		all.Merge(&hists[gi])
+	}
+	res.Groups = groups
+	res.Latency = latencyOf(&all)
+	if res.MeasuredSecs > 0 {
+		res.MsgsPerSec = float64(res.Delivered) / res.MeasuredSecs
+		res.MBPerSec = float64(res.Bytes) / res.MeasuredSecs / 1e6
+	}
+	if srv := res.Server; srv != nil {
+		if res.Delivered > 0 {
+			srv.CPUPerMillion = srv.CPUSecs / (float64(res.Delivered) / 1e6)
+		}
+		if res.Connected > 0 && srv.RSSEnd > 0 {
+			srv.MemPerConn = float64(srv.RSSEnd-srv.RSSBefore) / float64(res.Connected)
+		}
+	}
+	if sk := res.Soak; sk != nil && len(sk.Samples) > 0 {
+		warm := sk.Samples[len(sk.Samples)-1]
+		for _, s := range sk.Samples {
+			if s.Secs >= sk.WarmupSecs {
+				warm = s
+				break
+			}
+		}
+		end := sk.Samples[len(sk.Samples)-1]
+		sk.WarmRSS, sk.EndRSS, sk.WarmGoroutine, sk.EndGoroutine = warm.RSS, end.RSS, warm.Goroutines, end.Goroutines
+		if warm.RSS > 0 {
+			sk.RSSGrowthPct = 100 * float64(end.RSS-warm.RSS) / float64(warm.RSS)
+		}
+	}
+}
+
+// totals sums the clients' counters.
+type totals struct {
+	messages, bytes int64
+	connected, gone int
+}
+
+func (r *run) totals() totals {
+	var t totals
+	for _, m := range r.members {
+		s := m.c.Snapshot()
+		t.messages += s.Messages
+		t.bytes += s.Bytes
+		switch s.State {
+		case client.Connected:
+			t.connected++
+		case client.Closed, client.Failed:
+			t.gone++
+		}
+	}
+	return t
+}
+
+// baseTotal sums the clients' messages at the window's start.
+func (r *run) baseTotal() int64 {
+	var n int64
+	for _, m := range r.members {
+		n += m.base.Messages
+	}
+	return n
+}
+
+// logf writes a progress line: always when force is set, else at most every
+// ProgressEvery, with the clients' delivery rate and the server's figures.
+func (r *run) logf(force bool, format string, args ...any) {
+	if r.env.Progress == nil || (!force && (r.env.ProgressEvery <= 0 || time.Since(r.lastLog) < r.env.ProgressEvery)) {
+		return
+	}
+	now, t := time.Now(), r.totals()
+	line := fmt.Sprintf("[%s] %s | clients %d up, %d gone | %d msgs", r.spec.Name, fmt.Sprintf(format, args...),
+		t.connected, t.gone, t.messages)
+	if dt := now.Sub(r.lastLog).Seconds(); !r.lastLog.IsZero() && dt > 0 {
+		line += fmt.Sprintf(" (%.0f/s, %.1f MB/s)", float64(t.messages-r.lastSum.messages)/dt, float64(t.bytes-r.lastSum.bytes)/dt/1e6)
+	}
+	if r.env.Pid > 0 {
+		if s, err := procstat.Read(r.env.Pid); err == nil {
+			line += fmt.Sprintf(" | server rss %.0f MiB", float64(s.RSS)/(1<<20))
+		}
+	}
+	fmt.Fprintln(r.env.Progress, line)
+	r.lastLog, r.lastSum = now, t
+}
+
+// sample reads the server process (zero when there is none or it is gone).
+func (r *run) sample() procstat.Sample {
+	if r.env.Pid <= 0 {
+		return procstat.Sample{At: time.Now()}
+	}
+	s, err := procstat.Read(r.env.Pid)
+	if err != nil {
+		return procstat.Sample{At: time.Now()}
+	}
+	return s
+}
+
+// cpuPercent is the CPU use between two samples, in % of one core.
+func cpuPercent(a, b procstat.Sample) float64 {
+	wall := b.At.Sub(a.At)
+	if wall <= 0 {
+		return 0
+	}
+	return 100 * float64(b.CPU-a.CPU) / float64(wall)
+}
+
+// selfCPU is the harness's own user + system time.
+func selfCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// sleep waits d or until ctx ends.
+func sleep(ctx context.Context, d time.Duration) error {
+	if d <= 0 {
+		return ctx.Err()
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}

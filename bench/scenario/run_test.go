@@ -1,0 +1,350 @@
+package scenario
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/fasthttp/websocket"
+
+	"github.com/certstream/certstream/bench/client"
+)
+
+// lossy is a tiny certstream-like server and its own source: every Append
+// sends one message per entry to each subscriber, except the ones a path's
+// rule drops, so the test knows exactly what each client must miss.
+//
+//	/              lite: every message
+//	/domains-only  drops entries whose sequence number is 3 mod 10
+//	/full-stream   closes with 1008 "too slow" once entry closeAt is sent
+//	/sse?stream=   lite events, drops entries whose number is 0 mod 4
+//
+// Every connection also gets heartbeats (WebSocket text, SSE comments) and
+// WebSocket pings; the pongs are counted.
+type lossy struct {
+	mu    sync.Mutex
+	seq   int64
+	subs  []*sub
+	down  bool
+	held  int
+	pongs atomic.Int64
+}
+
+const closeAt = 200 // sequence number after which /full-stream clients are closed
+
+// latencyOffset is how far in the past every message claims to have been
+// submitted: the latency the harness must measure.
+const latencyOffset = 5 * time.Second
+
+type sub struct {
+	path string
+	ch   chan int64 // sequence numbers to send
+}
+
+func (l *lossy) dropped(path string, seq int64) bool {
+	switch path {
+	case "/domains-only":
+		return seq%10 == 3
+	case "/sse":
+		return seq%4 == 0
+	case "/full-stream":
+		return seq > closeAt
+	}
+	return false
+}
+
+func (l *lossy) Append(n int) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.down {
+		l.held += n
+		return nil
+	}
+	l.send(n)
+	return nil
+}
+
+func (l *lossy) send(n int) {
+	for range n {
+		l.seq++
+		for _, s := range l.subs {
+			if !l.dropped(s.path, l.seq) {
+				s.ch <- l.seq
+			}
+		}
+	}
+}
+
+func (l *lossy) SetDown(down bool) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.down = down
+	if !down {
+		l.send(l.held)
+		l.held = 0
+	}
+	return nil
+}
+
+func (l *lossy) subscribe(path string) *sub {
+	s := &sub{path: path, ch: make(chan int64, 100000)}
+	l.mu.Lock()
+	l.subs = append(l.subs, s)
+	l.mu.Unlock()
+	return s
+}
+
+func message(path string, seq int64) []byte {
+	if path == "/domains-only" {
+		return fmt.Appendf(nil, `{"message_type":"dns_entries","data":["n%d.example"]}`, seq)
+	}
+	ts := float64(time.Now().Add(-latencyOffset).UnixMilli()) / 1000
+	return fmt.Appendf(nil, `{"message_type":"certificate_update","data":{"cert_index":%d,"seen":%.3f,"submission_timestamp":%.3f,"source":{"name":"t","url":"u"}}}`,
+		seq, ts+5, ts)
+}
+
+func (l *lossy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	switch r.URL.Path {
+	case "/metrics":
+		fmt.Fprintln(w, "# HELP go_goroutines x\ngo_goroutines 42")
+	case "/sse":
+		l.serveSSE(w, r)
+	case "/", "/full-stream", "/domains-only":
+		l.serveWS(w, r)
+	default:
+		http.NotFound(w, r)
+	}
+}
+
+func (l *lossy) serveWS(w http.ResponseWriter, r *http.Request) {
+	ws, err := (&websocket.Upgrader{}).Upgrade(w, r, nil)
+	if err != nil {
+		return
+	}
+	defer ws.Close()
+	ws.SetPongHandler(func(string) error { l.pongs.Add(1); return nil })
+	gone := make(chan struct{})
+	go func() {
+		defer close(gone)
+		for {
+			if _, _, err := ws.ReadMessage(); err != nil {
+				return
+			}
+		}
+	}()
+	s := l.subscribe(r.URL.Path)
+	tick := time.NewTicker(50 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		select {
+		case <-gone:
+			return
+		case seq := <-s.ch:
+			if err := ws.WriteMessage(websocket.TextMessage, message(s.path, seq)); err != nil {
+				return
+			}
+			if s.path == "/full-stream" && seq == closeAt {
+				_ = ws.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(1008,
+					"too slow: dropped 7 of 150 messages"), time.Now().Add(time.Second))
+				<-gone
+				return
+			}
+		case <-tick.C:
+			_ = ws.WriteMessage(websocket.TextMessage, []byte(`{"message_type":"heartbeat","timestamp":1.0}`))
+			_ = ws.WriteControl(websocket.PingMessage, nil, time.Now().Add(time.Second))
+		}
+	}
+}
+
+func (l *lossy) serveSSE(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "text/event-stream")
+	w.WriteHeader(http.StatusOK)
+	f := w.(http.Flusher)
+	f.Flush()
+	s := l.subscribe("/sse")
+	tick := time.NewTicker(50 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		select {
+		case <-r.Context().Done():
+			return
+		case seq := <-s.ch:
+			fmt.Fprintf(w, "data: %s\n\n", message(s.path, seq))
+		case <-tick.C:
+			fmt.Fprint(w, ": heartbeat\n\n")
+		}
+		f.Flush()
+	}
+}
+
+func startLossy(t *testing.T) (*lossy, string) {
+	t.Helper()
+	l := &lossy{}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &http.Server{Handler: l}
+	go srv.Serve(ln)
+	t.Cleanup(func() { srv.Close() })
+	return l, ln.Addr().String()
+}
+
+// inWindow counts the sequence numbers of the window (after the probe
+// entries) that rule drops.
+func inWindow(res *Result, rule func(int64) bool) int64 {
+	var n int64
+	for s := res.ProbeEntries + 1; s <= res.ProbeEntries+res.Published; s++ {
+		if rule(s) {
+			n++
+		}
+	}
+	return n
+}
+
+var fastTiming = Timing{Ramp: 1000, ProbeEvery: 20 * time.Millisecond, Quiet: 200 * time.Millisecond,
+	DrainIdle: 500 * time.Millisecond, DrainMax: 5 * time.Second, ConnectTimeout: 5 * time.Second, ProbeTimeout: 5 * time.Second}
+
+func TestAccountingAgainstAServerThatDropsKnownMessages(t *testing.T) {
+	l, addr := startLossy(t)
+	checked := false
+	spec := Spec{
+		Name: "accounting",
+		Groups: []Group{
+			{Name: "lite", Transport: client.WebSocket, Stream: client.Lite, Count: 3},
+			{Name: "domains", Transport: client.WebSocket, Stream: client.Domains, Count: 2},
+			// Slow only in name (it reads far faster than sent), to get per-client details.
+			{Name: "full", Transport: client.WebSocket, Stream: client.Full, Count: 2, SlowRate: 1e6},
+			{Name: "sse", Transport: client.SSE, Stream: client.Lite, Count: 2},
+		},
+		Rate: 2000, Duration: 250 * time.Millisecond,
+		Checks: func(r *Result) []Check { checked = true; return []Check{{Name: "x", Pass: true}} },
+	}
+	res, err := Run(context.Background(), spec, Env{Target: "ws://" + addr, Source: l, Pid: os.Getpid(),
+		GoroutinesURL: "http://" + addr + "/metrics", Timing: fastTiming})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Published != 500 || res.ProbeEntries < 1 || res.ProbeEntries >= closeAt {
+		t.Fatalf("published %d after %d probe entries, want 500 after at least 1", res.Published, res.ProbeEntries)
+	}
+	if res.Clients != 9 || res.Connected != 9 || res.Unsubscribed != 0 {
+		t.Errorf("clients %d connected %d unsubscribed %d, want 9 9 0", res.Clients, res.Connected, res.Unsubscribed)
+	}
+	byName := map[string]GroupResult{}
+	for _, g := range res.Groups {
+		byName[g.Name] = g
+		if g.Expected != 500 {
+			t.Errorf("%s: expected %d, want 500", g.Name, g.Expected)
+		}
+	}
+	domainsLost := inWindow(res, func(s int64) bool { return s%10 == 3 })
+	sseLost := inWindow(res, func(s int64) bool { return s%4 == 0 })
+	fullGot := closeAt - res.ProbeEntries
+	for _, c := range []struct {
+		group                     string
+		delivered, lost, lostEach int64
+		disconnected              int
+	}{
+		{"lite", 500, 0, 0, 0},
+		{"domains", 500 - domainsLost, 2 * domainsLost, domainsLost, 0},
+		{"full", fullGot, 2 * (500 - fullGot), 500 - fullGot, 2},
+		{"sse", 500 - sseLost, 2 * sseLost, sseLost, 0},
+	} {
+		g := byName[c.group]
+		if g.Delivered != (Summary{c.delivered, c.delivered, c.delivered}) || g.Lost != c.lost || g.Excess != 0 ||
+			g.Disconnected != c.disconnected || (c.lost > 0) != (g.LostClients == g.Clients) {
+			t.Errorf("%s: delivered %+v lost %d (%d clients) excess %d disconnected %d; want delivered %d lost %d disconnected %d",
+				c.group, g.Delivered, g.Lost, g.LostClients, g.Excess, g.Disconnected, c.delivered, c.lost, c.disconnected)
+		}
+		if g.Heartbeats.Min < 1 {
+			t.Errorf("%s: heartbeats %+v, want some", c.group, g.Heartbeats)
+		}
+	}
+	full := byName["full"]
+	if len(full.PerClient) != 2 {
+		t.Fatalf("full: per-client details %+v", full.PerClient)
+	}
+	for _, pc := range full.PerClient {
+		if pc.Delivered != fullGot || pc.Lost != 500-fullGot || pc.Reason != "close 1008 too slow" ||
+			pc.ServerDropped != 7 || pc.ServerPushed != 150 {
+			t.Errorf("full client: %+v", pc)
+		}
+	}
+	if len(res.Disconnects) != 1 || res.Disconnects["close 1008 too slow"] != 2 {
+		t.Errorf("disconnects %v, want 2 × close 1008 too slow", res.Disconnects)
+	}
+	wantDelivered := 3*500 + 2*(500-domainsLost) + 2*fullGot + 2*(500-sseLost)
+	if res.Delivered != wantDelivered {
+		t.Errorf("delivered %d, want %d", res.Delivered, wantDelivered)
+	}
+	// Latency: every non-domains message of the window, each ~5 s old.
+	if want := 3*500 + 2*fullGot + 2*(500-sseLost); res.Latency.Samples != want {
+		t.Errorf("latency samples %d, want %d", res.Latency.Samples, want)
+	}
+	off := latencyOffset.Milliseconds()
+	if res.Latency.P50 < off || res.Latency.P99 > off+1000 || res.Latency.Max < res.Latency.P99 {
+		t.Errorf("latency %+v, want about %d ms", res.Latency, off)
+	}
+	if byName["domains"].Latency.Samples != 0 {
+		t.Errorf("domains-only messages have no timestamp but %d latency samples", byName["domains"].Latency.Samples)
+	}
+	if res.MsgsPerSec <= 0 || res.Bytes <= 0 || res.MeasuredSecs <= 0 {
+		t.Errorf("rates: %v msgs/s, %d bytes over %v s", res.MsgsPerSec, res.Bytes, res.MeasuredSecs)
+	}
+	if s := res.Server; s == nil || s.RSSEnd <= 0 || s.PeakRSS < s.RSSEnd || s.Goroutines != 42 || s.CPUSecs < 0 {
+		t.Errorf("server figures %+v", res.Server)
+	}
+	if l.pongs.Load() == 0 {
+		t.Error("clients never answered a ping")
+	}
+	if !checked || len(res.Checks) != 1 {
+		t.Error("checks not evaluated")
+	}
+}
+
+func TestBacklogIsPublishedWhileTheLogsAreDown(t *testing.T) {
+	l, addr := startLossy(t)
+	spec := Spec{Name: "backlog", Backlog: 300,
+		Groups: []Group{{Name: "lite", Transport: client.WebSocket, Stream: client.Lite, Count: 1}}}
+	var progress strings.Builder
+	res, err := Run(context.Background(), spec, Env{Target: "ws://" + addr, Source: l, Timing: fastTiming,
+		Progress: &progress, ProgressEvery: time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Published != 300 || res.Groups[0].Delivered.Min != 300 || res.Groups[0].Lost != 0 {
+		t.Errorf("published %d, delivered %+v, lost %d", res.Published, res.Groups[0].Delivered, res.Groups[0].Lost)
+	}
+	if res.IngestRate <= 0 {
+		t.Errorf("ingest rate %v", res.IngestRate)
+	}
+	if res.Server != nil {
+		t.Errorf("server figures without a pid: %+v", res.Server)
+	}
+	if !strings.Contains(progress.String(), "[backlog] publishing the backlog: 300 of 300") {
+		t.Errorf("progress lacks the backlog:\n%s", progress.String())
+	}
+}
+
+func TestUnreachableTargetIsReportedAsConnectFailures(t *testing.T) {
+	ln, _ := net.Listen("tcp", "127.0.0.1:0")
+	addr := ln.Addr().String()
+	ln.Close()
+	spec := Spec{Name: "down", Rate: 100, Duration: 50 * time.Millisecond,
+		Groups: []Group{{Name: "lite", Transport: client.WebSocket, Stream: client.Lite, Count: 2}}}
+	res, err := Run(context.Background(), spec, Env{Target: "ws://" + addr, Source: &lossy{}, Timing: fastTiming})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Connected != 0 || res.Disconnects["connect: connection refused"] != 2 || res.Groups[0].Lost != 2*res.Published {
+		t.Errorf("connected %d, disconnects %v, lost %d of %d", res.Connected, res.Disconnects, res.Groups[0].Lost, res.Published)
+	}
+}
