@@ -76,6 +76,10 @@ type Follower struct {
 	status statusTracker
 	m      *Metrics
 	logger *slog.Logger
+	// suspects are undecodable entries seen once: their range is fetched
+	// again before they are skipped, in case the body was damaged in transit.
+	// Only catchUp's goroutine touches it.
+	suspects map[uint64]bool
 }
 
 // source is the protocol-specific half of a follower.
@@ -267,6 +271,9 @@ func (f *Follower) catchUp(ctx context.Context, next, size uint64, deliver Deliv
 			wg.Wait()
 			panic(r.panic) // to Run's caller, whose supervisor restarts it
 		}
+		if r.err == nil {
+			r.err = f.firstSighting(r.bad)
+		}
 		if r.err != nil {
 			if firstErr == nil {
 				firstErr = r.err
@@ -296,6 +303,29 @@ func (f *Follower) catchUp(ctx context.Context, next, size uint64, deliver Deliv
 			f.status.delivered(next, d.ups, f.deps.Now())
 		}
 	}
+}
+
+// firstSighting returns an error when an undecodable entry in bad has not
+// been seen before, so its range is fetched once more before it is skipped.
+func (f *Follower) firstSighting(bad []badLeaf) error {
+	var fresh []uint64
+	for _, b := range bad {
+		if !f.suspects[b.index] {
+			if f.suspects == nil {
+				f.suspects = map[uint64]bool{}
+			}
+			f.suspects[b.index] = true
+			fresh = append(fresh, b.index)
+		}
+	}
+	if len(fresh) == 0 {
+		for _, b := range bad {
+			delete(f.suspects, b.index)
+		}
+		return nil
+	}
+	return &ctclient.Error{Op: "decode", URL: f.log.URL, Kind: ctclient.Decode,
+		Err: fmt.Errorf("undecodable entries %v (%v); fetching them again before skipping", fresh, bad[0].err)}
 }
 
 // failed records an error and returns how long to wait before retrying.
