@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/VictoriaMetrics/metrics"
 	"github.com/anthdm/hollywood/actor"
 
 	"github.com/certstream/certstream/messages"
@@ -53,5 +54,31 @@ func TestDedupForwardsFirstSightingInOrder(t *testing.T) {
 	}
 	if released.Load() != 3 {
 		t.Fatalf("released %d batches, want 3", released.Load())
+	}
+}
+
+func TestInspectAndPublishedPerLog(t *testing.T) {
+	e, _ := actor.NewEngine(actor.NewEngineConfig())
+	r := e.SpawnFunc(func(*actor.Context) {}, "router")
+	d := e.Spawn(New(Config{Capacity: 100, TTL: time.Hour, Router: r}), "dedup")
+	src := &messages.Source{Name: "dedup test log", URL: "https://ct.example/dedup/"}
+	ups := []*messages.Update{update(1, 0), update(2, 1), update(1, 2)}
+	for _, u := range ups {
+		u.Source = src
+	}
+	published := metrics.GetOrCreateCounter(`certstream_ct_entries_published_total{log="dedup test log"}`)
+	before := published.Get()
+	e.Send(d, messages.Batch{Updates: ups})
+	res, err := e.Request(d, messages.Inspect{}, 2*time.Second).Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	info := res.(messages.ActorInfo)
+	if info.Kind != "dedup" || info.Details["certificates_in"] != uint64(3) || info.Details["passed"] != uint64(2) ||
+		info.Details["size"] != 2 {
+		t.Fatalf("inspect: %+v", info)
+	}
+	if got := published.Get() - before; got != 2 {
+		t.Fatalf("published counted %d, want 2", got)
 	}
 }

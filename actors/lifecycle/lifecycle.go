@@ -45,13 +45,14 @@ type Tracker struct {
 	deadLetters uint64
 	recentDead  []DeadLetter
 	now         func() time.Time
+	since       time.Time // when the tracker started: the node's age
 }
 
 // Start spawns the subscriber actor on e, named "lifecycle". Spawn it before
 // the actors it should see: it subscribes while it starts, and events from
 // before that are not replayed.
 func Start(e *actor.Engine) (*Tracker, *actor.PID) {
-	t := &Tracker{live: map[string]*Record{}, now: time.Now}
+	t := &Tracker{live: map[string]*Record{}, now: time.Now, since: time.Now()}
 	pid := e.Spawn(func() actor.Receiver { return &subscriber{t} }, "lifecycle", actor.WithID("0"), actor.WithInboxSize(1024))
 	return t, pid
 }
@@ -144,8 +145,8 @@ type Snapshot struct {
 func (t *Tracker) Snapshot() Snapshot {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	s := Snapshot{Stopped: append([]Record(nil), t.gone...), DeadLetters: t.deadLetters,
-		RecentDead: append([]DeadLetter(nil), t.recentDead...)}
+	s := Snapshot{Stopped: append([]Record{}, t.gone...), DeadLetters: t.deadLetters,
+		RecentDead: append([]DeadLetter{}, t.recentDead...)}
 	for _, r := range t.live {
 		s.Live = append(s.Live, *r)
 	}

@@ -57,7 +57,7 @@ func (t *Tracker) Tree(e *actor.Engine, roots []*actor.PID, timeout time.Duratio
 		merge(views, a, "")
 	}
 
-	root := &View{PID: "node", Kind: "node", Status: "running",
+	root := &View{PID: "node", Kind: "node", Status: "running", Started: t.since, UptimeSecs: now.Sub(t.since).Seconds(),
 		Details: map[string]any{"stopped_recently": snap.Stopped, "dead_letters": snap.DeadLetters,
 			"recent_dead_letters": snap.RecentDead}}
 	for _, v := range views {

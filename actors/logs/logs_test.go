@@ -19,6 +19,7 @@ import (
 	"github.com/anthdm/hollywood/actor"
 
 	"github.com/certstream/certstream/internal/fakelog"
+	"github.com/certstream/certstream/internal/follow"
 	"github.com/certstream/certstream/internal/loglist"
 	"github.com/certstream/certstream/messages"
 )
@@ -196,3 +197,60 @@ func TestEmbeddedListFollowsUsableLogs(t *testing.T) {
 type roundTripFunc func(*http.Request) (*http.Response, error)
 
 func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
+
+// TestSetCustomAndInspect replaces the custom logs while running: a new log
+// starts, a changed one restarts under its new settings, a removed one
+// stops; Inspect lists one fetcher child per followed log.
+func TestSetCustomAndInspect(t *testing.T) {
+	fake, err := fakelog.NewServer()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fake.Close()
+	var logs []follow.Log
+	for _, name := range []string{"a", "b"} {
+		l, err := fake.AddLog(fakelog.LogConfig{Name: name, Kind: fakelog.RFC6962})
+		if err != nil {
+			t.Fatal(err)
+		}
+		logs = append(logs, follow.Log{Name: "log " + name, URL: l.URL(), Kind: follow.KindRFC6962, Operator: "op"})
+	}
+	e, _ := actor.NewEngine(actor.NewEngineConfig())
+	dedup := e.SpawnFunc(func(*actor.Context) {}, "dedup")
+	reg, producer := New(Config{Custom: logs[:1], Dedup: dedup, OperatorRPS: 1000})
+	pid := e.Spawn(producer, "logs")
+	defer func() { <-e.Poison(pid).Done() }()
+	wait := func(want string) {
+		t.Helper()
+		deadline := time.Now().Add(10 * time.Second)
+		for strings.Join(following(reg), ",") != want {
+			if time.Now().After(deadline) {
+				t.Fatalf("following %v, want %s", following(reg), want)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+	wait("log a")
+	e.Send(pid, SetCustom{Logs: logs})
+	wait("log a,log b")
+	renamed := logs[1]
+	renamed.Name = "log b renamed"
+	e.Send(pid, SetCustom{Logs: []follow.Log{logs[0], renamed}})
+	wait("log a,log b renamed")
+
+	res, err := e.Request(pid, messages.Inspect{}, 5*time.Second).Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	info := res.(messages.ActorInfo)
+	if info.Kind != "logs" || len(info.Children) != 2 {
+		t.Fatalf("inspect: %+v", info)
+	}
+	for _, c := range info.Children {
+		if c.Kind != "fetcher" || c.Parent != info.PID || c.Details["url"] == nil || c.Details["cursor"] == nil {
+			t.Fatalf("fetcher child %+v", c)
+		}
+	}
+	e.Send(pid, SetCustom{})
+	wait("")
+}

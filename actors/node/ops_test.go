@@ -102,7 +102,7 @@ func TestHealthEndpoints(t *testing.T) {
 	var h httpapi.DeepHealth
 	waitFor(t, 20*time.Second, "a healthy node with two clients", func() bool {
 		getJSON(t, base(n)+"/health/deep", 200, &h)
-		return h.Status == httpapi.StatusHealthy && h.Connections == 2
+		return h.Status == httpapi.StatusHealthy && h.Connections == 2 && h.Logs[follow.Healthy] == 4
 	}, func() { t.Logf("%+v", h) })
 	if h.Logs["total"] != 4 || h.Logs[follow.Healthy] != 4 || h.UptimeSecs <= 0 {
 		t.Fatalf("deep health %+v", h)

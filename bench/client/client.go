@@ -85,10 +85,13 @@ type Config struct {
 	// SampleEvery records the latency of every Nth data message (0 or 1: all).
 	SampleEvery int64
 	// SlowRate, when positive, caps reading at this many messages per
-	// second, so the server has to queue or drop.
+	// second, so the server has to queue or drop; CatchUp lifts the cap.
 	SlowRate float64
 	// DialTimeout bounds connecting and the handshake (default 10 s).
 	DialTimeout time.Duration
+	// ReadBuffer is the size of the read buffer (default 4 KiB; 64 KiB
+	// suits a busy stream).
+	ReadBuffer int
 }
 
 // State is where a client is in its life.
@@ -128,10 +131,12 @@ type Client struct {
 	messages   atomic.Int64
 	bytes      atomic.Int64
 	heartbeats atomic.Int64
-	last       atomic.Int64 // Unix ns
-	first      atomic.Int64 // Unix ns, while measuring
-	lat        latency.Histogram
-	started    time.Time // when reading began (for SlowRate)
+	last       atomic.Int64      // Unix ns
+	first      atomic.Int64      // Unix ns, while measuring
+	lat        latency.Histogram // receive - submission_timestamp
+	delivery   latency.Histogram // receive - seen
+	started    time.Time         // when reading began (for SlowRate)
+	catchUp    atomic.Bool
 
 	mu      sync.Mutex
 	state   State
@@ -144,6 +149,9 @@ type Client struct {
 func New(cfg Config) *Client {
 	if cfg.DialTimeout <= 0 {
 		cfg.DialTimeout = 10 * time.Second
+	}
+	if cfg.ReadBuffer <= 0 {
+		cfg.ReadBuffer = 4 << 10
 	}
 	return &Client{cfg: cfg, dropped: -1, pushed: -1}
 }
@@ -195,8 +203,14 @@ func (c *Client) Snapshot() Snapshot {
 	return s
 }
 
-// Latency is the histogram of recorded latencies in ms.
+// Latency is the histogram of end-to-end latencies in ms: receive time
+// minus the log's submission_timestamp.
 func (c *Client) Latency() *latency.Histogram { return &c.lat }
+
+// Delivery is the histogram of delivery latencies in ms: receive time minus
+// the server's "seen" (when it processed the entry), for servers that send
+// one.
+func (c *Client) Delivery() *latency.Histogram { return &c.delivery }
 
 // typeKey starts the message type, which heartbeats put first.
 var typeKey = []byte(`"message_type"`)
@@ -217,12 +231,32 @@ func (c *Client) handle(ctx context.Context, payload []byte) {
 		c.first.Store(now.UnixNano())
 	}
 	if measuring && c.cfg.Latency && (c.cfg.SampleEvery <= 1 || n%c.cfg.SampleEvery == 0) {
-		if ts, ok := SubmissionMillis(payload); ok {
-			c.lat.Record(now.UnixMilli() - ts)
-		}
+		c.recordLatency(payload, now.UnixMilli())
 	}
-	if c.cfg.SlowRate > 0 {
+	if c.cfg.SlowRate > 0 && !c.catchUp.Load() {
 		c.throttle(ctx, n)
+	}
+}
+
+// CatchUp makes a slow client read as fast as it can from now on, so that
+// what the server still holds for it arrives and only what it dropped is
+// missing.
+func (c *Client) CatchUp() { c.catchUp.Store(true) }
+
+// recordLatency records the end-to-end and delivery latencies of payload,
+// received at ms.
+func (c *Client) recordLatency(payload []byte, ms int64) {
+	rest := payload
+	if i := lastKey(payload, SubmissionKey); i >= 0 {
+		if ts := parseMillis(payload[i+len(SubmissionKey):]); ts >= 0 {
+			c.lat.Record(ms - ts)
+		}
+		rest = payload[:i] // "seen" comes before
+	}
+	if i := lastKey(rest, SeenKey); i >= 0 {
+		if ts := parseMillis(rest[i+len(SeenKey):]); ts >= 0 {
+			c.delivery.Record(ms - ts)
+		}
 	}
 }
 
@@ -251,19 +285,29 @@ func (c *Client) throttle(ctx context.Context, n int64) {
 	}
 }
 
-// submissionKey precedes the log timestamp in lite and full messages. It
-// cannot occur inside a JSON string, where quotes are escaped.
-var submissionKey = []byte(`"submission_timestamp":`)
+// Keys of the timestamps in lite and full messages. They cannot occur
+// inside a JSON string, where quotes are escaped, so their last occurrence
+// is the key.
+var (
+	SubmissionKey = []byte(`"submission_timestamp":`) // the log's timestamp of the entry
+	SeenKey       = []byte(`"seen":`)                 // when the server processed it
+)
 
-// SubmissionMillis extracts submission_timestamp (float seconds with up to
-// millisecond precision) as Unix milliseconds. The key sits near the end of
-// a message, so it is searched from the end.
-func SubmissionMillis(msg []byte) (int64, bool) {
-	i := bytes.LastIndex(msg, submissionKey)
+// TimestampMillis extracts the timestamp after key (float seconds with up
+// to millisecond precision) as Unix milliseconds. The keys sit near the end
+// of a message, so they are searched backwards, colon by colon.
+func TimestampMillis(msg, key []byte) (int64, bool) {
+	i := lastKey(msg, key)
 	if i < 0 {
 		return 0, false
 	}
-	p := msg[i+len(submissionKey):]
+	ms := parseMillis(msg[i+len(key):])
+	return ms, ms >= 0
+}
+
+// parseMillis parses the number of seconds at the start of p (after
+// optional spaces) as milliseconds, or returns -1.
+func parseMillis(p []byte) int64 {
 	for len(p) > 0 && p[0] == ' ' {
 		p = p[1:]
 	}
@@ -274,7 +318,7 @@ func SubmissionMillis(msg []byte) (int64, bool) {
 		p, digits = p[1:], digits+1
 	}
 	if digits == 0 || digits > 12 {
-		return 0, false
+		return -1
 	}
 	if len(p) > 0 && p[0] == '.' {
 		p = p[1:]
@@ -286,7 +330,23 @@ func SubmissionMillis(msg []byte) (int64, bool) {
 			p = p[1:]
 		}
 	}
-	return sec*1000 + frac, true
+	return sec*1000 + frac
+}
+
+// lastKey returns the index of the last occurrence of key, which ends with
+// ':', in msg, or -1. Colons are rare in JSON, so checking each one from
+// the end is quicker than a general search.
+func lastKey(msg, key []byte) int {
+	for end := len(msg); ; {
+		c := bytes.LastIndexByte(msg[:end], ':')
+		if c < 0 {
+			return -1
+		}
+		if start := c + 1 - len(key); start >= 0 && bytes.Equal(msg[start:c+1], key) {
+			return start
+		}
+		end = c
+	}
 }
 
 // errNotStreaming is returned when an SSE request is answered with something

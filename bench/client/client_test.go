@@ -41,7 +41,7 @@ func TestURL(t *testing.T) {
 	}
 }
 
-func TestSubmissionMillis(t *testing.T) {
+func TestTimestampMillis(t *testing.T) {
 	for msg, want := range map[string]int64{
 		`{"data":{"seen":1.5,"submission_timestamp":1779299687.576,"source":{}}}`: 1779299687576,
 		`{"submission_timestamp": 1700000000.0}`:                                  1700000000000,
@@ -51,12 +51,15 @@ func TestSubmissionMillis(t *testing.T) {
 		// A subject holding the key as text does not fool it.
 		`{"subject":"\"submission_timestamp\":1","submission_timestamp":2.0}`: 2000,
 	} {
-		if got, ok := SubmissionMillis([]byte(msg)); !ok || got != want {
+		if got, ok := TimestampMillis([]byte(msg), SubmissionKey); !ok || got != want {
 			t.Errorf("%s: got %d %v, want %d", msg, got, ok, want)
 		}
 	}
+	if got, ok := TimestampMillis([]byte(`{"seen":1.25,"submission_timestamp":1.0}`), SeenKey); !ok || got != 1250 {
+		t.Errorf("seen: %d %v", got, ok)
+	}
 	for _, msg := range []string{`{"message_type":"dns_entries","data":["a"]}`, `{"submission_timestamp":"x"}`, `{"submission_timestamp":`} {
-		if _, ok := SubmissionMillis([]byte(msg)); ok {
+		if _, ok := TimestampMillis([]byte(msg), SubmissionKey); ok {
 			t.Errorf("%s: ok", msg)
 		}
 	}
@@ -116,5 +119,16 @@ func TestHeartbeatDetection(t *testing.T) {
 	}
 	if isHeartbeat([]byte(`{"message_type":"dns_entries","data":["heartbeat"]}`)) {
 		t.Error("domains message taken for a heartbeat")
+	}
+}
+
+func BenchmarkTimestampMillis(b *testing.B) {
+	msg := []byte(`{"message_type":"certificate_update","data":{"update_type":"X509LogEntry","leaf_cert":{"subject":{"CN":"a.example.test","aggregated":"/CN=a.example.test"},"extensions":{"authorityInfoAccess":"URI:http://ocsp.example.test, URI:http://ca.example.test/int.der","subjectAltName":"DNS:a.example.test"}},"cert_index":12345,"cert_link":"http://127.0.0.1:1/logs/bench0/ct/v1/get-entries?start=12345&end=12345","seen":1779299687.576,"submission_timestamp":1779299687.5,"source":{"name":"Fakelog 'bench0'","url":"http://127.0.0.1:1/logs/bench0/"}}}`)
+	for b.Loop() {
+		_, ok1 := TimestampMillis(msg, SubmissionKey)
+		_, ok2 := TimestampMillis(msg, SeenKey)
+		if !ok1 || !ok2 {
+			b.Fatal("not found")
+		}
 	}
 }

@@ -20,9 +20,9 @@ import (
 // runWebSocket connects and counts messages until the connection ends or
 // ctx is done; then it sends a normal close frame.
 func (c *Client) runWebSocket(ctx context.Context) error {
-	// Small buffers: a client only counts what it reads, and the harness
-	// may run ten thousand of them.
-	d := websocket.Dialer{ReadBufferSize: 4096, WriteBufferSize: 256, HandshakeTimeout: c.cfg.DialTimeout,
+	// A big read buffer for streams that carry a lot (fewer read calls),
+	// a small one otherwise: the harness may run ten thousand clients.
+	d := websocket.Dialer{ReadBufferSize: c.cfg.ReadBuffer, WriteBufferSize: 256, HandshakeTimeout: c.cfg.DialTimeout,
 		NetDialContext: (&net.Dialer{Timeout: c.cfg.DialTimeout}).DialContext}
 	ws, resp, err := d.DialContext(ctx, c.cfg.URL, nil)
 	if err != nil {
@@ -106,7 +106,7 @@ func (c *Client) runSSE(ctx context.Context) error {
 		return errNotStreaming
 	}
 	c.connected()
-	br := bufio.NewReaderSize(resp.Body, 16<<10)
+	br := bufio.NewReaderSize(resp.Body, c.cfg.ReadBuffer)
 	var long []byte
 	for {
 		line, err := readLine(br, &long)

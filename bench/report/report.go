@@ -59,7 +59,9 @@ func WriteSummary(w io.Writer, results []*scenario.Result) error {
 				cpu = fmt.Sprintf("%.2f", s.CPUPerMillion)
 			}
 			peak = mib(s.PeakRSS)
-			perConn = fmt.Sprintf("%.1f KiB", s.MemPerConn/1024)
+			if s.MemPerConn != 0 {
+				perConn = fmt.Sprintf("%.1f KiB", s.MemPerConn/1024)
+			}
 		}
 		fmt.Fprintf(tw, "%s\t%d\t%d\t%d/%d/%d\t%d\t%d\t%.0f\t%.1f\t%d/%d/%d\t%s\t%s\t%s\t%s\t\n",
 			r.Scenario, r.Connected, r.Published, lo, med, hi, lost, disc, r.MsgsPerSec, r.MBPerSec,
@@ -87,14 +89,27 @@ func passed(cs []scenario.Check) string {
 func WriteDetail(w io.Writer, r *scenario.Result) error {
 	b := &strings.Builder{}
 	fmt.Fprintf(b, "== %s against %s (load %.2f → %.2f)\n", r.Scenario, r.Target, r.LoadStart[0], r.LoadEnd[0])
-	fmt.Fprintf(b, "published %d entries in %.1f s (%.0f/s; %d probe entries before); measured %.1f s\n",
-		r.Published, r.WindowSecs, r.PublishRate, r.ProbeEntries, r.MeasuredSecs)
-	if r.IngestRate > 0 {
-		fmt.Fprintf(b, "ingest: %.0f entries/s decoded, published and delivered\n", r.IngestRate)
+	if r.PublishRate > 0 || r.IngestRate == 0 {
+		fmt.Fprintf(b, "published %d entries in %.1f s (%.0f/s; %d probe entries before); measured %.1f s\n",
+			r.Published, r.WindowSecs, r.PublishRate, r.ProbeEntries, r.MeasuredSecs)
+	} else {
+		fmt.Fprintf(b, "published a backlog of %d entries (%d probe entries before); measured %.1f s\n",
+			r.Published, r.ProbeEntries, r.MeasuredSecs)
+	}
+	if r.IngestRate > 0 || r.ServerIngestRate > 0 {
+		fmt.Fprintf(b, "ingest: %.0f entries/s delivered to the client", r.IngestRate)
+		if r.ServerIngestRate > 0 {
+			fmt.Fprintf(b, "; %.0f entries/s decoded and published by the server's count", r.ServerIngestRate)
+		}
+		b.WriteString("\n")
 	}
 	fmt.Fprintf(b, "clients: %d of %d connected, %d never got a probe entry\n", r.Connected, r.Clients, r.Unsubscribed)
 	fmt.Fprintf(b, "delivered %d messages, %.0f msg/s, %.1f MB/s; latency p50 %d ms, p99 %d ms, max %d ms (%d samples)\n",
 		r.Delivered, r.MsgsPerSec, r.MBPerSec, r.Latency.P50, r.Latency.P99, r.Latency.Max, r.Latency.Samples)
+	if r.Delivery.Samples > 0 {
+		fmt.Fprintf(b, "  of which after the server's \"seen\": p50 %d ms, p99 %d ms, max %d ms\n",
+			r.Delivery.P50, r.Delivery.P99, r.Delivery.Max)
+	}
 	tw := tabwriter.NewWriter(b, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "  group\tclients\texpected\tdelivered min/med/max\tlost (clients)\texcess\tdisc\theartbeats med\tp50/p99/max ms\t")
 	for _, g := range r.Groups {
@@ -111,7 +126,8 @@ func WriteDetail(w io.Writer, r *scenario.Result) error {
 				fmt.Fprintf(b, ", ended: %s", c.Reason)
 			}
 			if c.ServerPushed >= 0 {
-				fmt.Fprintf(b, " (server: dropped %d of %d)", c.ServerDropped, c.ServerPushed)
+				fmt.Fprintf(b, " = %d dropped by the server (it said: dropped %d of %d) + %d never sent after the close + %d queued at the close",
+					c.ServerDropped, c.ServerDropped, c.ServerPushed, c.NotSent, c.Discarded)
 			}
 			b.WriteString("\n")
 		}
@@ -124,10 +140,19 @@ func WriteDetail(w io.Writer, r *scenario.Result) error {
 		if s.CPUPerMillion > 0 {
 			fmt.Fprintf(b, ", %.2f s per million messages", s.CPUPerMillion)
 		}
-		fmt.Fprintf(b, "); RSS %s before clients, %s at end, peak %s; %.1f KiB per connection; %d threads",
-			mib(s.RSSBefore), mib(s.RSSEnd), mib(s.PeakRSS), s.MemPerConn/1024, s.Threads)
+		fmt.Fprintf(b, "); RSS %s before clients, %s at end, peak %s", mib(s.RSSBefore), mib(s.RSSEnd), mib(s.PeakRSS))
+		if s.MemPerConn != 0 {
+			fmt.Fprintf(b, " (%.1f KiB per connection)", s.MemPerConn/1024)
+		}
+		fmt.Fprintf(b, "; %d threads", s.Threads)
 		if s.Goroutines >= 0 {
 			fmt.Fprintf(b, ", %d goroutines", s.Goroutines)
+		}
+		if s.Published >= 0 {
+			fmt.Fprintf(b, "; it counted %d certificates published", s.Published)
+		}
+		if s.Dropped >= 0 {
+			fmt.Fprintf(b, " and %d messages dropped for slow clients", s.Dropped)
 		}
 		if s.IdleCPUPercent > 0 {
 			fmt.Fprintf(b, "; idle before clients %.1f%% of a core", s.IdleCPUPercent)

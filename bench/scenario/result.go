@@ -26,6 +26,9 @@ type Result struct {
 	// IngestRate is entries/s delivered to a client from a backlog (first to
 	// last message): what the server decodes and publishes (ingest).
 	IngestRate float64 `json:"ingest_rate,omitempty"`
+	// ServerIngestRate is the same from the server's own count of
+	// certificates published (its metrics), when it exports one.
+	ServerIngestRate float64 `json:"server_ingest_rate,omitempty"`
 
 	Clients      int            `json:"clients"`
 	Connected    int            `json:"connected"`
@@ -38,6 +41,9 @@ type Result struct {
 	MsgsPerSec float64       `json:"msgs_per_sec"`
 	MBPerSec   float64       `json:"mb_per_sec"`
 	Latency    LatencyResult `json:"latency_ms"`
+	// Delivery is the part of Latency after the server processed the
+	// entry: receive time minus the message's "seen".
+	Delivery LatencyResult `json:"delivery_ms"`
 
 	Server  *ServerResult `json:"server,omitempty"`
 	Harness HarnessResult `json:"harness"`
@@ -66,6 +72,7 @@ type GroupResult struct {
 	Disconnected int           `json:"disconnected"`
 	Heartbeats   Summary       `json:"heartbeats"`
 	Latency      LatencyResult `json:"latency_ms"`
+	Delivery     LatencyResult `json:"delivery_ms"`
 	// PerClient details every client of a slow group.
 	PerClient []ClientResult `json:"per_client,omitempty"`
 }
@@ -76,9 +83,14 @@ type ClientResult struct {
 	Lost      int64  `json:"lost"`
 	Reason    string `json:"reason,omitempty"` // why it ended, if it did
 	// ServerDropped and ServerPushed are what the server reported in its
-	// close frame ("dropped D of P"), -1 when it did not.
+	// close frame ("dropped D of P"), -1 when it did not. Then Lost splits
+	// into ServerDropped, NotSent (expected but never pushed: after the
+	// close) and Discarded (pushed, not dropped, yet not received: queued
+	// when the connection closed).
 	ServerDropped int64 `json:"server_dropped"`
 	ServerPushed  int64 `json:"server_pushed"`
+	NotSent       int64 `json:"not_sent"`
+	Discarded     int64 `json:"discarded"`
 }
 
 // Summary is min, median and max over clients.
@@ -122,9 +134,14 @@ type ServerResult struct {
 	PeakRSS       int64   `json:"peak_rss"`
 	Threads       int     `json:"threads"`
 	Goroutines    int     `json:"goroutines"` // -1: not available
+	// Published and Dropped are the server's own counts over the window
+	// of certificates published and of messages dropped for slow clients
+	// (from its metrics; -1 when not exported).
+	Published int64 `json:"published"`
+	Dropped   int64 `json:"dropped"`
 	// MemPerConn is the RSS growth from before connecting to the end,
-	// divided by the connected clients.
-	MemPerConn float64 `json:"mem_per_conn"`
+	// divided by the connected clients (scenarios measuring connections).
+	MemPerConn float64 `json:"mem_per_conn,omitempty"`
 	// IdleCPUPercent is the CPU use before any client connected, and
 	// ConnectedIdlePercent minus it the cost of keeping the clients (when
 	// the window publishes nothing: heartbeats, pings, ticks).

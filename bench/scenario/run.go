@@ -22,7 +22,6 @@ import (
 	"time"
 
 	"github.com/certstream/certstream/bench/client"
-	"github.com/certstream/certstream/bench/latency"
 	"github.com/certstream/certstream/bench/procstat"
 )
 
@@ -65,6 +64,11 @@ type Spec struct {
 	// this often during the window; samples before Warmup are warm-up.
 	SampleEvery time.Duration
 	Warmup      time.Duration
+	// PerConnection reports the server's RSS growth per connected client.
+	PerConnection bool
+	// NodeEnv is configuration (CERTSTREAM_* variables) the scenario needs
+	// when the harness starts the node itself.
+	NodeEnv []string
 	// Checks evaluates the scenario's targets.
 	Checks func(*Result) []Check
 }
@@ -75,10 +79,14 @@ type Env struct {
 	Source Source
 	// Pid is the server process to read from /proc (0: none).
 	Pid int
-	// GoroutinesURL answers the server's goroutine count, either Prometheus
-	// text with go_goroutines or a pprof goroutine profile with debug=1
-	// ("" or unreachable: not reported).
-	GoroutinesURL string
+	// MetricsURL serves the server's Prometheus metrics, read (when they
+	// are there) for its goroutine count, certificates published and
+	// messages dropped ("" or unreachable: not reported).
+	MetricsURL string
+	// ProfileURL, when set, is the server's net/http/pprof CPU profile
+	// endpoint (.../debug/pprof/profile): the window is profiled into
+	// ProfileFile.
+	ProfileURL, ProfileFile string
 	// Progress receives a status line every ProgressEvery (nil: none).
 	Progress      io.Writer
 	ProgressEvery time.Duration
@@ -144,7 +152,7 @@ func Run(ctx context.Context, spec Spec, env Env) (*Result, error) {
 		res: &Result{Scenario: spec.Name, Target: env.Target, Start: time.Now(), Rate: spec.Rate, Disconnects: map[string]int{}}}
 	r.res.LoadStart, _ = procstat.LoadAvg()
 	if env.Pid > 0 {
-		r.res.Server = &ServerResult{Pid: env.Pid, Goroutines: -1}
+		r.res.Server = &ServerResult{Pid: env.Pid, Goroutines: -1, Published: -1, Dropped: -1}
 	}
 	cctx, stop := context.WithCancel(ctx)
 	var wg sync.WaitGroup
@@ -171,8 +179,8 @@ func (r *run) phases(ctx, cctx context.Context, wg *sync.WaitGroup) error {
 		}
 		r.res.Server.IdleCPUPercent = cpuPercent(s0, r.sample())
 	}
-	if s := r.sample(); r.res.Server != nil {
-		r.res.Server.RSSBefore = s.RSS
+	if r.res.Server != nil {
+		r.res.Server.RSSBefore = r.sample().RSS
 	}
 	if err := r.connect(ctx, cctx, wg); err != nil {
 		return err
@@ -194,7 +202,7 @@ func (r *run) connect(ctx, cctx context.Context, wg *sync.WaitGroup) error {
 		for range g.Count {
 			r.members = append(r.members, &member{group: gi, c: client.New(client.Config{
 				URL: u, Transport: g.Transport, Latency: g.Stream != client.Domains, Measure: &r.measure,
-				SampleEvery: r.t.SampleLatency, SlowRate: g.SlowRate})})
+				SampleEvery: r.t.SampleLatency, SlowRate: g.SlowRate, ReadBuffer: readBuffer(g)})})
 		}
 	}
 	r.res.Clients = len(r.members)
@@ -230,6 +238,16 @@ func (r *run) connect(ctx, cctx context.Context, wg *sync.WaitGroup) error {
 			return err
 		}
 	}
+}
+
+// readBuffer sizes a client's read buffer: large for the certificate
+// streams, small for domains-only, which is light and may have ten thousand
+// clients.
+func readBuffer(g Group) int {
+	if g.Stream == client.Domains {
+		return 4 << 10
+	}
+	return 64 << 10
 }
 
 // probe publishes one entry at a time until every connected client has
@@ -270,272 +288,6 @@ func (r *run) probe(ctx context.Context) error {
 		}
 	}
 	return nil
-}
-
-// window publishes the scenario's entries and waits for their delivery,
-// measuring the server over that span.
-func (r *run) window(ctx context.Context) error {
-	for _, m := range r.members {
-		m.base = m.c.Snapshot()
-	}
-	r.measure.Store(true)
-	defer r.measure.Store(false)
-	cpu0, self0 := r.sample(), selfCPU()
-	if r.spec.Backlog > 0 {
-		if err := r.publishBacklog(ctx); err != nil {
-			return err
-		}
-	}
-	start := time.Now()
-	if r.spec.SampleEvery > 0 {
-		r.res.Soak = &SoakResult{WarmupSecs: r.spec.Warmup.Seconds(), WarmGoroutine: -1, EndGoroutine: -1}
-	}
-	var err error
-	if r.spec.Backlog == 0 {
-		err = r.publish(ctx, start)
-	}
-	end := time.Now()
-	r.res.WindowSecs = end.Sub(start).Seconds()
-	if r.spec.Backlog == 0 && r.res.WindowSecs > 0 {
-		r.res.PublishRate = float64(r.res.Published) / r.res.WindowSecs
-	}
-	if err == nil {
-		err = r.drain(ctx, start)
-	}
-	last := start
-	for _, m := range r.members {
-		if s := m.c.Snapshot(); s.Last.After(last) && s.Messages > m.base.Messages {
-			last = s.Last
-		}
-	}
-	r.res.MeasuredSecs = max(last.Sub(start), end.Sub(start)).Seconds()
-	cpu1 := r.sample()
-	r.res.Harness.CPUSecs = (selfCPU() - self0).Seconds()
-	if srv := r.res.Server; srv != nil {
-		srv.CPUSecs = (cpu1.CPU - cpu0.CPU).Seconds()
-		srv.CPUPercent = cpuPercent(cpu0, cpu1)
-		srv.RSSEnd, srv.PeakRSS, srv.Threads = cpu1.RSS, cpu1.PeakRSS, cpu1.Threads
-		srv.Goroutines = goroutines(r.env.GoroutinesURL)
-	}
-	return err
-}
-
-// publishBacklog publishes the backlog while the logs are down, then
-// brings them up.
-func (r *run) publishBacklog(ctx context.Context) error {
-	if err := r.env.Source.SetDown(true); err != nil {
-		return err
-	}
-	const chunk = 10000
-	for done := 0; done < r.spec.Backlog; {
-		n := min(chunk, r.spec.Backlog-done)
-		if err := r.env.Source.Append(n); err != nil {
-			return err
-		}
-		done += n
-		r.res.Published = int64(done)
-		r.logf(false, "publishing the backlog: %d of %d entries", done, r.spec.Backlog)
-		if ctx.Err() != nil {
-			return ctx.Err()
-		}
-	}
-	return r.env.Source.SetDown(false)
-}
-
-// publish appends entries at the rate for the duration, recording soak
-// samples.
-func (r *run) publish(ctx context.Context, start time.Time) error {
-	tick := time.NewTicker(20 * time.Millisecond)
-	defer tick.Stop()
-	nextSample := start
-	for {
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-tick.C:
-		}
-		elapsed := min(time.Since(start), r.spec.Duration)
-		if due := int64(r.spec.Rate*elapsed.Seconds()) - r.res.Published; due > 0 {
-			if err := r.env.Source.Append(int(due)); err != nil {
-				return fmt.Errorf("publishing: %w", err)
-			}
-			r.res.Published += due
-		}
-		if r.res.Soak != nil && !time.Now().Before(nextSample) {
-			r.soakSample(start)
-			nextSample = nextSample.Add(r.spec.SampleEvery)
-		}
-		r.logf(false, "window %.0fs/%.0fs: %d published", elapsed.Seconds(), r.spec.Duration.Seconds(), r.res.Published)
-		if elapsed >= r.spec.Duration {
-			if r.res.Soak != nil {
-				r.soakSample(start)
-			}
-			return nil
-		}
-	}
-}
-
-// soakSample records the server's memory and goroutines now.
-func (r *run) soakSample(start time.Time) {
-	s := r.sample()
-	r.res.Soak.Samples = append(r.res.Soak.Samples, SoakSample{Secs: time.Since(start).Seconds(), RSS: s.RSS,
-		Threads: s.Threads, Goroutines: goroutines(r.env.GoroutinesURL), Delivered: r.totals().messages})
-}
-
-// drain waits until every fast, connected client has all the window's
-// messages, delivery stalls for DrainIdle, or DrainMax passes.
-func (r *run) drain(ctx context.Context, start time.Time) error {
-	begin := time.Now()
-	last, changed := r.totals().messages, begin
-	for {
-		done := true
-		for _, m := range r.members {
-			s := m.c.Snapshot()
-			if r.spec.Groups[m.group].SlowRate == 0 && s.State == client.Connected && s.Messages-m.base.Messages < r.res.Published {
-				done = false
-				break
-			}
-		}
-		tot := r.totals()
-		if tot.messages != last {
-			last, changed = tot.messages, time.Now()
-		}
-		r.logf(false, "delivering: %d of %d messages", tot.messages-r.baseTotal(), r.res.Published*int64(len(r.members)))
-		if done || time.Since(changed) >= r.t.DrainIdle || time.Since(begin) >= r.t.DrainMax {
-			break
-		}
-		if err := sleep(ctx, 20*time.Millisecond); err != nil {
-			return err
-		}
-	}
-	if r.spec.Backlog > 0 {
-		r.res.IngestRate = r.ingestRate()
-	}
-	return nil
-}
-
-// ingestRate is the best delivery rate of a backlog to any client: its
-// window messages over the time from its first to its last.
-func (r *run) ingestRate() float64 {
-	var best float64
-	for _, m := range r.members {
-		s := m.c.Snapshot()
-		n := s.Messages - m.base.Messages
-		if d := s.Last.Sub(s.First).Seconds(); n > 1 && d > 0 {
-			best = max(best, float64(n-1)/d)
-		}
-	}
-	return best
-}
-
-// account fills the result's client figures from the clients' counters.
-func (r *run) account() {
-	res := r.res
-	groups := make([]GroupResult, len(r.spec.Groups))
-	hists := make([]latency.Histogram, len(r.spec.Groups))
-	delivered := make([][]int64, len(groups))
-	heartbeats := make([][]int64, len(groups))
-	var all latency.Histogram
-	for gi, g := range r.spec.Groups {
-		groups[gi] = GroupResult{Name: g.Name, Transport: string(g.Transport), Stream: string(g.Stream),
-			Slow: g.SlowRate > 0, Clients: g.Count, Expected: res.Published}
-	}
-	for _, m := range r.members {
-		s := m.c.Snapshot()
-		g := &groups[m.group]
-		if s.State != client.Pending && s.State != client.Failed {
-			g.Connected++
-			res.Connected++
-		}
-		if s.State == client.Failed || s.State == client.Closed {
-			res.Disconnects[s.Reason]++
-			g.Disconnected++
-		}
-		d := s.Messages - m.base.Messages
-		if s.State == client.Failed {
-			d = 0
-		}
-		delivered[m.group] = append(delivered[m.group], d)
-		heartbeats[m.group] = append(heartbeats[m.group], s.Heartbeats-m.base.Heartbeats)
-		res.Delivered += d
-		res.Bytes += s.Bytes - m.base.Bytes
-		lost := max(res.Published-d, 0)
-		if lost > 0 {
-			g.Lost += lost
-			g.LostClients++
-		}
-		g.Excess += max(d-res.Published, 0)
-		hists[m.group].Merge(m.c.Latency())
-		if g.Slow {
-			g.PerClient = append(g.PerClient, ClientResult{Delivered: d, Lost: lost, Reason: s.Reason,
-				ServerDropped: s.ServerDropped, ServerPushed: s.ServerPushed})
-		}
-	}
-	for gi := range groups {
-		groups[gi].Delivered = summarize(delivered[gi])
-		groups[gi].Heartbeats = summarize(heartbeats[gi])
-		groups[gi].Latency = latencyOf(&hists[gi])
-		all.Merge(&hists[gi])
-	}
-	res.Groups = groups
-	res.Latency = latencyOf(&all)
-	if res.MeasuredSecs > 0 {
-		res.MsgsPerSec = float64(res.Delivered) / res.MeasuredSecs
-		res.MBPerSec = float64(res.Bytes) / res.MeasuredSecs / 1e6
-	}
-	if srv := res.Server; srv != nil {
-		if res.Delivered > 0 {
-			srv.CPUPerMillion = srv.CPUSecs / (float64(res.Delivered) / 1e6)
-		}
-		if res.Connected > 0 && srv.RSSEnd > 0 {
-			srv.MemPerConn = float64(srv.RSSEnd-srv.RSSBefore) / float64(res.Connected)
-		}
-	}
-	if sk := res.Soak; sk != nil && len(sk.Samples) > 0 {
-		warm := sk.Samples[len(sk.Samples)-1]
-		for _, s := range sk.Samples {
-			if s.Secs >= sk.WarmupSecs {
-				warm = s
-				break
-			}
-		}
-		end := sk.Samples[len(sk.Samples)-1]
-		sk.WarmRSS, sk.EndRSS, sk.WarmGoroutine, sk.EndGoroutine = warm.RSS, end.RSS, warm.Goroutines, end.Goroutines
-		if warm.RSS > 0 {
-			sk.RSSGrowthPct = 100 * float64(end.RSS-warm.RSS) / float64(warm.RSS)
-		}
-	}
-}
-
-// totals sums the clients' counters.
-type totals struct {
-	messages, bytes int64
-	connected, gone int
-}
-
-func (r *run) totals() totals {
-	var t totals
-	for _, m := range r.members {
-		s := m.c.Snapshot()
-		t.messages += s.Messages
-		t.bytes += s.Bytes
-		switch s.State {
-		case client.Connected:
-			t.connected++
-		case client.Closed, client.Failed:
-			t.gone++
-		}
-	}
-	return t
-}
-
-// baseTotal sums the clients' messages at the window's start.
-func (r *run) baseTotal() int64 {
-	var n int64
-	for _, m := range r.members {
-		n += m.base.Messages
-	}
-	return n
 }
 
 // logf writes a progress line: always when force is set, else at most every

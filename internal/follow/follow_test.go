@@ -72,7 +72,7 @@ func follower(t *testing.T, l *fakelog.Log, cfg Config) *Follower {
 func run(t *testing.T, f *Follower, start uint64, known bool, until func(*recorder) bool) *recorder {
 	t.Helper()
 	rec := &recorder{}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
 	done := make(chan struct{})
 	go func() {
@@ -100,7 +100,7 @@ func reached(n uint64) func(*recorder) bool {
 func TestNothingSkippedDespiteFaults(t *testing.T) {
 	for _, kind := range []fakelog.Kind{fakelog.RFC6962, fakelog.StaticCT} {
 		t.Run(kind.String(), func(t *testing.T) {
-			_, l := newLog(t, kind, fakelog.Faults{PageSize: 13, RateLimitEvery: 7, ServerErrorEvery: 5,
+			_, l := newLog(t, kind, fakelog.Faults{PageSize: 13, RateLimitEvery: 7, OmitRetryAfter: true, ServerErrorEvery: 5,
 				TruncateEvery: 9, GarbageLeafEvery: 17, GzipTiles: true}, 700)
 			f := follower(t, l, Config{BatchSize: 64, Concurrency: 4})
 			rec := run(t, f, 0, true, reached(700))

@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
 	"html/template"
 	"sort"
@@ -35,7 +36,11 @@ func detailLines(d map[string]any) []string {
 	sort.Strings(keys)
 	out := make([]string, 0, len(keys))
 	for _, k := range keys {
-		out = append(out, fmt.Sprintf("%s: %v", k, d[k]))
+		v, err := json.Marshal(d[k])
+		if err != nil {
+			v = fmt.Appendf(nil, "%v", d[k])
+		}
+		out = append(out, k+": "+string(v))
 	}
 	return out
 }

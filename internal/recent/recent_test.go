@@ -132,3 +132,17 @@ func TestNilLeafSkipped(t *testing.T) {
 		t.Fatal("updates without a leaf were recorded")
 	}
 }
+
+func BenchmarkAdd(b *testing.B) {
+	x := New(8192)
+	all := make([]*messages.Update, 4*8192)
+	for i := range all {
+		all[i] = update(i)
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ { // runs of 64, evicting once the index is full
+		start := (i * 64) % len(all)
+		x.Add(all[start : start+64])
+	}
+}

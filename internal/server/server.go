@@ -66,7 +66,6 @@ func (c Config) withDefaults() Config {
 // clientSettings are what new connections are given.
 type clientSettings struct {
 	conns     [messages.NumTransports][messages.NumStreams]conn.Config
-	policy    conn.Policy
 	readLimit int64
 }
 
@@ -156,11 +155,12 @@ func (s *Server) SetClientPolicy(p conn.Policy, readLimit int64) {
 	if readLimit <= 0 {
 		readLimit = 4096
 	}
-	cs := &clientSettings{policy: p.WithDefaults(), readLimit: readLimit}
+	cs := &clientSettings{readLimit: readLimit}
+	p = p.WithDefaults()
 	for t := range messages.NumTransports {
 		for st := range messages.NumStreams {
 			cs.conns[t][st] = conn.Config{Transport: messages.Transport(t), Stream: messages.Stream(st),
-				Policy: cs.policy, Hooks: hooksFor(messages.Transport(t))}
+				Policy: p, Hooks: hooksFor(messages.Transport(t))}
 		}
 	}
 	s.clients.Store(cs)

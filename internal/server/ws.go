@@ -21,12 +21,13 @@ import (
 func (s *Server) serveWebSocket(stream messages.Stream) fasthttp.RequestHandler {
 	return func(ctx *fasthttp.RequestCtx) {
 		remote := ctx.RemoteAddr().String() // ctx must not be used once hijacked
+		limit := s.clients.Load().readLimit
 		var handshake []byte
 		err := s.upgrader.Upgrade(ctx, func(ws *websocket.Conn) {
 			raw := rawConn(ws.NetConn())
 			sock := conn.NewSocket(raw, handshake)
 			handshake = nil // the socket holds it until written
-			if err := s.session(sock, messages.WebSocket, stream, remote, func() { readWebSocket(ws, sock, s.cfg.ReadLimit) }); err != nil {
+			if err := s.session(sock, messages.WebSocket, stream, remote, func() { readWebSocket(ws, sock, limit) }); err != nil {
 				reject(raw, err)
 			}
 		})

@@ -115,7 +115,7 @@ func (b *bench) runOne(ctx context.Context, name string) (*scenario.Result, erro
 	if b.shared != nil {
 		env.Target, env.Source, env.Pid = b.f.target, b.shared, b.f.pid
 		env.Timing.ProbeTimeout = b.f.targetWait
-		env.GoroutinesURL = strings.Replace(strings.Replace(b.f.target, "wss://", "https://", 1), "ws://", "http://", 1) + "/metrics"
+		env.MetricsURL = strings.Replace(strings.Replace(b.f.target, "wss://", "https://", 1), "ws://", "http://", 1) + "/metrics"
 		return scenario.Run(ctx, spec, env)
 	}
 	fd, err := feed.Start(feed.Config{Logs: b.f.logs, PrecertFraction: b.f.precerts, Listen: b.f.logsListen})
@@ -123,22 +123,23 @@ func (b *bench) runOne(ctx context.Context, name string) (*scenario.Result, erro
 		return nil, err
 	}
 	defer fd.Close()
-	node, err := b.startNode(ctx, name, fd)
+	node, err := b.startNode(ctx, name, fd, spec.NodeEnv)
 	if err != nil {
 		return nil, err
 	}
 	env.Target, env.Source, env.Pid = "ws://"+node.Addr(), fd, node.Pid()
-	env.GoroutinesURL = "http://" + node.Addr() + "/metrics"
-	if b.f.cpuprofile != "" {
-		env.GoroutinesURL = "http://" + node.pprof + "/debug/pprof/goroutine?debug=1"
+	env.MetricsURL = "http://" + node.Addr() + "/metrics"
+	if node.pprof != "" {
+		env.ProfileURL, env.ProfileFile = node.pprof+"profile", node.profile
+		fmt.Fprintf(b.stderr, "[%s] node pprof at %s; the window's CPU profile goes to %s\n", name, node.pprof, node.profile)
 	}
 	fmt.Fprintf(b.stderr, "[%s] node pid %d at %s, output in %s\n", name, node.Pid(), node.Addr(), node.LogPath())
 	res, err := scenario.Run(ctx, spec, env)
 	if stopErr := node.Stop(30 * time.Second); stopErr != nil {
 		fmt.Fprintf(b.stderr, "[%s] %v; node output ends:\n%s\n", name, stopErr, node.Tail(20))
 	}
-	if b.f.cpuprofile != "" {
-		fmt.Fprintf(b.stderr, "[%s] CPU profile: %s (go tool pprof -top %s %s)\n", name, node.profile, b.binary, node.profile)
+	if node.profile != "" {
+		fmt.Fprintf(b.stderr, "[%s] CPU profile of the window: go tool pprof -top %s %s\n", name, b.binary, node.profile)
 	}
 	return res, err
 }
@@ -146,12 +147,13 @@ func (b *bench) runOne(ctx context.Context, name string) (*scenario.Result, erro
 // startedNode is a node process and where its profile goes.
 type startedNode struct {
 	*nodeproc.Process
-	pprof   string // host:port of net/http/pprof, when profiling
-	profile string
+	pprof   string // net/http/pprof base URL, when profiling
+	profile string // where the window's CPU profile goes
 }
 
-// startNode starts the node for scenario name following fd.
-func (b *bench) startNode(ctx context.Context, name string, fd *feed.Feed) (*startedNode, error) {
+// startNode starts the node for scenario name following fd, with the
+// scenario's configuration variables before the user's.
+func (b *bench) startNode(ctx context.Context, name string, fd *feed.Feed, env []string) (*startedNode, error) {
 	dir := filepath.Join(b.dir, name)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, err
@@ -167,12 +169,15 @@ func (b *bench) startNode(ctx context.Context, name string, fd *feed.Feed) (*sta
 		if err != nil {
 			return nil, err
 		}
-		n.pprof = fmt.Sprintf("127.0.0.1:%d", pport)
+		n.pprof = fmt.Sprintf("http://127.0.0.1:%d/debug/pprof/", pport)
 		n.profile = b.f.cpuprofile + "." + name
-		args = []string{"--cpuprofile", n.profile, "--pprof", n.pprof}
+		args = []string{"--pprof", fmt.Sprintf("127.0.0.1:%d", pport)}
+	}
+	if len(env) > 0 {
+		fmt.Fprintf(b.stderr, "[%s] node configuration for this scenario: %s\n", name, strings.Join(env, " "))
 	}
 	n.Process, err = nodeproc.Start(ctx, nodeproc.Config(fd.CustomLogs(), port, dir),
-		nodeproc.Options{Binary: b.binary, Args: args, Dir: dir, Env: b.f.nodeEnv})
+		nodeproc.Options{Binary: b.binary, Args: args, Dir: dir, Env: append(env, b.f.nodeEnv...)})
 	return n, err
 }
 

@@ -76,7 +76,7 @@ func parseFlags(args []string, stderr io.Writer) (*flags, error) {
 	fs.StringVar(&f.target, "target", "", "measure the certstream server at ws://host:port instead of starting the node")
 	fs.IntVar(&f.pid, "pid", 0, "with --target: the server's process id, to read its CPU and memory from /proc")
 	fs.StringVar(&f.binary, "binary", "", "node binary to start (default: go build ./cmd/certstream into a temp dir)")
-	fs.StringVar(&f.cpuprofile, "cpuprofile", "", "run the node under a CPU profile written to FILE.<scenario> (builds bench/cmd/certstream-profiled)")
+	fs.StringVar(&f.cpuprofile, "cpuprofile", "", "profile the node's CPU over each scenario's window into FILE.<scenario> (runs bench/cmd/certstream-profiled, the node with net/http/pprof)")
 	fs.Var(&f.nodeEnv, "node-env", "NAME=VALUE environment for the node, e.g. CERTSTREAM_CLIENTS_MAILBOX_CAPACITY=4096 (repeatable)")
 	fs.IntVar(&f.logs, "logs", 4, "fake CT logs (alternately RFC 6962 and static-ct)")
 	fs.Float64Var(&f.precerts, "precert-fraction", 0.5, "share of precertificate entries")
