@@ -6,13 +6,17 @@ BIN     := bin/certstream
 PKGS    := ./...
 SCENARIO ?=
 
-.PHONY: build run test lint bench fuzz clean verify-delta
+.PHONY: build run demo test lint bench fuzz clean verify-delta
 
 build:
 	$(GO) build -o $(BIN) ./cmd/certstream
 
 run: build
 	./$(BIN)
+
+# The node fed by built-in fake CT logs: certificates at ws://localhost:8080/ within seconds, no network needed.
+demo: build
+	./$(BIN) demo
 
 test:
 	$(GO) vet $(PKGS)

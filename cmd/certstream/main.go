@@ -21,6 +21,7 @@ import (
 var commands = map[string]func(args []string, stdin io.Reader, stdout, stderr io.Writer) int{
 	"serve":  func(args []string, _ io.Reader, stdout, stderr io.Writer) int { return runServe(args, stdout, stderr) },
 	"decode": runDecode,
+	"demo":   func(args []string, _ io.Reader, stdout, stderr io.Writer) int { return runDemo(args, stdout, stderr) },
 	"validate-config": func(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 		return runValidateConfig(args, stdout, stderr)
 	},
@@ -55,5 +56,7 @@ func usage(w io.Writer) {
                                           decode an RFC 6962 get-entries response from stdin
   certstream validate-config [--config FILE]
                                           print the effective configuration, or every problem
+  certstream demo [--addr localhost:8080] [--rate 20]
+                                          the node fed by built-in fake CT logs (no network needed)
 `)
 }
