@@ -162,8 +162,11 @@ func WriteDetail(w io.Writer, r *scenario.Result) error {
 	fmt.Fprintf(b, "harness CPU %.1f s (clients and fake logs)\n", r.Harness.CPUSecs)
 	if sk := r.Soak; sk != nil {
 		for _, p := range sk.Samples {
-			fmt.Fprintf(b, "  soak %5.0fs: RSS %s, %d threads, %d goroutines, %d delivered\n", p.Secs, mib(p.RSS), p.Threads, p.Goroutines, p.Delivered)
+			fmt.Fprintf(b, "  soak %5.0fs: RSS %s, %d threads, %d goroutines, dedup %d, %d delivered\n",
+				p.Secs, mib(p.RSS), p.Threads, p.Goroutines, p.DedupSize, p.Delivered)
 		}
+		fmt.Fprintf(b, "  soak after %.0f s of warm-up, first third → last third: median RSS %s → %s (%+.1f%%), least goroutines %d → %d\n",
+			sk.WarmupSecs, mib(sk.WarmRSS), mib(sk.EndRSS), sk.RSSGrowthPct, sk.WarmGoroutine, sk.EndGoroutine)
 	}
 	for _, c := range r.Checks {
 		fmt.Fprintf(b, "  [%s] %s: %s (target %s)\n", map[bool]string{true: "PASS", false: "MISS"}[c.Pass], c.Name, c.Got, c.Want)

@@ -76,22 +76,39 @@ func (r *run) account() {
 	}
 }
 
-// summarize compares the first sample after warm-up with the last.
+// summarize compares the start and the end of the soak after warm-up,
+// over the first and the last third of the samples taken after it: the
+// median RSS (one sample caught before a collection does not decide) and
+// the least goroutine count (busy actors add goroutines for a moment; a
+// leak raises the floor).
 func (sk *SoakResult) summarize() {
-	if len(sk.Samples) == 0 {
-		return
-	}
-	warm, end := sk.Samples[len(sk.Samples)-1], sk.Samples[len(sk.Samples)-1]
+	var after []SoakSample
 	for _, s := range sk.Samples {
 		if s.Secs >= sk.WarmupSecs {
-			warm = s
-			break
+			after = append(after, s)
 		}
 	}
-	sk.WarmRSS, sk.EndRSS, sk.WarmGoroutine, sk.EndGoroutine = warm.RSS, end.RSS, warm.Goroutines, end.Goroutines
-	if warm.RSS > 0 {
-		sk.RSSGrowthPct = 100 * float64(end.RSS-warm.RSS) / float64(warm.RSS)
+	if len(after) == 0 {
+		return
 	}
+	third := max(1, len(after)/3)
+	early, late := after[:third], after[len(after)-third:]
+	rss := func(s SoakSample) int64 { return s.RSS }
+	g := func(s SoakSample) int64 { return int64(s.Goroutines) }
+	sk.WarmRSS, sk.EndRSS = summarizeBy(early, rss).Median, summarizeBy(late, rss).Median
+	sk.WarmGoroutine, sk.EndGoroutine = int(summarizeBy(early, g).Min), int(summarizeBy(late, g).Min)
+	if sk.WarmRSS > 0 {
+		sk.RSSGrowthPct = 100 * float64(sk.EndRSS-sk.WarmRSS) / float64(sk.WarmRSS)
+	}
+}
+
+// summarizeBy summarizes f over samples.
+func summarizeBy(samples []SoakSample, f func(SoakSample) int64) Summary {
+	vs := make([]int64, len(samples))
+	for i, s := range samples {
+		vs[i] = f(s)
+	}
+	return summarize(vs)
 }
 
 // clientResult details one client; when the server stated its counts on

@@ -13,6 +13,7 @@ const (
 	metricGoroutines = "go_goroutines"
 	metricRouterIn   = "certstream_router_messages_in_total"      // certificates decoded and published
 	metricDropped    = "certstream_client_messages_dropped_total" // messages dropped for slow clients
+	metricDedupSize  = "certstream_dedup_size"                    // entries held by the duplicate filter
 )
 
 // metricsClient scrapes the server under test, which is local.

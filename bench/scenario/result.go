@@ -155,10 +155,12 @@ type HarnessResult struct {
 }
 
 // SoakResult follows the server's memory and goroutines over the window.
+// Warm and End sum up the first and the last third of the samples after
+// warm-up: the median RSS, the least goroutine count.
 type SoakResult struct {
 	Samples       []SoakSample `json:"samples"`
 	WarmupSecs    float64      `json:"warmup_secs"`
-	WarmRSS       int64        `json:"warm_rss"` // first sample after warm-up
+	WarmRSS       int64        `json:"warm_rss"`
 	EndRSS        int64        `json:"end_rss"`
 	RSSGrowthPct  float64      `json:"rss_growth_pct"`
 	WarmGoroutine int          `json:"warm_goroutines"` // -1: not available
@@ -170,8 +172,11 @@ type SoakSample struct {
 	Secs       float64 `json:"secs"` // since the window started
 	RSS        int64   `json:"rss"`
 	Threads    int     `json:"threads"`
-	Goroutines int     `json:"goroutines"`
-	Delivered  int64   `json:"delivered"`
+	Goroutines int     `json:"goroutines"` // -1: not available
+	// DedupSize is the server's duplicate filter size, when it exports it
+	// (-1 otherwise): a bounded structure that fills for a while.
+	DedupSize int64 `json:"dedup_size"`
+	Delivered int64 `json:"delivered"`
 }
 
 // Check is one of the issue's targets, evaluated.

@@ -168,9 +168,10 @@ func (r *run) publish(ctx context.Context, start time.Time) error {
 
 // soakSample records the server's memory and goroutines now.
 func (r *run) soakSample(start time.Time) {
-	s := r.sample()
+	s, m := r.sample(), scrape(r.env.MetricsURL)
 	r.res.Soak.Samples = append(r.res.Soak.Samples, SoakSample{Secs: time.Since(start).Seconds(), RSS: s.RSS,
-		Threads: s.Threads, Goroutines: int(metric(scrape(r.env.MetricsURL), metricGoroutines)), Delivered: r.totals().messages})
+		Threads: s.Threads, Goroutines: int(metric(m, metricGoroutines)), DedupSize: metric(m, metricDedupSize),
+		Delivered: r.totals().messages})
 }
 
 // drain waits until every connected client has all the window's messages,
