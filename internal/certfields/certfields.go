@@ -3,8 +3,10 @@
 // rules"). It is pure code: no I/O, no actors.
 //
 // Parsing is lenient the way CT logs need it: the certificate-transparency-go
-// x509 parser is used, and a certificate it returns together with non-fatal
-// errors is accepted. Information that parser does not keep (the raw serial
+// x509 parser is the reference, and a certificate it returns together with
+// non-fatal errors is accepted. Ordinary certificates take a fast path that
+// reads the DER directly (fast.go) and yields exactly what the x509 parser
+// would; anything unusual falls back to it. Information that parser does not keep (the raw serial
 // bytes, the outer signature OID, the order of subjectAltName and
 // authorityInfoAccess entries) is read from the DER directly. Every string of
 // the resulting Cert is valid UTF-8.
@@ -29,41 +31,56 @@ func Parse(der []byte) (*messages.Cert, error) {
 	return parse(der, sha256.Sum256(der))
 }
 
-// parse is Parse with the SHA-256 of der already computed.
-func parse(der []byte, sum [32]byte) (cert *messages.Cert, err error) {
+// parse is Parse with the SHA-256 of der already computed. Ordinary
+// certificates are read by parseFast; anything it is not certain about goes
+// through the x509 parser (parseSlow) with the same result.
+func parse(der []byte, sum [32]byte) (*messages.Cert, error) {
+	c, dnsNames, ok := parseFast(der)
+	if !ok {
+		var err error
+		if c, dnsNames, err = parseSlow(der); err != nil {
+			return nil, err
+		}
+	}
+	c.DER = bytes.Clone(der)
+	c.SHA1 = sha1.Sum(der)
+	c.SHA256 = sum
+	c.AllDomains = allDomains(c.Subject.CN, c.IsCA, dnsNames)
+	return c, nil
+}
+
+// parseSlow reads the fields of der with the x509 parser. The returned Cert
+// lacks DER, fingerprints and AllDomains; dnsNames are the subjectAltName
+// dNSNames in certificate order.
+func parseSlow(der []byte) (c *messages.Cert, dnsNames []string, err error) {
 	// The x509 parser is a reflection-based ASN.1 decoder fed with untrusted
 	// bytes from CT logs; a panic inside it must not take down the caller.
 	defer func() {
 		if r := recover(); r != nil {
-			cert, err = nil, fmt.Errorf("certfields: x509 parser panicked on %d-byte certificate: %v", len(der), r)
+			c, dnsNames, err = nil, nil, fmt.Errorf("certfields: x509 parser panicked on %d-byte certificate: %v", len(der), r)
 		}
 	}()
 	xc, err := x509.ParseCertificate(der)
 	if xc == nil || x509.IsFatal(err) {
-		return nil, fmt.Errorf("certfields: parse %d-byte certificate: %w", len(der), err)
+		return nil, nil, fmt.Errorf("certfields: parse %d-byte certificate: %w", len(der), err)
 	}
 	raw, err := readRaw(der)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	c := &messages.Cert{
-		DER:                bytes.Clone(der),
+	c = &messages.Cert{
 		Subject:            nameOf(xc.Subject.Names),
 		Issuer:             nameOf(xc.Issuer.Names),
 		SerialNumber:       serialHex(raw.serial),
 		NotBefore:          xc.NotBefore.Unix(),
 		NotAfter:           xc.NotAfter.Unix(),
-		SHA1:               sha1.Sum(der),
-		SHA256:             sum,
 		SignatureAlgorithm: signatureAlgorithm(raw.signatureOID),
 		IsCA:               xc.BasicConstraintsValid && xc.IsCA,
 	}
-	dnsNames, err := fillExtensions(&c.Extensions, xc)
-	if err != nil {
-		return nil, err
+	if dnsNames, err = fillExtensions(&c.Extensions, xc); err != nil {
+		return nil, nil, err
 	}
-	c.AllDomains = allDomains(c.Subject.CN, c.IsCA, dnsNames)
-	return c, nil
+	return c, dnsNames, nil
 }
 
 // allDomainsMapThreshold is the name count above which allDomains dedups with

@@ -525,6 +525,7 @@ func TestMalformed(t *testing.T) {
 			outer[1] = []byte{0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70}
 		})},
 	} {
+		checkFastPath(t, tc.name, tc.der)
 		c, err := certfields.Parse(tc.der)
 		if err == nil || c != nil {
 			t.Errorf("%s: Parse = %v, %v; want an error", tc.name, c, err)

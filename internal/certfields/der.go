@@ -46,6 +46,20 @@ func readRaw(der []byte) (rawFields, error) {
 	return f, nil
 }
 
+// oidContent is the DER content octets of oid, or "" if oid cannot be
+// encoded (an empty OID, as the lax x509 parser may return).
+func oidContent(oid []int) string {
+	var b cryptobyte.Builder
+	b.AddASN1ObjectIdentifier(oid)
+	der, err := b.Bytes()
+	s := cryptobyte.String(der)
+	var content cryptobyte.String
+	if err != nil || !s.ReadASN1(&content, asn1.OBJECT_IDENTIFIER) {
+		return ""
+	}
+	return string(content)
+}
+
 // serialHex is the certstream serial_number: uppercase hex of the INTEGER
 // content octets read as an unsigned big-endian number with leading zero
 // bytes (the DER sign byte) dropped; "00" for zero. A (non-conforming)

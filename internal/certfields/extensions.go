@@ -33,13 +33,10 @@ func fillExtensions(x *messages.Extensions, xc *x509.Certificate) (dnsNames []st
 			value = keyID(xc.AuthorityKeyId)
 		case e.Id.Equal(x509.OIDExtensionBasicConstraints):
 			bit, field = messages.ExtBasicConstraints, &x.BasicConstraints
-			value = "CA:FALSE"
-			if xc.IsCA {
-				value = "CA:TRUE"
-			}
+			value = basicConstraints(xc.IsCA)
 		case e.Id.Equal(x509.OIDExtensionCertificatePolicies):
 			bit, field = messages.ExtCertificatePolicies, &x.CertificatePolicies
-			value = certificatePolicies(xc)
+			value = certificatePolicies(xc.PolicyIdentifiers)
 		case e.Id.Equal(x509.OIDExtensionExtendedKeyUsage):
 			bit, field = messages.ExtExtendedKeyUsage, &x.ExtendedKeyUsage
 			value = extendedKeyUsage(xc.ExtKeyUsage)
@@ -75,6 +72,14 @@ func fillExtensions(x *messages.Extensions, xc *x509.Certificate) (dnsNames []st
 	return dnsNames, nil
 }
 
+// basicConstraints is the certstream basicConstraints value.
+func basicConstraints(isCA bool) string {
+	if isCA {
+		return "CA:TRUE"
+	}
+	return "CA:FALSE"
+}
+
 // keyUsageNames are the KeyUsage bits in certstream order; bit i of
 // x509.KeyUsage is keyUsageNames[i].
 var keyUsageNames = [...]string{
@@ -94,18 +99,20 @@ func keyUsage(ku x509.KeyUsage) string {
 }
 
 // extKeyUsageNames are the extended key usages certstream reports, in its
-// fixed order; any other purpose is dropped.
+// fixed order, with the DER content of their OIDs; any other purpose is
+// dropped.
 var extKeyUsageNames = [...]struct {
 	usage x509.ExtKeyUsage
+	oid   string
 	name  string
 }{
-	{x509.ExtKeyUsageServerAuth, "serverAuth"},
-	{x509.ExtKeyUsageClientAuth, "clientAuth"},
-	{x509.ExtKeyUsageCodeSigning, "codeSigning"},
-	{x509.ExtKeyUsageEmailProtection, "emailProtection"},
-	{x509.ExtKeyUsageTimeStamping, "timeStamping"},
-	{x509.ExtKeyUsageOCSPSigning, "OCSPSigning"},
-	{x509.ExtKeyUsageAny, "anyExtendedKeyUsage"},
+	{x509.ExtKeyUsageServerAuth, oidContent(asn1.ObjectIdentifier{1, 3, 6, 1, 5, 5, 7, 3, 1}), "serverAuth"},
+	{x509.ExtKeyUsageClientAuth, oidContent(asn1.ObjectIdentifier{1, 3, 6, 1, 5, 5, 7, 3, 2}), "clientAuth"},
+	{x509.ExtKeyUsageCodeSigning, oidContent(asn1.ObjectIdentifier{1, 3, 6, 1, 5, 5, 7, 3, 3}), "codeSigning"},
+	{x509.ExtKeyUsageEmailProtection, oidContent(asn1.ObjectIdentifier{1, 3, 6, 1, 5, 5, 7, 3, 4}), "emailProtection"},
+	{x509.ExtKeyUsageTimeStamping, oidContent(asn1.ObjectIdentifier{1, 3, 6, 1, 5, 5, 7, 3, 8}), "timeStamping"},
+	{x509.ExtKeyUsageOCSPSigning, oidContent(asn1.ObjectIdentifier{1, 3, 6, 1, 5, 5, 7, 3, 9}), "OCSPSigning"},
+	{x509.ExtKeyUsageAny, oidContent(asn1.ObjectIdentifier{2, 5, 29, 37, 0}), "anyExtendedKeyUsage"},
 }
 
 // extendedKeyUsage joins the known usages present in eku with ", ", in
@@ -124,9 +131,9 @@ func extendedKeyUsage(eku []x509.ExtKeyUsage) string {
 }
 
 // certificatePolicies is "Policy: <oid>\n" per policy, concatenated.
-func certificatePolicies(xc *x509.Certificate) string {
+func certificatePolicies[OID fmt.Stringer](oids []OID) string {
 	var b strings.Builder
-	for _, oid := range xc.PolicyIdentifiers {
+	for _, oid := range oids {
 		b.WriteString("Policy: ")
 		b.WriteString(oid.String())
 		b.WriteByte('\n')
@@ -161,10 +168,45 @@ const (
 	tagIPAddress  = 7 // OCTET STRING
 )
 
-// subjectAltName formats a subjectAltName extension value in certificate
-// order ("DNS:..", "email:..", "IP Address:.." joined with ", "; other name
-// types and IP addresses of a length other than 4 or 16 are skipped) and
-// returns its dNSNames. kept reports whether at least one entry was kept.
+// sanWriter formats subjectAltName entries in certificate order ("DNS:..",
+// "email:..", "IP Address:.." joined with ", ") and collects the dNSNames.
+type sanWriter struct {
+	b        strings.Builder
+	dnsNames []string
+	kept     bool // at least one entry was written
+}
+
+// add formats the context-specific GeneralName with the given tag number and
+// content; other name types and IP addresses of a length other than 4 or 16
+// are skipped.
+func (w *sanWriter) add(tag int, content []byte) {
+	var prefix, v string
+	switch tag {
+	case tagDNSName:
+		v = text(content)
+		w.dnsNames = append(w.dnsNames, v)
+		prefix = "DNS:"
+	case tagRFC822Name:
+		prefix, v = "email:", text(content)
+	case tagIPAddress:
+		ip, ok := netip.AddrFromSlice(content)
+		if !ok {
+			return
+		}
+		prefix, v = "IP Address:", ip.String()
+	default:
+		return
+	}
+	if w.kept {
+		w.b.WriteString(", ")
+	}
+	w.kept = true
+	w.b.WriteString(prefix)
+	w.b.WriteString(v)
+}
+
+// subjectAltName formats a subjectAltName extension value with a sanWriter
+// and returns its dNSNames. kept reports whether at least one entry was kept.
 func subjectAltName(value []byte) (san string, dnsNames []string, kept bool, err error) {
 	var names asn1.RawValue
 	rest, err := asn1.Unmarshal(value, &names)
@@ -174,37 +216,17 @@ func subjectAltName(value []byte) (san string, dnsNames []string, kept bool, err
 	if len(rest) != 0 || names.Class != asn1.ClassUniversal || names.Tag != asn1.TagSequence || !names.IsCompound {
 		return "", nil, false, errors.New("certfields: subjectAltName is not a single SEQUENCE")
 	}
-	var b strings.Builder
-	add := func(prefix, v string) {
-		if kept {
-			b.WriteString(", ")
-		}
-		kept = true
-		b.WriteString(prefix)
-		b.WriteString(v)
-	}
+	var w sanWriter
 	for i, rest := 0, names.Bytes; len(rest) > 0; i++ {
 		var name asn1.RawValue
 		if rest, err = asn1.Unmarshal(rest, &name); err != nil {
 			return "", nil, false, fmt.Errorf("certfields: subjectAltName GeneralName #%d: %w", i, err)
 		}
-		if name.Class != asn1.ClassContextSpecific {
-			continue
-		}
-		switch name.Tag {
-		case tagDNSName:
-			dns := text(name.Bytes)
-			dnsNames = append(dnsNames, dns)
-			add("DNS:", dns)
-		case tagRFC822Name:
-			add("email:", text(name.Bytes))
-		case tagIPAddress:
-			if ip, ok := netip.AddrFromSlice(name.Bytes); ok {
-				add("IP Address:", ip.String())
-			}
+		if name.Class == asn1.ClassContextSpecific {
+			w.add(name.Tag, name.Bytes)
 		}
 	}
-	return b.String(), dnsNames, kept, nil
+	return w.b.String(), w.dnsNames, w.kept, nil
 }
 
 // accessDescription is an AuthorityInfoAccess entry (RFC 5280 4.2.2.1).
@@ -225,11 +247,25 @@ func authorityInfoAccess(value []byte) (string, error) {
 	if len(rest) != 0 {
 		return "", errors.New("certfields: trailing data after authorityInfoAccess")
 	}
-	var uris []string
+	var uris [][]byte
 	for _, d := range descs {
 		if d.Location.Class == asn1.ClassContextSpecific && d.Location.Tag == tagURI {
-			uris = append(uris, "URI:"+text(d.Location.Bytes))
+			uris = append(uris, d.Location.Bytes)
 		}
 	}
-	return strings.Join(uris, ", "), nil
+	return uriList(uris), nil
+}
+
+// uriList is the certstream authorityInfoAccess value of the URI locations
+// uris: "URI:<uri>" each, joined with ", ".
+func uriList(uris [][]byte) string {
+	var b strings.Builder
+	for i, u := range uris {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString("URI:")
+		b.WriteString(text(u))
+	}
+	return b.String()
 }

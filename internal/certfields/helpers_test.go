@@ -57,9 +57,11 @@ func create(t testing.TB, tmpl, parent *x509.Certificate, key crypto.Signer) []b
 	return der
 }
 
-// parse parses der with certfields.Parse and fails the test on error.
+// parse parses der with certfields.Parse and fails the test on error. It
+// also checks that a fast-path result equals the x509 parser's.
 func parse(t testing.TB, der []byte) *messages.Cert {
 	t.Helper()
+	checkFastPath(t, "unit-test certificate", der)
 	c, err := certfields.Parse(der)
 	if err != nil {
 		t.Fatalf("Parse: %v", err)

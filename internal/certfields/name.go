@@ -8,15 +8,15 @@ import (
 	"github.com/google/certificate-transparency-go/x509/pkix"
 )
 
-// Name attribute OIDs that certstream reports.
+// DER contents of the name attribute OIDs that certstream reports.
 var (
-	oidCommonName   = asn1.ObjectIdentifier{2, 5, 4, 3}
-	oidCountry      = asn1.ObjectIdentifier{2, 5, 4, 6}
-	oidLocality     = asn1.ObjectIdentifier{2, 5, 4, 7}
-	oidProvince     = asn1.ObjectIdentifier{2, 5, 4, 8}
-	oidOrganization = asn1.ObjectIdentifier{2, 5, 4, 10}
-	oidOrgUnit      = asn1.ObjectIdentifier{2, 5, 4, 11}
-	oidEmailAddress = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 9, 1}
+	oidCommonName   = oidContent(asn1.ObjectIdentifier{2, 5, 4, 3})
+	oidCountry      = oidContent(asn1.ObjectIdentifier{2, 5, 4, 6})
+	oidLocality     = oidContent(asn1.ObjectIdentifier{2, 5, 4, 7})
+	oidProvince     = oidContent(asn1.ObjectIdentifier{2, 5, 4, 8})
+	oidOrganization = oidContent(asn1.ObjectIdentifier{2, 5, 4, 10})
+	oidOrgUnit      = oidContent(asn1.ObjectIdentifier{2, 5, 4, 11})
+	oidEmailAddress = oidContent(asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 9, 1})
 )
 
 // nameOf builds a certstream subject/issuer from every attribute of every RDN
@@ -30,30 +30,38 @@ func nameOf(attrs []pkix.AttributeTypeAndValue) messages.Name {
 		if !ok {
 			continue
 		}
-		if field := nameField(&n, a.Type); field != nil {
-			*field = strings.ToValidUTF8(v, "\uFFFD")
-		}
+		setAttribute(&n, oidContent(a.Type), v)
 	}
 	n.Aggregated = aggregated(&n)
 	return n
 }
 
-// nameField returns the field of n that attribute type t fills, or nil.
-func nameField(n *messages.Name, t asn1.ObjectIdentifier) *string {
-	switch {
-	case t.Equal(oidCommonName):
+// setAttribute stores the string value v of the attribute whose type OID has
+// the DER content oid in n, made valid UTF-8 as text does; attributes of
+// other types are ignored.
+func setAttribute(n *messages.Name, oid, v string) {
+	if field := nameField(n, oid); field != nil {
+		*field = strings.ToValidUTF8(v, "\uFFFD")
+	}
+}
+
+// nameField returns the field of n that the attribute type with OID content
+// oid fills, or nil.
+func nameField(n *messages.Name, oid string) *string {
+	switch oid {
+	case oidCommonName:
 		return &n.CN
-	case t.Equal(oidCountry):
+	case oidCountry:
 		return &n.C
-	case t.Equal(oidLocality):
+	case oidLocality:
 		return &n.L
-	case t.Equal(oidProvince):
+	case oidProvince:
 		return &n.ST
-	case t.Equal(oidOrganization):
+	case oidOrganization:
 		return &n.O
-	case t.Equal(oidOrgUnit):
+	case oidOrgUnit:
 		return &n.OU
-	case t.Equal(oidEmailAddress):
+	case oidEmailAddress:
 		return &n.EmailAddress
 	}
 	return nil
