@@ -5,8 +5,9 @@ GO      ?= go
 BIN     := bin/certstream
 PKGS    := ./...
 SCENARIO ?=
+BENCHFLAGS ?=
 
-.PHONY: build run demo test lint bench fuzz clean verify-delta
+.PHONY: build run demo test lint bench microbench fuzz clean verify-delta
 
 build:
 	$(GO) build -o $(BIN) ./cmd/certstream
@@ -26,8 +27,13 @@ lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet $(PKGS)
 
-# Micro-benchmarks (decode, encode, mailbox, ...).
+# Load scenarios (bench/): all, or SCENARIO=ingest|fanout|mixed|connections|slow|soak;
+# more flags via BENCHFLAGS, e.g. BENCHFLAGS='--json bench.json --soak-duration 10m'.
 bench:
+	$(GO) run ./bench/cmd/certstream-bench --scenario $(or $(SCENARIO),all) $(BENCHFLAGS)
+
+# Micro-benchmarks (decode, encode, dedup, mailbox, router fan-out, ...).
+microbench:
 	$(GO) test -run='^$$' -bench=. -benchmem $(PKGS)
 
 # Run each fuzz target for a while (FUZZTIME=30s by default).

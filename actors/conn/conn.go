@@ -314,12 +314,15 @@ func (a *connActor) ping(c *actor.Context, now int64) bool {
 	if now-s.lastPing < p.PingInterval.Milliseconds() {
 		return true
 	}
+	// Take the time before writing: a pong can arrive (and be recorded in
+	// lastSeen) before the write call returns.
+	sent := time.Now().UnixMilli()
 	if !a.writeControl(c, wsframe.AppendPing(a.controlBuf(), nil)) {
 		return false
 	}
-	s.lastPing = time.Now().UnixMilli()
+	s.lastPing = sent
 	if s.pingSent == 0 {
-		s.pingSent = s.lastPing
+		s.pingSent = sent
 	}
 	return true
 }

@@ -169,10 +169,17 @@ func Run(ctx context.Context, spec Spec, env Env) (*Result, error) {
 	return r.res, err
 }
 
+// idleSettle is waited before measuring an idle server, so that the work
+// of its start does not count.
+const idleSettle = 2 * time.Second
+
 // phases runs the scenario up to the end of delivery.
 func (r *run) phases(ctx, cctx context.Context, wg *sync.WaitGroup) error {
 	if r.spec.IdleBaseline > 0 && r.res.Server != nil {
 		r.logf(true, "measuring the idle server for %v", r.spec.IdleBaseline)
+		if err := sleep(ctx, idleSettle); err != nil { // past its start-up work
+			return err
+		}
 		s0 := r.sample()
 		if err := sleep(ctx, r.spec.IdleBaseline); err != nil {
 			return err

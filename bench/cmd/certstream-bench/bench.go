@@ -70,8 +70,8 @@ func (b *bench) prepare(ctx context.Context) error {
 		if b.shared, err = feed.Start(feed.Config{Logs: f.logs, PrecertFraction: f.precerts, Listen: listen}); err != nil {
 			return err
 		}
-		fmt.Fprintf(b.stderr, "fake CT logs: log list %s\nfor this node, add to its config (or set follow_log_list = false first):\n%s\n",
-			b.shared.LogListURL(), customLogsTOML(b.shared))
+		fmt.Fprintf(b.stderr, "fake CT logs: log list %s\nfor this node, configure (no keys: they change every run):\n"+
+			"[ct_log]\nfollow_log_list = false\npoll_interval_ms = 100\n\n%s", b.shared.LogListURL(), customLogsTOML(b.shared))
 		return nil
 	}
 	switch {
@@ -92,12 +92,13 @@ func (b *bench) build(ctx context.Context, pkg string) error {
 	return err
 }
 
-// customLogsTOML renders the logs as [[ct_log.custom_logs]] tables.
+// customLogsTOML renders the logs as [[ct_log.custom_logs]] tables,
+// without their keys, so that the configuration outlives this run.
 func customLogsTOML(f *feed.Feed) string {
 	var sb strings.Builder
 	for _, l := range f.CustomLogs() {
-		fmt.Fprintf(&sb, "[[ct_log.custom_logs]]\nname = %q\nurl = %q\nkind = %q\nkey = %q\noperator = %q\n\n",
-			l.Name, l.URL, l.Kind, l.Key, l.Operator)
+		fmt.Fprintf(&sb, "[[ct_log.custom_logs]]\nname = %q\nurl = %q\nkind = %q\noperator = %q\n\n",
+			l.Name, l.URL, l.Kind, l.Operator)
 	}
 	return sb.String()
 }
