@@ -94,6 +94,7 @@ type state struct {
 	subs    map[string]*subscriber // by PID id
 	byKind  [messages.NumStreams][messages.NumTransports][]*subscriber
 	scratch []byte
+	frames  []messages.Frames // the current batch, serialized for one stream
 	stats   Stats
 	started time.Time
 	sink    *sinkChild
@@ -238,35 +239,48 @@ func (r *router) publish(c *actor.Context, updates []*messages.Update) {
 	}
 	messagesIn.Add(len(updates))
 	r.cfg.Live.received(len(updates))
-	for _, u := range updates {
-		r.stats.In++
-		if r.sink != nil && r.sink.ring.Push(u) {
+	r.stats.In += uint64(len(updates))
+	if r.sink != nil {
+		wake := false
+		for _, u := range updates {
+			wake = r.sink.ring.Push(u) || wake
+		}
+		if wake {
 			c.Send(r.sink.pid, messages.Wake{})
 		}
-		for s := messages.Stream(0); s < messages.NumStreams; s++ {
-			ws, sse := r.byKind[s][messages.WebSocket], r.byKind[s][messages.SSE]
-			if len(ws) == 0 && len(sse) == 0 {
-				continue
-			}
-			start := time.Now()
-			frames := r.serialize(s, u, len(ws) > 0, len(sse) > 0)
-			serializeTime[s].UpdateDuration(start)
-			serializedN[s].Inc()
-			messagesOut[s].Add(len(ws) + len(sse))
-			r.stats.Serialized[s]++
-			r.push(c, ws, frames.WS)
-			r.push(c, sse, frames.SSE)
+	}
+	for s := messages.Stream(0); s < messages.NumStreams; s++ {
+		ws, sse := r.byKind[s][messages.WebSocket], r.byKind[s][messages.SSE]
+		if len(ws) == 0 && len(sse) == 0 {
+			continue
 		}
+		r.frames = r.frames[:0]
+		for _, u := range updates {
+			start := time.Now()
+			r.frames = append(r.frames, r.serialize(s, u, len(ws) > 0, len(sse) > 0))
+			serializeTime[s].UpdateDuration(start)
+		}
+		serializedN[s].Add(len(updates))
+		messagesOut[s].Add(len(updates) * (len(ws) + len(sse)))
+		r.stats.Serialized[s] += uint64(len(updates))
+		r.push(c, ws, messages.WebSocket)
+		r.push(c, sse, messages.SSE)
+		clear(r.frames) // do not pin the frames until the next batch
 	}
 }
 
-// push hands frame to each subscriber's ring, waking those that need it.
-func (r *router) push(c *actor.Context, subs []*subscriber, frame []byte) {
+// push hands the batch's frames for transport t to each subscriber's ring,
+// waking each subscriber at most once per batch.
+func (r *router) push(c *actor.Context, subs []*subscriber, t messages.Transport) {
 	for _, s := range subs {
-		if s.ring.Push(frame) {
+		wake := false
+		for i := range r.frames {
+			wake = s.ring.Push(r.frames[i].For(t)) || wake
+		}
+		if wake {
 			c.Send(s.pid, messages.Wake{})
 		}
-		r.stats.Pushed[s.stream]++
+		r.stats.Pushed[s.stream] += uint64(len(r.frames))
 	}
 }
 
