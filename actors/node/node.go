@@ -77,7 +77,7 @@ func Start(cfg *config.Config, opts Options) (*Node, error) {
 	n.State = spawn(engine, "state", state.New(state.Config{Path: cfg.CTLog.StateFile, Initial: cursors}), 1024)
 	sink, sinkCapacity := archive(cfg.DeltaSink)
 	n.Router = spawn(engine, "router", router.New(router.Config{MailboxCapacity: cfg.Clients.MailboxCapacity,
-		OnPublish: n.Recent.Add, Live: n.Clients, Sink: sink, SinkCapacity: sinkCapacity}), 4096)
+		TickInterval: clientTick, OnPublish: n.Recent.Add, Live: n.Clients, Sink: sink, SinkCapacity: sinkCapacity}), 4096)
 	n.Dedup = spawn(engine, "dedup", dedup.New(dedup.Config{
 		Capacity: cfg.Dedup.Capacity, TTL: cfg.Dedup.TTL(), Router: n.Router}), 1024)
 
@@ -206,6 +206,13 @@ func customLogs(in []config.CustomLog) ([]follow.Log, error) {
 	return out, nil
 }
 
+// clientTick is how often the router ticks every connection (heartbeats,
+// pings, housekeeping). Each tick is a message to every client's actor, so
+// it is the main cost of idle connections; 2 s still keeps the silence on a
+// stream under the heartbeat interval (the heartbeat is written 1.5 ticks
+// early).
+const clientTick = 2 * time.Second
+
 // serverConfig maps the configuration onto the HTTP server's.
 func serverConfig(cfg *config.Config) server.Config {
 	var streams [messages.NumStreams]bool
@@ -216,6 +223,7 @@ func serverConfig(cfg *config.Config) server.Config {
 		Addr:    cfg.Server.Addr(),
 		Streams: streams,
 		Client: conn.Policy{
+			TickPeriod:        clientTick,
 			HeartbeatInterval: cfg.Clients.Heartbeat(),
 			PingInterval:      cfg.Clients.PingInterval(),
 			PongTimeout:       cfg.Clients.PongTimeout(),
