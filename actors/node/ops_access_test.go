@@ -1,24 +1,17 @@
 package node
 
 import (
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
-	"crypto/x509"
-	"encoding/pem"
 	"io"
-	"math/big"
-	"net"
 	"net/http"
-	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/fasthttp/websocket"
+
+	"github.com/certstream/certstream/internal/testdata"
 )
 
 // dialStatus opens a WebSocket to path and returns the handshake status
@@ -188,7 +181,7 @@ func TestRateLimit(t *testing.T) {
 func TestTLS(t *testing.T) {
 	f := newFakeLogs(t)
 	cfg := f.config(t, t.TempDir())
-	cfg.Server.TLSCert, cfg.Server.TLSKey = selfSignedFiles(t)
+	cfg.Server.TLSCert, cfg.Server.TLSKey = testdata.SelfSignedTLS(t)
 	cfg.ConnectionLimit.Enabled, cfg.ConnectionLimit.PerIP = true, 1
 	n := startNode(t, cfg, Options{})
 	defer shutdown(t, n)
@@ -233,32 +226,4 @@ func TestTLS(t *testing.T) {
 		st, _ := dialStatus(t, d, wss, nil)
 		return st == 101
 	})
-}
-
-// selfSignedFiles writes a self-signed certificate for 127.0.0.1 and its key.
-func selfSignedFiles(t *testing.T) (certFile, keyFile string) {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), NotBefore: time.Now().Add(-time.Hour),
-		NotAfter: time.Now().Add(time.Hour), IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1)}}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	keyDER, err := x509.MarshalECPrivateKey(key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	dir := t.TempDir()
-	certFile, keyFile = filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
-	if err := os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: keyDER}), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return certFile, keyFile
 }

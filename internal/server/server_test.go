@@ -4,21 +4,13 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
-	"crypto/x509"
 	"encoding/json"
-	"encoding/pem"
 	"errors"
 	"fmt"
 	"io"
-	"math/big"
 	"net"
 	"net/http"
-	"os"
-	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"syscall"
@@ -32,6 +24,7 @@ import (
 	"github.com/certstream/certstream/actors/conn"
 	"github.com/certstream/certstream/actors/conn/conntest"
 	"github.com/certstream/certstream/actors/mailbox"
+	"github.com/certstream/certstream/internal/testdata"
 	"github.com/certstream/certstream/internal/wsframe"
 	"github.com/certstream/certstream/messages"
 )
@@ -513,7 +506,7 @@ func TestRoutes(t *testing.T) {
 // TestTLS serves WSS and HTTPS with a self-signed certificate: the actor's
 // writes go through the TLS connection.
 func TestTLS(t *testing.T) {
-	certFile, keyFile := selfSigned(t)
+	certFile, keyFile := testdata.SelfSignedTLS(t)
 	v := start(t, Config{Streams: allStreams, Client: quiet, TLSCertFile: certFile, TLSKeyFile: keyFile}, conntest.Config{})
 	tlsCfg := &tls.Config{InsecureSkipVerify: true}
 	d := websocket.Dialer{HandshakeTimeout: 5 * time.Second, TLSClientConfig: tlsCfg}
@@ -542,34 +535,6 @@ func TestTLS(t *testing.T) {
 		}
 		_, _ = br.ReadString('\n')
 	}
-}
-
-// selfSigned writes a self-signed certificate for 127.0.0.1 and its key.
-func selfSigned(t *testing.T) (certFile, keyFile string) {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), NotBefore: time.Now().Add(-time.Hour),
-		NotAfter: time.Now().Add(time.Hour), IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1)}}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	keyDER, err := x509.MarshalECPrivateKey(key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	dir := t.TempDir()
-	certFile, keyFile = filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
-	if err := os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: keyDER}), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return certFile, keyFile
 }
 
 // TestSubscribedBeforeResponse: a client that got its 101 or 200 is
