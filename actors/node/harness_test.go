@@ -89,6 +89,11 @@ func (f *fakeLogs) config(t *testing.T, dir string) *config.Config {
 		Name: f.navigli.Description(), URL: f.navigli.URL(), Kind: config.KindStaticCT,
 		Key: f.navigli.PublicKeyBase64(), Operator: "navigli"})
 	cfg.Clients.HeartbeatSecs = 2
+	// Test clients share two cores with the node, the fake logs and other
+	// tests; a deep mailbox keeps a starved client from dropping, so these
+	// tests check the pipeline, not the machine. The slow-client test sets
+	// its own.
+	cfg.Clients.MailboxCapacity = 16384
 	return &cfg
 }
 

@@ -35,7 +35,8 @@ func TestEveryEntryReachesEveryClientOnce(t *testing.T) {
 	grow(t, f, 600, 3)
 	want := f.expect(t)
 	for _, c := range clients {
-		waitFor(t, 60*time.Second, c.name+" to receive every entry", func() bool { return c.count() >= want.total })
+		waitFor(t, 60*time.Second, c.name+" to receive every entry", func() bool { return c.count() >= want.total },
+			diagnose(t, n, want, clients...), func() { t.Logf("router: %+v", inspectRouter(t, n)) })
 	}
 	time.Sleep(300 * time.Millisecond) // anything extra would arrive now
 	checkStream(t, "ws lite", clients[0].snapshot(), want.lite)
@@ -181,6 +182,7 @@ func TestSlowClientIsDroppedAndFastClientsLoseNothing(t *testing.T) {
 	f := newFakeLogs(t)
 	cfg := f.config(t, t.TempDir())
 	cfg.Clients.WriteTimeoutSecs = 3
+	cfg.Clients.MailboxCapacity = 1024 // the default: the slow client must drop
 	n := startNode(t, cfg, Options{})
 	defer shutdown(t, n)
 
