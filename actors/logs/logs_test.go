@@ -85,6 +85,19 @@ func sign(t *testing.T, key *rsa.PrivateKey, data []byte) []byte {
 	return sig
 }
 
+// waitFollowing waits until the registry follows exactly the logs named in
+// want (comma-separated, sorted).
+func waitFollowing(t *testing.T, reg *Registry, want string) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for strings.Join(following(reg), ",") != want {
+		if time.Now().After(deadline) {
+			t.Fatalf("following %v, want %s", following(reg), want)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
 func following(reg *Registry) []string {
 	var names []string
 	for _, f := range reg.Fetchers() {
@@ -139,16 +152,7 @@ func TestSupervisorFollowsTheSignedList(t *testing.T) {
 	pid := e.Spawn(producer, "logs")
 	defer func() { <-e.Poison(pid).Done() }()
 
-	wait := func(want string) {
-		t.Helper()
-		deadline := time.Now().Add(10 * time.Second)
-		for strings.Join(following(reg), ",") != want {
-			if time.Now().After(deadline) {
-				t.Fatalf("following %v, want %s", following(reg), want)
-			}
-			time.Sleep(20 * time.Millisecond)
-		}
-	}
+	wait := func(want string) { t.Helper(); waitFollowing(t, reg, want) }
 	wait("log a,log b")
 	ls.set(list2, sign(t, key, list2))
 	wait("log b,log c")
@@ -220,16 +224,7 @@ func TestSetCustomAndInspect(t *testing.T) {
 	reg, producer := New(Config{Custom: logs[:1], Dedup: dedup, OperatorRPS: 1000})
 	pid := e.Spawn(producer, "logs")
 	defer func() { <-e.Poison(pid).Done() }()
-	wait := func(want string) {
-		t.Helper()
-		deadline := time.Now().Add(10 * time.Second)
-		for strings.Join(following(reg), ",") != want {
-			if time.Now().After(deadline) {
-				t.Fatalf("following %v, want %s", following(reg), want)
-			}
-			time.Sleep(20 * time.Millisecond)
-		}
-	}
+	wait := func(want string) { t.Helper(); waitFollowing(t, reg, want) }
 	wait("log a")
 	e.Send(pid, SetCustom{Logs: logs})
 	wait("log a,log b")
