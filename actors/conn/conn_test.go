@@ -101,6 +101,20 @@ func (h *harness) publish(payloads ...[]byte) [][]byte {
 	return sent
 }
 
+// expectStream reads from the client exactly the concatenation of sent.
+func (h *harness) expectStream(sent [][]byte, what string) {
+	h.t.Helper()
+	want := bytes.Join(sent, nil)
+	got := make([]byte, len(want))
+	_ = h.cli.SetReadDeadline(time.Now().Add(10 * time.Second))
+	if _, err := io.ReadFull(h.br, got); err != nil {
+		h.t.Fatalf("read: %v", err)
+	}
+	if !bytes.Equal(got, want) {
+		h.t.Fatalf("stream differs from %s", what)
+	}
+}
+
 func (h *harness) stats() conntest.Sub {
 	h.t.Helper()
 	subs, err := conntest.Stats(h.e, h.router)
@@ -211,15 +225,7 @@ func TestFramesArriveInOrderByteIdentical(t *testing.T) {
 			h := newHarness(t, Config{Transport: tr, Stream: messages.StreamFull, Policy: quiet},
 				conntest.Config{RingCapacity: 1024}, nil)
 			sent := h.publish(payloads(200)...)
-			want := bytes.Join(sent, nil)
-			got := make([]byte, len(want))
-			_ = h.cli.SetReadDeadline(time.Now().Add(10 * time.Second))
-			if _, err := io.ReadFull(h.br, got); err != nil {
-				t.Fatalf("read: %v", err)
-			}
-			if !bytes.Equal(got, want) {
-				t.Fatal("stream differs from the concatenated frames")
-			}
+			h.expectStream(sent, "the concatenated frames")
 			s := h.waitStats("all delivered", func(s conntest.Sub) bool { return s.Stats.Delivered == 200 })
 			if s.Stats.Pushed != 200 || s.Stats.Dropped != 0 {
 				t.Fatalf("stats %+v", s.Stats)
@@ -472,15 +478,7 @@ func TestPanicRestartKeepsQueueAndSocket(t *testing.T) {
 	h.waitStats("first half delivered", func(s conntest.Sub) bool { return s.Stats.Delivered == 50 })
 	h.e.Send(h.pid, InjectPanic{})
 	sent = append(sent, h.publish(all[50:]...)...)
-	want := bytes.Join(sent, nil)
-	got := make([]byte, len(want))
-	_ = h.cli.SetReadDeadline(time.Now().Add(10 * time.Second))
-	if _, err := io.ReadFull(h.br, got); err != nil {
-		t.Fatalf("read: %v", err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Fatal("stream after the restart differs from the frames pushed")
-	}
+	h.expectStream(sent, "the frames pushed around the restart")
 	s := h.waitStats("all delivered", func(s conntest.Sub) bool { return s.Stats.Delivered == 100 })
 	if s.Restarts != 1 || s.Stats.Dropped != 0 || !s.Active {
 		t.Fatalf("after restart: %+v", s)
@@ -492,11 +490,7 @@ func TestPanicRestartKeepsQueueAndSocket(t *testing.T) {
 	default:
 	}
 	// The restarted actor still serves the same socket.
-	more := h.publish([]byte(`{"after":"restart"}`))
-	got = make([]byte, len(more[0]))
-	if _, err := io.ReadFull(h.br, got); err != nil || !bytes.Equal(got, more[0]) {
-		t.Fatalf("after restart: %q %v", got, err)
-	}
+	h.expectStream(h.publish([]byte(`{"after":"restart"}`)), "the frame pushed after the restart")
 }
 
 func TestFinishIsIdempotent(t *testing.T) {

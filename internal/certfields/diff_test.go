@@ -10,7 +10,6 @@ import (
 	"github.com/certstream/certstream/internal/certfields"
 	"github.com/certstream/certstream/internal/fakelog"
 	"github.com/certstream/certstream/internal/testdata"
-	"golang.org/x/crypto/cryptobyte"
 )
 
 // checkFastPath fails t when the fast path accepts der with a result other
@@ -77,34 +76,9 @@ func navigliPrecerts(t testing.TB) [][]byte {
 
 // rfc6962Certs are the leaves and chain certificates of the 2013 entries.
 func rfc6962Certs(t testing.TB) [][]byte {
-	data, err := os.ReadFile(testdata.Path(t, "rfc6962", "ctgo_scanner_FourEntries.get-entries.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var resp struct {
-		Entries []struct {
-			LeafInput []byte `json:"leaf_input"`
-			ExtraData []byte `json:"extra_data"`
-		} `json:"entries"`
-	}
-	if err := json.Unmarshal(data, &resp); err != nil {
-		t.Fatal(err)
-	}
 	var ders [][]byte
-	for i, e := range resp.Entries {
-		leaf, extra := cryptobyte.String(e.LeafInput), cryptobyte.String(e.ExtraData)
-		var der, chain cryptobyte.String
-		if !leaf.Skip(2+8+2) || !leaf.ReadUint24LengthPrefixed(&der) || !extra.ReadUint24LengthPrefixed(&chain) {
-			t.Fatalf("entry %d: malformed", i)
-		}
-		ders = append(ders, der)
-		for !chain.Empty() {
-			var c cryptobyte.String
-			if !chain.ReadUint24LengthPrefixed(&c) {
-				t.Fatalf("entry %d: malformed chain", i)
-			}
-			ders = append(ders, c)
-		}
+	for _, e := range fourEntries(t) {
+		ders = append(append(ders, e.leaf), e.chain...)
 	}
 	return ders
 }

@@ -159,40 +159,16 @@ func TestStaticCTPrecerts(t *testing.T) {
 // TestRFC6962Entries parses the leaves and chains of four real 2013 entries
 // (SHA-1 era certificates), the chains through a Cache.
 func TestRFC6962Entries(t *testing.T) {
-	data, err := os.ReadFile(testdata.Path(t, "rfc6962", "ctgo_scanner_FourEntries.get-entries.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var resp struct {
-		Entries []struct {
-			LeafInput []byte `json:"leaf_input"`
-			ExtraData []byte `json:"extra_data"`
-		} `json:"entries"`
-	}
-	if err := json.Unmarshal(data, &resp); err != nil {
-		t.Fatal(err)
-	}
+	entries := fourEntries(t)
 	cache := certfields.NewCache(8)
 	chainCerts := map[*messages.Cert]bool{}
-	for i, e := range resp.Entries {
-		leaf := cryptobyte.String(e.LeafInput)
-		var der, chain cryptobyte.String
-		var entryType uint16
-		extra := cryptobyte.String(e.ExtraData)
-		if !leaf.Skip(2+8) || !leaf.ReadUint16(&entryType) || entryType != 0 || !leaf.ReadUint24LengthPrefixed(&der) ||
-			!extra.ReadUint24LengthPrefixed(&chain) {
-			t.Fatalf("entry %d: malformed", i)
-		}
-		c, err := certfields.Parse(der)
+	for i, e := range entries {
+		c, err := certfields.Parse(e.leaf)
 		if err != nil {
 			t.Fatalf("entry %d: %v", i, err)
 		}
-		crossCheck(t, fmt.Sprintf("entry %d leaf", i), der, c)
-		for j := 0; !chain.Empty(); j++ {
-			var issuer cryptobyte.String
-			if !chain.ReadUint24LengthPrefixed(&issuer) {
-				t.Fatalf("entry %d: malformed chain", i)
-			}
+		crossCheck(t, fmt.Sprintf("entry %d leaf", i), e.leaf, c)
+		for j, issuer := range e.chain {
 			ic, err := cache.Parse(issuer)
 			if err != nil {
 				t.Fatalf("entry %d chain %d: %v", i, j, err)
@@ -207,7 +183,51 @@ func TestRFC6962Entries(t *testing.T) {
 	if len(chainCerts) == 0 {
 		t.Error("no chain certificates")
 	}
-	t.Logf("%d entries, %d distinct chain certificates", len(resp.Entries), len(chainCerts))
+	t.Logf("%d entries, %d distinct chain certificates", len(entries), len(chainCerts))
+}
+
+// rfc6962Entry is a 2013 x509 entry's leaf and chain DER.
+type rfc6962Entry struct {
+	leaf  []byte
+	chain [][]byte
+}
+
+// fourEntries reads the four real 2013 RFC 6962 entries (all x509 entries).
+func fourEntries(t testing.TB) []rfc6962Entry {
+	t.Helper()
+	data, err := os.ReadFile(testdata.Path(t, "rfc6962", "ctgo_scanner_FourEntries.get-entries.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var resp struct {
+		Entries []struct {
+			LeafInput []byte `json:"leaf_input"`
+			ExtraData []byte `json:"extra_data"`
+		} `json:"entries"`
+	}
+	if err := json.Unmarshal(data, &resp); err != nil {
+		t.Fatal(err)
+	}
+	var out []rfc6962Entry
+	for i, e := range resp.Entries {
+		leaf, extra := cryptobyte.String(e.LeafInput), cryptobyte.String(e.ExtraData)
+		var der, chain cryptobyte.String
+		var entryType uint16
+		if !leaf.Skip(2+8) || !leaf.ReadUint16(&entryType) || entryType != 0 || !leaf.ReadUint24LengthPrefixed(&der) ||
+			!extra.ReadUint24LengthPrefixed(&chain) {
+			t.Fatalf("entry %d: malformed", i)
+		}
+		ent := rfc6962Entry{leaf: der}
+		for !chain.Empty() {
+			var c cryptobyte.String
+			if !chain.ReadUint24LengthPrefixed(&c) {
+				t.Fatalf("entry %d: malformed chain", i)
+			}
+			ent.chain = append(ent.chain, c)
+		}
+		out = append(out, ent)
+	}
+	return out
 }
 
 // snapshotDERs returns the certificates of parser-snapshots/synthetic.json.
