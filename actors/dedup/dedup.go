@@ -57,7 +57,7 @@ func (d *dedup) Receive(c *actor.Context) {
 		d.filter(c, msg)
 	case messages.Inspect:
 		c.Respond(messages.ActorInfo{PID: c.PID().String(), Kind: "dedup", Status: "running", Started: d.started,
-			Details: map[string]any{"size": d.seen.Len(), "capacity": d.cfg.Capacity, "ttl_secs": d.cfg.TTL.Seconds(),
+			Details: map[string]any{"size": d.seen.Len(), "capacity": d.cfg.Capacity, "bytes": d.seen.Bytes(), "ttl_secs": d.cfg.TTL.Seconds(),
 				"certificates_in": d.total.in, "passed": d.total.passed, "duplicates": d.total.in - d.total.passed}})
 	}
 }
