@@ -1,6 +1,8 @@
 package messages
 
 import (
+	"sync/atomic"
+
 	"github.com/anthdm/hollywood/actor"
 
 	"github.com/certstream/certstream/actors/mailbox"
@@ -81,7 +83,8 @@ type Published struct {
 type Wake struct{}
 
 // Tick is the router's periodic clock for its consumers: time for
-// heartbeats, pings and housekeeping. Now is Unix milliseconds.
+// heartbeats, pings and housekeeping. Now is Unix milliseconds. A consumer
+// that subscribed with a TickAfter gets a Tick only once that time has come.
 type Tick struct{ Now int64 }
 
 // Subscribe asks the router to spawn a consumer (a connection actor) as its
@@ -93,6 +96,11 @@ type Subscribe struct {
 	Name      string // the child's id, e.g. "ws-12"
 	Remote    string // the client's address, for the admin view
 	Producer  func(ring *mailbox.Ring[[]byte]) actor.Producer
+	// TickAfter, when set, is the Unix ms before which the consumer needs
+	// no Tick; the consumer keeps it up to date. The router then skips
+	// the consumer on earlier ticks, so idle connections cost a message
+	// only when a heartbeat or ping is due. Nil means every tick.
+	TickAfter *atomic.Int64
 }
 
 // Unsubscribe asks the router to stop a consumer and forget it. Sent by the

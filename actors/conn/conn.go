@@ -39,14 +39,16 @@ const (
 // fields take the defaults noted.
 type Policy struct {
 	// HeartbeatInterval bounds the silence on an idle stream: the first
-	// tick that finds nothing written for more than HeartbeatInterval minus
-	// 1.5 TickPeriod writes a heartbeat data frame, so that with ticks
+	// tick that finds nothing written for HeartbeatInterval minus 1.5
+	// TickPeriod writes a heartbeat data frame, so that with ticks
 	// TickPeriod apart (give or take some jitter) the silence stays under
 	// HeartbeatInterval. Default 10 s.
 	HeartbeatInterval time.Duration
 	// TickPeriod is how often the router sends Tick. Default 1 s.
 	TickPeriod time.Duration
-	// PingInterval is how often a WebSocket client is pinged. Default 20 s.
+	// PingInterval is the most time between two pings of a WebSocket
+	// client; a ping that falls due before the next heartbeat goes out
+	// with the heartbeat, so pings come a little more often. Default 20 s.
 	PingInterval time.Duration
 	// PongTimeout closes a WebSocket client from which no frame (pong or
 	// other) arrived this long after a ping. Default 10 s.
@@ -256,32 +258,84 @@ func (a *connActor) writeNext(c *actor.Context) bool {
 	return true
 }
 
-// tick writes a heartbeat when the stream has been idle, pings a WebSocket
-// client and checks its pong deadline, enforces the drop ratio, and lets
-// the ring release an unused buffer.
+// tick writes a heartbeat when the stream has been idle and, on a
+// WebSocket, a ping when one is due (with the heartbeat, in one write, when
+// it would fall due before the next heartbeat), closes a client that left a
+// ping unanswered, enforces the drop ratio, lets the ring release an unused
+// buffer, and records when it next needs a tick.
 func (a *connActor) tick(c *actor.Context, now int64) {
-	s := a.s
+	s, p := a.s, &a.cfg.Policy
 	if s.closing {
 		return
 	}
-	p := &a.cfg.Policy
-	if now-s.lastData > (p.HeartbeatInterval - p.TickPeriod*3/2).Milliseconds() {
-		wb := getBuf()
-		_, err := s.write(wb.heartbeat(a.cfg.Transport, p.SSEDataHeartbeat, now), p.WriteTimeout)
-		putBuf(wb)
-		if err != nil {
+	ws := a.cfg.Transport == messages.WebSocket
+	if ws && s.pingSent != 0 && s.lastSeen.Load() >= s.pingSent {
+		s.pingSent = 0 // answered (any frame counts)
+	}
+	if ws && s.pingSent != 0 && now-s.pingSent >= p.PongTimeout.Milliseconds() {
+		a.close(c, wsframe.CloseGoingAway, ReasonPongTimeout, "")
+		return
+	}
+	wb := getBuf()
+	defer putBuf(wb)
+	heartbeat := now-s.lastData >= a.heartbeatAfter()
+	out := wb.b[:0]
+	if heartbeat {
+		out = wb.heartbeat(a.cfg.Transport, p.SSEDataHeartbeat, now)
+	}
+	nextPing := s.lastPing + p.PingInterval.Milliseconds()
+	ping := ws && (now >= nextPing || heartbeat && now+a.heartbeatAfter() >= nextPing)
+	if ping {
+		out = wsframe.AppendPing(out, nil)
+		wb.b = out // keep a grown buffer for the pool
+	}
+	if len(out) > 0 {
+		// Take the time before writing: a pong can arrive (and be recorded
+		// in lastSeen) before the write call returns.
+		sent := time.Now().UnixMilli()
+		if _, err := s.write(out, p.WriteTimeout); err != nil {
 			a.writeFailed(c, err)
 			return
 		}
-		s.lastData = time.Now().UnixMilli()
-	}
-	if a.cfg.Transport == messages.WebSocket && !a.ping(c, now) {
-		return
+		if heartbeat {
+			s.lastData = sent
+		}
+		if ping {
+			s.lastPing = sent
+			if s.pingSent == 0 {
+				s.pingSent = sent
+			}
+		}
 	}
 	if a.tooSlow(c) {
 		return
 	}
 	a.ring.Trim()
+	s.tickAfter.Store(a.nextTick())
+}
+
+// heartbeatAfter is the silence, in ms, after which a tick writes a
+// heartbeat: 1.5 ticks short of HeartbeatInterval, so that with ticks
+// TickPeriod apart the silence stays under it.
+func (a *connActor) heartbeatAfter() int64 {
+	p := &a.cfg.Policy
+	return (p.HeartbeatInterval - p.TickPeriod*3/2).Milliseconds()
+}
+
+// nextTick is the Unix ms of the next thing a tick must do: a heartbeat on
+// a stream that stays silent, a ping, or a pong deadline. Data written in
+// between only makes the heartbeat later, so the tick that comes at this
+// time may find nothing to do but move it on.
+func (a *connActor) nextTick() int64 {
+	s, p := a.s, &a.cfg.Policy
+	next := s.lastData + a.heartbeatAfter()
+	if a.cfg.Transport == messages.WebSocket {
+		next = min(next, s.lastPing+p.PingInterval.Milliseconds())
+		if s.pingSent != 0 {
+			next = min(next, s.pingSent+p.PongTimeout.Milliseconds())
+		}
+	}
+	return next
 }
 
 // writePreamble writes the socket's preamble now if it is still pending
@@ -295,34 +349,6 @@ func (a *connActor) writePreamble(c *actor.Context) bool {
 	if _, err := a.s.write(nil, a.cfg.WriteTimeout); err != nil {
 		a.writeFailed(c, err)
 		return false
-	}
-	return true
-}
-
-// ping closes a client that left a ping unanswered for PongTimeout and
-// sends a ping every PingInterval. It reports whether the connection is
-// still open.
-func (a *connActor) ping(c *actor.Context, now int64) bool {
-	s, p := a.s, &a.cfg.Policy
-	if s.pingSent != 0 && s.lastSeen.Load() >= s.pingSent {
-		s.pingSent = 0 // answered (any frame counts)
-	}
-	if s.pingSent != 0 && now-s.pingSent >= p.PongTimeout.Milliseconds() {
-		a.close(c, wsframe.CloseGoingAway, ReasonPongTimeout, "")
-		return false
-	}
-	if now-s.lastPing < p.PingInterval.Milliseconds() {
-		return true
-	}
-	// Take the time before writing: a pong can arrive (and be recorded in
-	// lastSeen) before the write call returns.
-	sent := time.Now().UnixMilli()
-	if !a.writeControl(c, wsframe.AppendPing(a.controlBuf(), nil)) {
-		return false
-	}
-	s.lastPing = sent
-	if s.pingSent == 0 {
-		s.pingSent = sent
 	}
 	return true
 }

@@ -59,7 +59,7 @@ func newHarnessWith(t *testing.T, cfg Config, rcfg conntest.Config, cli *net.Dia
 	h.sock = NewSocket(srv, preamble)
 	cfg.OnClose = func(r string) { h.closed <- r }
 	res, err := e.Request(h.router, messages.Subscribe{Stream: cfg.Stream, Transport: cfg.Transport,
-		Name: "c-1", Producer: New(h.sock, cfg)}, 5*time.Second).Result()
+		Name: "c-1", Producer: New(h.sock, cfg), TickAfter: h.sock.TickAfter()}, 5*time.Second).Result()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -300,6 +300,33 @@ func readHeartbeat(t *testing.T, r *bufio.Reader, tr messages.Transport, dataSSE
 		t.Fatalf("SSE data heartbeat %q", line)
 	}
 	return []byte(strings.TrimSuffix(p, "\n"))
+}
+
+func TestPingDueBeforeNextHeartbeatGoesWithIt(t *testing.T) {
+	// Heartbeats after 2 s - 1.5 ticks = 1.7 s of silence; the ping due at
+	// 3 s would come before the second heartbeat, so it goes with the first.
+	p := Policy{HeartbeatInterval: 2 * time.Second, TickPeriod: 200 * time.Millisecond, PingInterval: 3 * time.Second}
+	h := newHarness(t, Config{Transport: messages.WebSocket, Policy: p}, conntest.Config{TickEvery: 200 * time.Millisecond}, nil)
+	start := time.Now()
+	_ = h.cli.SetReadDeadline(start.Add(10 * time.Second))
+	op, _, err := readFrame(h.br)
+	if err != nil || op != wsframe.OpText {
+		t.Fatalf("want the heartbeat first: op %d %v", op, err)
+	}
+	if h.br.Buffered() == 0 {
+		t.Fatal("the ping did not arrive in the heartbeat's write")
+	}
+	if op, _, err = readFrame(h.br); err != nil || op != wsframe.OpPing {
+		t.Fatalf("want a ping with the heartbeat: op %d %v", op, err)
+	}
+	if waited := time.Since(start); waited >= 3*time.Second {
+		t.Fatalf("heartbeat and ping after %v: the ping waited for its own time", waited)
+	}
+	// The actor asked for no tick before the next thing due: the pong
+	// deadline, a second heartbeat or the next ping, all over a second away.
+	if ahead := h.sock.TickAfter().Load() - time.Now().UnixMilli(); ahead < 500 {
+		t.Fatalf("TickAfter only %d ms ahead after a heartbeat and a ping", ahead)
+	}
 }
 
 func TestPongTimeoutCloses(t *testing.T) {

@@ -16,12 +16,13 @@ import (
 type Socket struct {
 	conn net.Conn
 
-	lastSeen atomic.Int64           // Unix ms of the last frame from the client
-	pingData atomic.Pointer[string] // payload of the latest client ping not yet answered
-	self     atomic.Pointer[actorRef]
-	reason   atomic.Pointer[string]
-	done     chan struct{}
-	stopOnce sync.Once
+	lastSeen  atomic.Int64           // Unix ms of the last frame from the client
+	pingData  atomic.Pointer[string] // payload of the latest client ping not yet answered
+	self      atomic.Pointer[actorRef]
+	tickAfter atomic.Int64 // Unix ms before which the actor needs no Tick
+	reason    atomic.Pointer[string]
+	done      chan struct{}
+	stopOnce  sync.Once
 
 	// Actor state: touched only on the actor's goroutine.
 	preamble []byte // written before anything else, then nil
@@ -64,6 +65,11 @@ func (s *Socket) Reason() string {
 	}
 	return ""
 }
+
+// TickAfter is the time (Unix ms) before which the connection actor needs
+// no messages.Tick, kept up to date by the actor: pass it to the router in
+// messages.Subscribe so that it skips the connection until then.
+func (s *Socket) TickAfter() *atomic.Int64 { return &s.tickAfter }
 
 // Touch records that a frame arrived from the client: any frame proves the
 // client is alive.

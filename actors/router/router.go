@@ -10,6 +10,7 @@ package router
 import (
 	"fmt"
 	"sort"
+	"sync/atomic"
 	"time"
 
 	"github.com/VictoriaMetrics/metrics"
@@ -25,7 +26,8 @@ import (
 type Config struct {
 	// MailboxCapacity is each subscriber's ring capacity, in messages.
 	MailboxCapacity int
-	// TickInterval is how often subscribers get a messages.Tick (default 1 s).
+	// TickInterval is how often the router ticks: every subscriber whose
+	// TickAfter has come (or that has none) gets a messages.Tick (default 1 s).
 	TickInterval time.Duration
 	// Now is the clock (default time.Now).
 	Now func() time.Time
@@ -76,6 +78,12 @@ type subscriber struct {
 	remote    string
 	since     time.Time
 	budget    *supervise.Budget
+	tickAfter *atomic.Int64 // nil: tick every time
+}
+
+// due reports whether the subscriber wants a Tick at now (Unix ms).
+func (s *subscriber) due(now int64) bool {
+	return s.tickAfter == nil || now >= s.tickAfter.Load()
 }
 
 // stats returns the subscriber's delivery accounting.
@@ -169,12 +177,18 @@ func (r *router) Receive(c *actor.Context) {
 	case messages.Inspect:
 		c.Respond(r.inspect(c))
 	case tick:
-		now := messages.Tick{Now: r.cfg.Now().UnixMilli()}
-		for _, s := range r.subs {
-			c.Send(s.pid, now)
+		now := r.cfg.Now().UnixMilli()
+		for i := range r.byKind {
+			for _, list := range r.byKind[i] {
+				for _, s := range list {
+					if s.due(now) {
+						c.Send(s.pid, messages.Tick{Now: now})
+					}
+				}
+			}
 		}
 		if r.sink != nil {
-			c.Send(r.sink.pid, now)
+			c.Send(r.sink.pid, messages.Tick{Now: now})
 		}
 	}
 }
@@ -186,7 +200,7 @@ func (r *router) subscribe(c *actor.Context, msg messages.Subscribe) *actor.PID 
 	opts := append(budget.Opts(8), actor.WithID(msg.Name))
 	pid := c.SpawnChild(msg.Producer(ring), "conn", opts...)
 	s := &subscriber{pid: pid, ring: ring, stream: msg.Stream, transport: msg.Transport,
-		remote: msg.Remote, since: r.cfg.Now(), budget: budget}
+		remote: msg.Remote, since: r.cfg.Now(), budget: budget, tickAfter: msg.TickAfter}
 	r.subs[pid.ID] = s
 	list := &r.byKind[s.stream][s.transport]
 	*list = append(*list, s)

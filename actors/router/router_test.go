@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"os"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -66,8 +67,13 @@ func (s *sink) Receive(c *actor.Context) {
 }
 
 func subscribe(t *testing.T, e *actor.Engine, r *actor.PID, st messages.Stream, tr messages.Transport, name string) (*sink, *actor.PID) {
+	return subscribeWith(t, e, r, messages.Subscribe{Stream: st, Transport: tr, Name: name})
+}
+
+func subscribeWith(t *testing.T, e *actor.Engine, r *actor.PID, sub messages.Subscribe) (*sink, *actor.PID) {
 	s := &sink{}
-	res, err := e.Request(r, messages.Subscribe{Stream: st, Transport: tr, Name: name, Producer: s.producer}, time.Second).Result()
+	sub.Producer = s.producer
+	res, err := e.Request(r, sub, time.Second).Result()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -120,6 +126,39 @@ func TestRouterSerializesOncePerStreamAndFansOut(t *testing.T) {
 	}
 	if lite1.ticks == 0 {
 		t.Error("subscribers must receive ticks")
+	}
+}
+
+func (s *sink) tickCount() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.ticks
+}
+
+func TestRouterTicksOnlyDueSubscribers(t *testing.T) {
+	e, _ := actor.NewEngine(actor.NewEngineConfig())
+	r := e.Spawn(New(Config{MailboxCapacity: 4, TickInterval: 10 * time.Millisecond}), "router")
+	var after atomic.Int64
+	after.Store(time.Now().Add(time.Hour).UnixMilli())
+	waiting, _ := subscribeWith(t, e, r, messages.Subscribe{Stream: messages.StreamLite, Transport: messages.WebSocket,
+		Name: "waiting", TickAfter: &after})
+	always, _ := subscribe(t, e, r, messages.StreamLite, messages.WebSocket, "always")
+	deadline := time.Now().Add(5 * time.Second)
+	for always.tickCount() < 5 && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if n := always.tickCount(); n < 5 {
+		t.Fatalf("a subscriber without TickAfter got %d ticks", n)
+	}
+	if n := waiting.tickCount(); n != 0 {
+		t.Fatalf("a subscriber whose TickAfter is an hour away got %d ticks", n)
+	}
+	after.Store(time.Now().UnixMilli())
+	for waiting.tickCount() == 0 && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if waiting.tickCount() == 0 {
+		t.Fatal("a subscriber whose TickAfter has come got no tick")
 	}
 }
 

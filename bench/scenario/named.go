@@ -47,7 +47,7 @@ func DefaultOptions() Options {
 		IngestEntries: 100000,
 		FanoutClients: 500,
 		MixedFull:     50, MixedLite: 400, MixedDomains: 500, MixedSSE: 50,
-		Connections: 10000, ConnectionsRate: 0, ConnectionsIdle: 20 * time.Second, ConnectionsBaseline: 5 * time.Second,
+		Connections: 10000, ConnectionsRate: 0, ConnectionsIdle: 30 * time.Second, ConnectionsBaseline: 8 * time.Second,
 		SlowClients: 100, SlowFraction: 0.1, SlowRate: 100,
 		SoakClients: 200, SoakDuration: 45 * time.Second, SoakSample: 5 * time.Second,
 	}

@@ -301,7 +301,7 @@ func (s *Server) session(sock *conn.Socket, t messages.Transport, st messages.St
 	defer s.end()
 	name := fmt.Sprintf("%s-%d", t, s.seq.Add(1))
 	res, err := s.engine.Request(s.router, messages.Subscribe{Stream: st, Transport: t, Name: name, Remote: remote,
-		Producer: conn.New(sock, s.clients.Load().conns[t][st])}, s.cfg.SubscribeTimeout).Result()
+		Producer: conn.New(sock, s.clients.Load().conns[t][st]), TickAfter: sock.TickAfter()}, s.cfg.SubscribeTimeout).Result()
 	pid, ok := res.(*actor.PID)
 	if err != nil || !ok {
 		slog.Warn("client not subscribed", "transport", t, "stream", st, "err", err, "answer", res)

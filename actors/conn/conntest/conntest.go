@@ -8,6 +8,7 @@
 package conntest
 
 import (
+	"sync/atomic"
 	"time"
 
 	"github.com/anthdm/hollywood/actor"
@@ -78,8 +79,9 @@ func Stats(e *actor.Engine, pid *actor.PID) ([]Sub, error) {
 
 type sub struct {
 	Sub
-	ring   *mailbox.Ring[[]byte]
-	budget *supervise.Budget
+	ring      *mailbox.Ring[[]byte]
+	budget    *supervise.Budget
+	tickAfter *atomic.Int64
 }
 
 type tick struct{}
@@ -125,7 +127,7 @@ func (r *router) Receive(c *actor.Context) {
 	case tick:
 		now := time.Now().UnixMilli()
 		for _, s := range r.subs {
-			if s.Active {
+			if s.Active && (s.tickAfter == nil || now >= s.tickAfter.Load()) {
 				c.Send(s.PID, messages.Tick{Now: now})
 			}
 		}
@@ -142,7 +144,8 @@ func (r *router) Receive(c *actor.Context) {
 
 func (r *router) subscribe(c *actor.Context, m messages.Subscribe) {
 	s := &sub{Sub: Sub{Name: m.Name, Stream: m.Stream, Transport: m.Transport, Active: true},
-		ring: mailbox.New[[]byte](r.cfg.RingCapacity), budget: supervise.NewBudget(m.Name, r.cfg.Restart)}
+		ring: mailbox.New[[]byte](r.cfg.RingCapacity), budget: supervise.NewBudget(m.Name, r.cfg.Restart),
+		tickAfter: m.TickAfter}
 	opts := append(s.budget.Opts(r.cfg.InboxSize), actor.WithID(m.Name))
 	s.PID = c.SpawnChild(m.Producer(s.ring), "conn", opts...)
 	r.subs = append(r.subs, s)
