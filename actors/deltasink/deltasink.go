@@ -10,6 +10,12 @@
 // table that cannot be opened is retried the same way and never stops the
 // node. Everything that must survive a restart lives in the state captured
 // by the producer.
+//
+// Each commit also records, per log, the next index after the rows it
+// archived (delta marks). After a crash the node resumes each log from its
+// last saved cursor, which may be behind what was archived; rows below a
+// log's mark are then left out as already archived, so the table holds each
+// log entry once even across a SIGKILL.
 package deltasink
 
 import (
@@ -116,11 +122,13 @@ var (
 	flushDuration   = metrics.NewPrometheusHistogram("certstream_delta_flush_duration_seconds")
 	recordsDropped  = metrics.NewCounter("certstream_delta_records_dropped")
 	commitConflicts = metrics.NewCounter("certstream_delta_commit_conflicts")
+	alreadyArchived = metrics.NewCounter("certstream_delta_records_already_archived")
 )
 
 // Stats are one sink's counters, as Inspect reports them.
 type Stats struct {
 	RowsWritten  uint64    `json:"rows_written"`
+	Archived     uint64    `json:"already_archived"` // rows left out: the table had them (replayed after a crash)
 	Commits      uint64    `json:"commits"`
 	WriteErrors  uint64    `json:"write_errors"`
 	Dropped      uint64    `json:"records_dropped"` // every row lost: ring evictions, buffer drops, bad rows
@@ -324,6 +332,7 @@ type job struct {
 type result struct {
 	writer *delta.Writer // nil if the table could not be opened (or the flush panicked)
 	seq    int64         // the sequence used; -1 if the table was not opened
+	known  int           // rows of the batch left out: the table already had them
 	res    delta.Result
 	err    error
 	took   time.Duration
@@ -372,6 +381,11 @@ func flush(opts delta.Options, w *delta.Writer, seq int64, rows []*messages.Upda
 	if r.seq < 0 {
 		r.seq = w.LastTxn() + 1
 	}
+	rows, r.known = unarchived(rows, w.Marks())
+	if len(rows) == 0 {
+		r.res.Version = w.Version()
+		return r
+	}
 	parts, err := certtable.Parts(rows)
 	if err != nil {
 		r.err = err
@@ -382,8 +396,42 @@ func flush(opts delta.Options, w *delta.Writer, seq int64, rows []*messages.Upda
 			p.Record.Release()
 		}
 	}()
-	r.res, r.err = w.Commit(r.seq, parts)
+	r.res, r.err = w.Commit(r.seq, parts, marks(rows))
 	return r
+}
+
+// unarchived returns rows without those the table already holds by its
+// marks (rows of a log below its mark were archived before a crash and
+// fetched again after it), and how many it left out. rows is not modified.
+func unarchived(rows []*messages.Update, marks map[string]int64) ([]*messages.Update, int) {
+	if len(marks) == 0 {
+		return rows, 0
+	}
+	var out []*messages.Update
+	for i, u := range rows {
+		known := u.Source != nil && int64(u.Index) < marks[u.Source.URL]
+		switch {
+		case known && out == nil:
+			out = append(make([]*messages.Update, 0, len(rows)), rows[:i]...)
+		case !known && out != nil:
+			out = append(out, u)
+		}
+	}
+	if out == nil {
+		return rows, 0
+	}
+	return out, len(rows) - len(out)
+}
+
+// marks returns, per log in rows, the next index after its rows there.
+func marks(rows []*messages.Update) map[string]int64 {
+	m := make(map[string]int64)
+	for _, u := range rows {
+		if u.Source != nil {
+			m[u.Source.URL] = max(m[u.Source.URL], int64(u.Index)+1)
+		}
+	}
+	return m
 }
 
 // finish applies a flush result.
@@ -418,12 +466,20 @@ func (s *sink) finish(r result) {
 	s.pending, s.seq = 0, r.seq+1
 	s.ring.Done(k, 0)
 	s.failing, s.backoff, s.lastFlush = false, 0, now
-	s.stats.RowsWritten += uint64(k)
-	s.stats.Commits++
+	written := k - r.known
+	s.stats.RowsWritten += uint64(written)
+	s.stats.Archived += uint64(r.known)
 	s.stats.TableVersion = r.res.Version
 	s.stats.LastFlush = now
-	recordsWritten.Add(k)
-	flushes.Inc()
+	recordsWritten.Add(written)
+	alreadyArchived.Add(r.known)
+	if written > 0 {
+		s.stats.Commits++
+		flushes.Inc()
+	}
+	if r.known > 0 {
+		slog.Info("delta sink: left out rows the table already holds (replayed after a restart)", "rows", r.known)
+	}
 	if r.res.CheckpointErr != nil {
 		slog.Warn("delta sink: checkpoint failed (the table stays valid)", "table", s.cfg.TablePath, "err", r.res.CheckpointErr)
 	}

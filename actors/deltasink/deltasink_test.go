@@ -180,10 +180,22 @@ func TestBatchesIntervalAndShutdown(t *testing.T) {
 	if tbl.Versions != 12 {
 		t.Fatalf("%d versions, want 12", tbl.Versions)
 	}
-	for i, x := range tbl.Txns {
-		if x.AppID != "test-sink" || x.Version != int64(i) {
-			t.Fatalf("txn %d: %+v", i, x)
+	// Each version carries its batch sequence and the log's mark: the
+	// next index after the rows archived so far.
+	var seqs, marks []int64
+	for _, x := range tbl.Txns {
+		switch x.AppID {
+		case "test-sink":
+			seqs = append(seqs, x.Version)
+		case "test-sink#" + updates[0].Source.URL:
+			marks = append(marks, x.Version)
+		default:
+			t.Fatalf("txn %+v", x)
 		}
+	}
+	if fmt.Sprint(seqs) != "[0 1 2 3 4 5 6 7 8 9 10 11]" ||
+		fmt.Sprint(marks) != "[100 200 300 400 500 600 700 800 900 1000 1050 5030]" {
+		t.Fatalf("batch sequences %v, marks %v", seqs, marks)
 	}
 	checkAccounting(t, h.ring, 1080, 0)
 }
@@ -363,10 +375,64 @@ func TestRestartedNodeContinuesTheSequence(t *testing.T) {
 	}
 	var seqs []int64
 	for _, x := range tbl.Txns {
-		seqs = append(seqs, x.Version)
+		if x.AppID == "test-sink" { // not the per-log marks
+			seqs = append(seqs, x.Version)
+		}
 	}
 	if fmt.Sprint(seqs) != "[0 1 2 3]" || len(tbl.Rows) != 300 {
 		t.Fatalf("txn versions %v, %d rows", seqs, len(tbl.Rows))
+	}
+}
+
+// TestReplayedRowsAreLeftOut restarts a sink on its table and feeds it, as
+// a node resuming from a cursor saved before a crash would, rows of a log
+// the table already holds: only the new ones are archived. Another log's
+// rows at the same indices are new and kept.
+func TestReplayedRowsAreLeftOut(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "table")
+	run := func(updates []*messages.Update) deltasink.Stats {
+		h := newHarness(t, 1000, func(c *deltasink.Config) { c.TablePath = dir })
+		h.dir = dir
+		h.push(updates)
+		st := h.stats()
+		for st.RowsWritten+st.Archived < uint64(len(updates)) {
+			if err := h.flush(); err != nil {
+				t.Fatal(err)
+			}
+			st = h.stats()
+		}
+		h.stop()
+		checkAccounting(t, h.ring, uint64(len(updates)), 0)
+		return st
+	}
+	first := deltatest.Updates(t, 150, 0, seen0)
+	if st := run(first); st.RowsWritten != 150 || st.Archived != 0 {
+		t.Fatalf("first run: %+v", st)
+	}
+	other := deltatest.Updates(t, 50, 0, seen0)
+	otherLog := &messages.Source{Name: "Other", URL: "https://other.example/"}
+	for _, u := range other {
+		u.Source = otherLog
+	}
+	replay := append(deltatest.Updates(t, 150, 100, seen0), other...) // 100..149 again, 150..249 new
+	if st := run(replay); st.RowsWritten != 150 || st.Archived != 50 {
+		t.Fatalf("second run: wrote %d, left out %d; want 150 and 50", st.RowsWritten, st.Archived)
+	}
+	tbl, err := deltatest.Read(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	count := map[string]int{}
+	for _, r := range tbl.Rows {
+		count[fmt.Sprintf("%s %d", r.SourceURL, r.CertIndex)]++
+	}
+	for _, u := range append(first, replay...) {
+		if k := fmt.Sprintf("%s %d", u.Source.URL, u.Index); count[k] != 1 {
+			t.Fatalf("%s archived %d times", k, count[k])
+		}
+	}
+	if len(tbl.Rows) != 300 {
+		t.Fatalf("%d rows, want 300", len(tbl.Rows))
 	}
 }
 

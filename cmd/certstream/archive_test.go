@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -18,9 +19,9 @@ import (
 // TestArchiveSurvivesSIGKILL kills the node with SIGKILL while it archives,
 // restarts it, and checks the table: every committed version parses, no
 // batch is committed twice, nothing committed before the kill is lost, and
-// the second run archives the rest. After a crash the node resumes from its
-// last saved cursor, so entries archived after that save are archived again
-// (at-least-once); a certificate may appear twice only there.
+// the second run archives the rest — each entry exactly once, though the
+// node resumes from its last saved cursor, behind what was archived: the
+// sink leaves out what the table's per-log marks say it holds.
 func TestArchiveSurvivesSIGKILL(t *testing.T) {
 	srv, err := fakelog.NewServer()
 	if err != nil {
@@ -106,7 +107,10 @@ checkpoint_interval = 5
 	if err != nil {
 		t.Fatal(err)
 	}
-	cursor := int64(saved[log.URL()]) // 0 when the kill came before the first save
+	if int(saved[log.URL()]) >= len(before.Rows) {
+		t.Logf("the cursor saved before the kill (%d) is not behind the table (%d rows): nothing is replayed",
+			saved[log.URL()], len(before.Rows))
+	}
 
 	// Second run: resumes, archives the rest, stops gracefully.
 	second := start()
@@ -131,13 +135,16 @@ checkpoint_interval = 5
 	}
 	seen := map[int64]bool{}
 	for _, r := range after.Rows {
-		if seen[r.CertIndex] && r.CertIndex < cursor {
-			t.Fatalf("index %d archived twice, though it is before the saved cursor %d", r.CertIndex, cursor)
+		if seen[r.CertIndex] {
+			t.Fatalf("index %d archived twice (cursor saved before the kill: %d)", r.CertIndex, saved[log.URL()])
 		}
 		seen[r.CertIndex] = true
 	}
 	txns := map[int64]bool{}
 	for _, x := range after.Txns {
+		if strings.Contains(x.AppID, "#") {
+			continue // a log's mark, not a batch
+		}
 		if txns[x.Version] {
 			t.Fatalf("batch %d committed twice", x.Version)
 		}

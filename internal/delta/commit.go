@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
+	"slices"
 	"strconv"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -46,11 +48,17 @@ func isNotExist(err error) bool { return errors.Is(err, fs.ErrNotExist) }
 // below the last one committed is skipped, so a batch retried after an
 // uncertain failure is never committed twice.
 //
+// marks, when not empty, are committed in the same version as one more txn
+// action per key (appId AppID#key): how far the writer's input has been
+// archived, e.g. per source the next position after the batch's rows. A
+// mark never moves back (a value below the committed one is ignored); read
+// them back with Marks.
+//
 // Data files get new unique names at every call; a version taken by another
 // writer is retried at the next one after reading the other's commits.
 // Files left by a failed or interrupted Commit are never referenced by the
 // log, and so are harmless.
-func (w *Writer) Commit(seq int64, parts []Part) (Result, error) {
+func (w *Writer) Commit(seq int64, parts []Part, marks map[string]int64) (Result, error) {
 	if seq <= w.LastTxn() {
 		return Result{Version: w.version, Skipped: true}, nil
 	}
@@ -71,7 +79,7 @@ func (w *Writer) Commit(seq int64, parts []Part) (Result, error) {
 		res.Bytes += add.Size
 	}
 	for {
-		actions := w.versionActions(seq, adds, res)
+		actions := w.versionActions(seq, adds, marks, res)
 		data, err := encodeCommit(actions)
 		if err != nil {
 			w.removeFiles(adds)
@@ -106,8 +114,9 @@ func (w *Writer) Commit(seq int64, parts []Part) (Result, error) {
 }
 
 // versionActions returns the actions of the next version: commitInfo,
-// protocol and metaData when the table is new, the txn, and the adds.
-func (w *Writer) versionActions(seq int64, adds []*addAction, res Result) []action {
+// protocol and metaData when the table is new, the txn, the marks that move
+// forward (in key order) and the adds.
+func (w *Writer) versionActions(seq int64, adds []*addAction, marks map[string]int64, res Result) []action {
 	now := w.opts.Now().UnixMilli()
 	partitionBy, _ := json.Marshal(w.opts.PartitionColumns)
 	actions := []action{{CommitInfo: &commitInfoAction{
@@ -133,6 +142,12 @@ func (w *Writer) versionActions(seq int64, adds []*addAction, res Result) []acti
 			}})
 	}
 	actions = append(actions, action{Txn: &txnAction{AppID: w.opts.AppID, Version: seq, LastUpdated: now}})
+	for _, key := range slices.Sorted(maps.Keys(marks)) {
+		app := w.markApp(key)
+		if t, ok := w.txns[app]; !ok || marks[key] > t.Version {
+			actions = append(actions, action{Txn: &txnAction{AppID: app, Version: marks[key], LastUpdated: now}})
+		}
+	}
 	for _, a := range adds {
 		actions = append(actions, action{Add: a})
 	}

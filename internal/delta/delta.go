@@ -3,7 +3,9 @@
 // each batch is committed as the next _delta_log/<version>.json created with
 // put-if-absent, and a single-file Parquet checkpoint is written every N
 // commits. A txn action per commit (appId, batch sequence) makes a retried
-// batch commit at most once, and racing writers each win distinct versions.
+// batch commit at most once, and racing writers each win distinct versions;
+// more txn actions ("marks") record how far the writer's input is archived,
+// so that input replayed after a crash can be recognized.
 //
 // It implements the part of the Delta protocol an appender needs (reader
 // version 1, writer version 2, delta.appendOnly): it refuses tables that
@@ -14,6 +16,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -155,6 +158,26 @@ func (w *Writer) LastTxn() int64 {
 		return t.Version
 	}
 	return -1
+}
+
+// markSep separates AppID from a mark's key in the mark's txn appId.
+const markSep = "#"
+
+// markApp is the txn appId of mark key.
+func (w *Writer) markApp(key string) string { return w.opts.AppID + markSep + key }
+
+// Marks returns the latest committed value of every mark (see Commit)
+// under the writer's AppID, by key: what this writer and earlier ones with
+// the same AppID archived.
+func (w *Writer) Marks() map[string]int64 {
+	prefix := w.markApp("")
+	out := make(map[string]int64)
+	for app, t := range w.txns {
+		if key, ok := strings.CutPrefix(app, prefix); ok {
+			out[key] = t.Version
+		}
+	}
+	return out
 }
 
 // Files returns the number of live data files in the table.

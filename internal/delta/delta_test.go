@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
 	"strings"
@@ -42,14 +43,20 @@ func openTable(t testing.TB, dir, app string, mod func(*delta.Options)) *delta.W
 // commit builds the parts of updates and commits them as batch seq.
 func commit(t testing.TB, w *delta.Writer, seq int64, updates []*messages.Update) delta.Result {
 	t.Helper()
-	res, err := tryCommit(w, seq, updates)
+	return commitMarks(t, w, seq, updates, nil)
+}
+
+// commitMarks is commit with marks.
+func commitMarks(t testing.TB, w *delta.Writer, seq int64, updates []*messages.Update, marks map[string]int64) delta.Result {
+	t.Helper()
+	res, err := tryCommit(w, seq, updates, marks)
 	if err != nil {
 		t.Fatal(err)
 	}
 	return res
 }
 
-func tryCommit(w *delta.Writer, seq int64, updates []*messages.Update) (delta.Result, error) {
+func tryCommit(w *delta.Writer, seq int64, updates []*messages.Update, marks map[string]int64) (delta.Result, error) {
 	parts, err := certtable.Parts(updates)
 	if err != nil {
 		return delta.Result{}, err
@@ -59,7 +66,7 @@ func tryCommit(w *delta.Writer, seq int64, updates []*messages.Update) (delta.Re
 			p.Record.Release()
 		}
 	}()
-	return w.Commit(seq, parts)
+	return w.Commit(seq, parts, marks)
 }
 
 func readTable(t testing.TB, dir string) *deltatest.Table {
@@ -349,6 +356,40 @@ func TestCheckpoints(t *testing.T) {
 	}
 }
 
+func TestMarksOnlyMoveForwardAndSurviveCheckpoints(t *testing.T) {
+	dir := t.TempDir()
+	updates := deltatest.Updates(t, 30, 0, day0-15)
+	w := openTable(t, dir, "a", func(o *delta.Options) { o.CheckpointInterval = 2; snappy(o) })
+	commitMarks(t, w, 0, updates[:10], map[string]int64{"https://x/": 10, "https://y/": 5})
+	commitMarks(t, w, 1, updates[10:20], map[string]int64{"https://x/": 20, "https://y/": 3})
+	commitMarks(t, w, 2, updates[20:], map[string]int64{"https://z/": 1}) // checkpoint at 2
+	want := map[string]int64{"https://x/": 20, "https://y/": 5, "https://z/": 1}
+	if got := w.Marks(); !maps.Equal(got, want) {
+		t.Fatalf("marks %v, want %v", got, want)
+	}
+	tbl := readTable(t, dir)
+	found := map[string]int64{}
+	for _, x := range tbl.Txns {
+		found[x.AppID] = max(found[x.AppID], x.Version)
+	}
+	if found["a#https://x/"] != 20 || found["a#https://y/"] != 5 || found["a"] != 2 {
+		t.Fatalf("txn actions as an independent reader sees them: %v", found)
+	}
+	// Reopened from the checkpoint alone, the marks are still there; another
+	// app id has none.
+	for v := 0; v <= 2; v++ {
+		if err := os.Remove(filepath.Join(dir, "_delta_log", fmt.Sprintf("%020d.json", v))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := openTable(t, dir, "a", snappy).Marks(); !maps.Equal(got, want) {
+		t.Fatalf("marks from the checkpoint %v, want %v", got, want)
+	}
+	if got := openTable(t, dir, "b", snappy).Marks(); len(got) != 0 {
+		t.Fatalf("another app id sees marks %v", got)
+	}
+}
+
 func TestOpenRejectsOtherTables(t *testing.T) {
 	dir := t.TempDir()
 	logDir := filepath.Join(dir, "_delta_log")
@@ -419,7 +460,7 @@ func TestRacingWritersTakeDistinctVersions(t *testing.T) {
 			defer wg.Done()
 			for seq := int64(1); seq <= batches; seq++ {
 				start := 20 + (int(seq)-1)*20 + i*10
-				res, err := tryCommit(w, seq, updates[start:start+10])
+				res, err := tryCommit(w, seq, updates[start:start+10], nil)
 				if err != nil {
 					errs <- err
 					return
@@ -517,7 +558,7 @@ func TestFullDiskFailsAndRecovers(t *testing.T) {
 	updates := deltatest.Updates(t, 30, 0, day0-1000)
 	commit(t, w, 0, updates[:10])
 	fsys.setFull(true)
-	if _, err := tryCommit(w, 1, updates[10:20]); err == nil || !strings.Contains(err.Error(), "no space") {
+	if _, err := tryCommit(w, 1, updates[10:20], nil); err == nil || !strings.Contains(err.Error(), "no space") {
 		t.Fatalf("full disk: %v", err)
 	}
 	fsys.setFull(false)
@@ -542,7 +583,7 @@ func TestUnwritableLogDirectory(t *testing.T) {
 	if err := os.WriteFile(logDir, nil, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := tryCommit(w, 1, updates[10:]); err == nil || !strings.Contains(err.Error(), "committing version 1") {
+	if _, err := tryCommit(w, 1, updates[10:], nil); err == nil || !strings.Contains(err.Error(), "committing version 1") {
 		t.Fatalf("unwritable log: %v", err)
 	}
 	if _, err := delta.Open(certtable.Table(delta.Options{Path: dir, AppID: "b"})); err == nil {
@@ -563,7 +604,7 @@ func TestUnwritableLogDirectory(t *testing.T) {
 
 func TestBadPartsAreErrors(t *testing.T) {
 	w := openTable(t, t.TempDir(), "a", nil)
-	if _, err := w.Commit(0, nil); err == nil {
+	if _, err := w.Commit(0, nil, nil); err == nil {
 		t.Error("empty commit accepted")
 	}
 	parts, err := certtable.Parts(deltatest.Updates(t, 2, 0, day0))
@@ -573,11 +614,11 @@ func TestBadPartsAreErrors(t *testing.T) {
 	defer parts[0].Record.Release()
 	bad := parts[0]
 	bad.Values = []string{"../x"}
-	if _, err := w.Commit(0, []delta.Part{bad}); err == nil || !strings.Contains(err.Error(), `partition value "../x"`) {
+	if _, err := w.Commit(0, []delta.Part{bad}, nil); err == nil || !strings.Contains(err.Error(), `partition value "../x"`) {
 		t.Errorf("bad partition value: %v", err)
 	}
 	bad.Values = []string{"a", "b"}
-	if _, err := w.Commit(0, []delta.Part{bad}); err == nil || !strings.Contains(err.Error(), "2 partition values") {
+	if _, err := w.Commit(0, []delta.Part{bad}, nil); err == nil || !strings.Contains(err.Error(), "2 partition values") {
 		t.Errorf("two partition values: %v", err)
 	}
 }
