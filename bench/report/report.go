@@ -38,7 +38,7 @@ func WriteJSON(w io.Writer, doc Document) error {
 // WriteSummary writes one table row per result.
 func WriteSummary(w io.Writer, results []*scenario.Result) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "scenario\tclients\tpublished\tdelivered/client min/med/max\tlost\tdisc\tmsg/s\tMB/s\tp50/p99/max ms\tCPU s/M\tpeak RSS\tRSS/conn\tchecks\t")
+	fmt.Fprintln(tw, "scenario\tclients\tpublished\tdelivered/client min/med/max\tlost\tdisc\tmsg/s\tMB/s\tp50/p99/max ms\tCPU s/M\tpeak RSS\tRSS/conn\tchurn served\tchecks\t")
 	for _, r := range results {
 		var lo, med, hi, lost int64
 		var disc int
@@ -63,9 +63,13 @@ func WriteSummary(w io.Writer, results []*scenario.Result) error {
 				perConn = fmt.Sprintf("%.1f KiB", s.MemPerConn/1024)
 			}
 		}
-		fmt.Fprintf(tw, "%s\t%d\t%d\t%d/%d/%d\t%d\t%d\t%.0f\t%.1f\t%d/%d/%d\t%s\t%s\t%s\t%s\t\n",
+		churn := "-"
+		if c := r.Churn; c != nil {
+			churn = fmt.Sprintf("%d/%d", c.Served, c.Sessions)
+		}
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%d/%d/%d\t%d\t%d\t%.0f\t%.1f\t%d/%d/%d\t%s\t%s\t%s\t%s\t%s\t\n",
 			r.Scenario, r.Connected, r.Published, lo, med, hi, lost, disc, r.MsgsPerSec, r.MBPerSec,
-			r.Latency.P50, r.Latency.P99, r.Latency.Max, cpu, peak, perConn, passed(r.Checks))
+			r.Latency.P50, r.Latency.P99, r.Latency.Max, cpu, peak, perConn, churn, passed(r.Checks))
 	}
 	return tw.Flush()
 }
@@ -85,7 +89,7 @@ func passed(cs []scenario.Check) string {
 }
 
 // WriteDetail writes everything about one result: rates, groups,
-// disconnects, server, soak samples and checks.
+// disconnects, churn, server, soak samples and checks.
 func WriteDetail(w io.Writer, r *scenario.Result) error {
 	b := &strings.Builder{}
 	fmt.Fprintf(b, "== %s against %s (load %.2f → %.2f)\n", r.Scenario, r.Target, r.LoadStart[0], r.LoadEnd[0])
@@ -134,6 +138,13 @@ func WriteDetail(w io.Writer, r *scenario.Result) error {
 	}
 	for _, reason := range slices.Sorted(maps.Keys(r.Disconnects)) {
 		fmt.Fprintf(b, "  disconnected: %d × %s\n", r.Disconnects[reason], reason)
+	}
+	if c := r.Churn; c != nil {
+		fmt.Fprintf(b, "churn: %d connections living %.1f s beside the clients: %d sessions, %d served, %d unserved, %d failed, %d cut (%d interrupted by the window's end)\n",
+			c.Conns, c.LifeSecs, c.Sessions, c.Served, c.Unserved, c.Failed, c.Cut, c.Interrupted)
+		for _, reason := range slices.Sorted(maps.Keys(c.Reasons)) {
+			fmt.Fprintf(b, "  churn ended: %d × %s\n", c.Reasons[reason], reason)
+		}
 	}
 	if s := r.Server; s != nil {
 		fmt.Fprintf(b, "server pid %d: CPU %.1f s (%.0f%% of a core", s.Pid, s.CPUSecs, s.CPUPercent)

@@ -24,6 +24,8 @@ func sample() *scenario.Result {
 		Delivered: 2400, MsgsPerSec: 2000, Latency: scenario.LatencyResult{Samples: 2400, P50: 12, P99: 80, Max: 95},
 		Server: &scenario.ServerResult{Pid: 42, CPUSecs: 0.5, CPUPerMillion: 208.3, PeakRSS: 100 << 20, Goroutines: -1,
 			Published: 1000, Dropped: 400},
+		Churn: &scenario.ChurnResult{Conns: 20, LifeSecs: 2, Sessions: 100, Served: 97, Failed: 1, Cut: 2, Interrupted: 3,
+			Reasons: map[string]int{"sse lite: eof without close frame": 2, "ws full: connect: HTTP 503": 1}},
 		Checks: []scenario.Check{{Name: "fast clients lose nothing", Want: "0", Got: "0", Pass: true}},
 	}
 }
@@ -43,6 +45,8 @@ func TestWriteDetailAndSummary(t *testing.T) {
 		"208.30 s per million messages",
 		"100.0 MiB",
 		"[PASS] fast clients lose nothing",
+		"churn: 20 connections living 2.0 s beside the clients: 100 sessions, 97 served, 0 unserved, 1 failed, 2 cut (3 interrupted",
+		"churn ended: 2 × sse lite: eof without close frame\n  churn ended: 1 × ws full: connect: HTTP 503",
 	} {
 		if !strings.Contains(b.String(), want) {
 			t.Errorf("detail lacks %q:\n%s", want, b.String())
@@ -57,7 +61,7 @@ func TestWriteDetailAndSummary(t *testing.T) {
 	}
 	lines := strings.Split(strings.TrimSpace(b.String()), "\n")
 	if len(lines) != 2 || !strings.Contains(lines[1], "400/1000/1000") || !strings.Contains(lines[1], "12/80/95") ||
-		!strings.Contains(lines[1], "1/1") {
+		!strings.Contains(lines[1], "97/100") || !strings.Contains(lines[1], "1/1") {
 		t.Errorf("summary:\n%s", b.String())
 	}
 }
@@ -71,7 +75,8 @@ func TestWriteJSONRoundTrips(t *testing.T) {
 	if err := json.Unmarshal(b.Bytes(), &doc); err != nil {
 		t.Fatal(err)
 	}
-	if len(doc.Results) != 1 || doc.Results[0].Groups[1].PerClient[0].Discarded != 100 || doc.Machine.CPUs != 2 {
+	if len(doc.Results) != 1 || doc.Results[0].Groups[1].PerClient[0].Discarded != 100 || doc.Machine.CPUs != 2 ||
+		doc.Results[0].Churn.Reasons["sse lite: eof without close frame"] != 2 || !strings.Contains(b.String(), `"churn": {`) {
 		t.Errorf("round trip lost data: %+v", doc)
 	}
 }

@@ -33,11 +33,15 @@ type Options struct {
 	SlowFraction float64
 	SlowRate     float64
 	// Soak runs SoakClients lite clients for SoakDuration, sampling the
-	// server every SoakSample; the first SoakWarmup is warm-up.
-	SoakClients  int
-	SoakDuration time.Duration
-	SoakSample   time.Duration
-	SoakWarmup   time.Duration
+	// server every SoakSample; the first SoakWarmup is warm-up. Beside
+	// them, SoakChurn connections (0: none) each live SoakChurnLife and are
+	// replaced.
+	SoakClients   int
+	SoakDuration  time.Duration
+	SoakSample    time.Duration
+	SoakWarmup    time.Duration
+	SoakChurn     int
+	SoakChurnLife time.Duration
 }
 
 // DefaultOptions are the scenarios, each bounded to about a minute.
@@ -50,6 +54,7 @@ func DefaultOptions() Options {
 		Connections: 10000, ConnectionsRate: 0, ConnectionsIdle: 30 * time.Second, ConnectionsBaseline: 8 * time.Second,
 		SlowClients: 100, SlowFraction: 0.1, SlowRate: 100,
 		SoakClients: 200, SoakDuration: 45 * time.Second, SoakSample: 5 * time.Second,
+		SoakChurn: 20, SoakChurnLife: 2 * time.Second, // ~10 sessions/s
 	}
 }
 
@@ -105,7 +110,8 @@ func Named(name string, o Options) (Spec, error) {
 			warm = o.SoakDuration / defaultSoakWarmupPart
 		}
 		return Spec{Name: name, Rate: o.Rate, Duration: o.SoakDuration, SampleEvery: o.SoakSample, Warmup: warm,
-			Groups: []Group{lite("lite", o.SoakClients)}, Checks: soakChecks}, nil
+			Groups: []Group{lite("lite", o.SoakClients)}, Churn: Churn{Conns: o.SoakChurn, Life: o.SoakChurnLife},
+			Checks: soakChecks}, nil
 	}
 	return Spec{}, fmt.Errorf("unknown scenario %q (known: %v)", name, Names)
 }
@@ -206,8 +212,21 @@ func connectionChecks(r *Result) []Check {
 	}
 }
 
+// churnChecks wants every churned session served (none without churn).
+func churnChecks(r *Result) []Check {
+	c := r.Churn
+	if c == nil {
+		return nil
+	}
+	return []Check{check("churned sessions served", "all, at least 1", c.Sessions > 0 && c.Served == c.Sessions,
+		"%d of %d (%d unserved, %d failed, %d cut)", c.Served, c.Sessions, c.Unserved, c.Failed, c.Cut)}
+}
+
+// soakChecks adds to lossless and churnChecks the server's memory and
+// goroutines after warm-up: the goroutine floor is what shows that the
+// churned connections' teardown leaks nothing.
 func soakChecks(r *Result) []Check {
-	out := lossless(r)
+	out := append(lossless(r), churnChecks(r)...)
 	sk := r.Soak
 	if sk == nil || r.Server == nil {
 		return out

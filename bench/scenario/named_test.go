@@ -33,6 +33,13 @@ func TestNamedScenariosFollowTheOptions(t *testing.T) {
 	if total != 1000 || s.Groups[3].Transport != "sse" {
 		t.Errorf("mixed groups %+v", s.Groups)
 	}
+	s, _ = Named("soak", o)
+	if s.Churn != (Churn{Conns: o.SoakChurn, Life: o.SoakChurnLife}) || s.Churn.Conns == 0 || s.Churn.check() != nil {
+		t.Errorf("soak churn %+v, want %d connections living %v", s.Churn, o.SoakChurn, o.SoakChurnLife)
+	}
+	if err := (Churn{Conns: 1}).check(); err == nil {
+		t.Error("churn without a life accepted")
+	}
 }
 
 func TestSlowChecksCompareDropsWithTheServer(t *testing.T) {

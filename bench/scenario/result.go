@@ -48,6 +48,7 @@ type Result struct {
 	Server  *ServerResult `json:"server,omitempty"`
 	Harness HarnessResult `json:"harness"`
 	Soak    *SoakResult   `json:"soak,omitempty"`
+	Churn   *ChurnResult  `json:"churn,omitempty"`
 	Checks  []Check       `json:"checks"`
 }
 
@@ -165,6 +166,28 @@ type SoakResult struct {
 	RSSGrowthPct  float64      `json:"rss_growth_pct"`
 	WarmGoroutine int          `json:"warm_goroutines"` // -1: not available
 	EndGoroutine  int          `json:"end_goroutines"`
+}
+
+// ChurnResult accounts for the churned connections of the window: they
+// are not clients, so none of the other figures counts them. Sessions =
+// Served + Unserved + Failed + Cut.
+type ChurnResult struct {
+	Conns    int     `json:"conns"`     // kept open at once
+	LifeSecs float64 `json:"life_secs"` // each one's life
+	Sessions int     `json:"sessions"`  // opened and judged
+	// Served connected and received a data message before the harness
+	// closed them at the end of their life; Unserved connected but
+	// received none.
+	Served   int `json:"served"`
+	Unserved int `json:"unserved"`
+	Failed   int `json:"failed"` // never connected
+	Cut      int `json:"cut"`    // closed by the server or an error before their life ended
+	// Interrupted were still connecting or waiting for their first
+	// message when the window ended: not judged, not in Sessions.
+	Interrupted int `json:"interrupted"`
+	// Reasons counts the Failed and Cut sessions by kind and reason,
+	// e.g. "sse lite: eof without close frame".
+	Reasons map[string]int `json:"reasons,omitempty"`
 }
 
 // SoakSample is one reading during a soak.

@@ -5,8 +5,10 @@
 // fake logs in a measured window and waits for delivery. Because nothing
 // is published outside the probe and the window, every client expects
 // exactly the window's entries, and expected minus delivered is exactly
-// what it lost. Alongside, it reads the server's CPU time and memory from
-// /proc and, for a soak, follows them over time.
+// what it lost. Churned connections, opened and closed during the window
+// beside the clients, are accounted apart. Alongside, it reads the
+// server's CPU time and memory from /proc and, for a soak, follows them
+// over time.
 //
 // Named returns the scenarios (ingest, fanout, mixed, connections,
 // slow, soak) with their targets as Checks.
@@ -64,6 +66,9 @@ type Spec struct {
 	// this often during the window; samples before Warmup are warm-up.
 	SampleEvery time.Duration
 	Warmup      time.Duration
+	// Churn, when it has connections, opens and closes connections
+	// besides the members during the window (not counted as members).
+	Churn Churn
 	// PerConnection reports the server's RSS growth per connected client.
 	PerConnection bool
 	// NodeEnv is configuration (CERTSTREAM_* variables) the scenario needs
@@ -141,6 +146,7 @@ type run struct {
 	res     *Result
 	members []*member
 	measure atomic.Bool
+	churn   *churner // during the window, when the spec churns
 	lastLog time.Time
 	lastSum totals
 }
@@ -175,6 +181,9 @@ const idleSettle = 2 * time.Second
 
 // phases runs the scenario up to the end of delivery.
 func (r *run) phases(ctx, cctx context.Context, wg *sync.WaitGroup) error {
+	if err := r.spec.Churn.check(); err != nil {
+		return err
+	}
 	if r.spec.IdleBaseline > 0 && r.res.Server != nil {
 		r.logf(true, "measuring the idle server for %v", r.spec.IdleBaseline)
 		if err := sleep(ctx, idleSettle); err != nil { // past its start-up work
@@ -209,7 +218,7 @@ func (r *run) connect(ctx, cctx context.Context, wg *sync.WaitGroup) error {
 		for range g.Count {
 			r.members = append(r.members, &member{group: gi, c: client.New(client.Config{
 				URL: u, Transport: g.Transport, Latency: g.Stream != client.Domains, Measure: &r.measure,
-				SampleEvery: r.t.SampleLatency, SlowRate: g.SlowRate, ReadBuffer: readBuffer(g)})})
+				SampleEvery: r.t.SampleLatency, SlowRate: g.SlowRate, ReadBuffer: readBuffer(g.Stream)})})
 		}
 	}
 	r.res.Clients = len(r.members)
@@ -250,8 +259,8 @@ func (r *run) connect(ctx, cctx context.Context, wg *sync.WaitGroup) error {
 // readBuffer sizes a client's read buffer: large for the certificate
 // streams, small for domains-only, which is light and may have ten thousand
 // clients.
-func readBuffer(g Group) int {
-	if g.Stream == client.Domains {
+func readBuffer(s client.Stream) int {
+	if s == client.Domains {
 		return 4 << 10
 	}
 	return 64 << 10
@@ -308,6 +317,9 @@ func (r *run) logf(force bool, format string, args ...any) {
 		t.connected, t.gone, t.messages)
 	if dt := now.Sub(r.lastLog).Seconds(); !r.lastLog.IsZero() && dt > 0 {
 		line += fmt.Sprintf(" (%.0f/s, %.1f MB/s)", float64(t.messages-r.lastSum.messages)/dt, float64(t.bytes-r.lastSum.bytes)/dt/1e6)
+	}
+	if r.churn != nil {
+		line += " | " + r.churn.status()
 	}
 	if r.env.Pid > 0 {
 		if s, err := procstat.Read(r.env.Pid); err == nil {

@@ -3,9 +3,11 @@ package scenario
 import (
 	"context"
 	"fmt"
+	"maps"
 	"net"
 	"net/http"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -27,15 +29,22 @@ import (
 //	/sse?stream=   lite events, drops entries whose number is 0 mod 4
 //
 // Every connection also gets heartbeats (WebSocket text, SSE comments) and
-// WebSocket pings; the pongs are counted.
+// WebSocket pings; the pongs are counted. With serveFirst set, later
+// connections are turned away.
 type lossy struct {
-	mu    sync.Mutex
-	seq   int64
-	subs  []*sub
-	down  bool
-	held  int
-	drops int64 // messages the rules dropped (not those after a close)
-	pongs atomic.Int64
+	mu     sync.Mutex
+	seq    int64
+	subs   []*sub
+	down   bool
+	held   int
+	drops  int64          // messages the rules dropped (not those after a close)
+	opened map[string]int // subscriptions by path
+	pongs  atomic.Int64
+	// serveFirst, when positive, serves only that many connections; the
+	// later ones are refused with HTTP 503 (every third) or cut at once
+	// (WebSocket close 1001 "going away", or the end of the SSE stream).
+	serveFirst atomic.Int64
+	conns      atomic.Int64 // connections so far
 }
 
 const closeAt = 200 // sequence number after which /full-stream clients are closed
@@ -98,11 +107,28 @@ func (l *lossy) SetDown(down bool) error {
 }
 
 func (l *lossy) subscribe(path string) *sub {
-	s := &sub{path: path, ch: make(chan int64, 100000)}
+	s := &sub{path: path, ch: make(chan int64, 10000)}
 	l.mu.Lock()
 	l.subs = append(l.subs, s)
+	if l.opened == nil {
+		l.opened = map[string]int{}
+	}
+	l.opened[path]++
 	l.mu.Unlock()
 	return s
+}
+
+func (l *lossy) unsubscribe(s *sub) {
+	l.mu.Lock()
+	l.subs = slices.DeleteFunc(l.subs, func(x *sub) bool { return x == s })
+	l.mu.Unlock()
+}
+
+// turnAway reports whether the server turns this new connection away,
+// and whether by cutting it (else by refusing it).
+func (l *lossy) turnAway() (away, cut bool) {
+	n, first := l.conns.Add(1), l.serveFirst.Load()
+	return first > 0 && n > first, n%3 != 0 // a period prime to the four kinds' cycle
 }
 
 func message(path string, seq int64) []byte {
@@ -120,16 +146,23 @@ func (l *lossy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		l.mu.Lock()
 		fmt.Fprintf(w, "# HELP go_goroutines x\ngo_goroutines 42\n%s %d\n%s %d\n", metricRouterIn, l.seq, metricDropped, l.drops)
 		l.mu.Unlock()
-	case "/sse":
-		l.serveSSE(w, r)
-	case "/", "/full-stream", "/domains-only":
-		l.serveWS(w, r)
+	case "/sse", "/", "/full-stream", "/domains-only":
+		away, cut := l.turnAway()
+		switch {
+		case away && !cut:
+			http.Error(w, "turned away", http.StatusServiceUnavailable)
+		case r.URL.Path == "/sse":
+			l.serveSSE(w, r, away)
+		default:
+			l.serveWS(w, r, away)
+		}
 	default:
 		http.NotFound(w, r)
 	}
 }
 
-func (l *lossy) serveWS(w http.ResponseWriter, r *http.Request) {
+// serveWS streams over WebSocket; with cut set it closes at once instead.
+func (l *lossy) serveWS(w http.ResponseWriter, r *http.Request, cut bool) {
 	ws, err := (&websocket.Upgrader{}).Upgrade(w, r, nil)
 	if err != nil {
 		return
@@ -145,7 +178,14 @@ func (l *lossy) serveWS(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 	}()
+	if cut {
+		_ = ws.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseGoingAway, "going away"),
+			time.Now().Add(time.Second))
+		<-gone
+		return
+	}
 	s := l.subscribe(r.URL.Path)
+	defer l.unsubscribe(s)
 	tick := time.NewTicker(50 * time.Millisecond)
 	defer tick.Stop()
 	for {
@@ -170,12 +210,17 @@ func (l *lossy) serveWS(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-func (l *lossy) serveSSE(w http.ResponseWriter, r *http.Request) {
+// serveSSE streams events; with cut set it ends the stream at once instead.
+func (l *lossy) serveSSE(w http.ResponseWriter, r *http.Request, cut bool) {
 	w.Header().Set("Content-Type", "text/event-stream")
 	w.WriteHeader(http.StatusOK)
 	f := w.(http.Flusher)
 	f.Flush()
+	if cut {
+		return
+	}
 	s := l.subscribe("/sse")
+	defer l.unsubscribe(s)
 	tick := time.NewTicker(50 * time.Millisecond)
 	defer tick.Stop()
 	for {
@@ -366,5 +411,106 @@ func TestUnreachableTargetIsReportedAsConnectFailures(t *testing.T) {
 	}
 	if res.Connected != 0 || res.Disconnects["connect: connection refused"] != 2 || res.Groups[0].Lost != 2*res.Published {
 		t.Errorf("connected %d, disconnects %v, lost %d of %d", res.Connected, res.Disconnects, res.Groups[0].Lost, res.Published)
+	}
+}
+
+// churnSpec is a short scenario of members lite WebSocket clients and
+// churn beside them, publishing fewer entries than closeAt in all so that
+// churned full-stream sessions are served too.
+func churnSpec(members int, churn Churn) Spec {
+	return Spec{Name: "churn", Rate: 100, Duration: 1500 * time.Millisecond, Churn: churn,
+		Groups: []Group{{Name: "lite", Transport: client.WebSocket, Stream: client.Lite, Count: members}},
+		Checks: churnChecks}
+}
+
+// checkMembers fails t unless the members received every entry and
+// stayed: churn must not touch their accounting.
+func checkMembers(t *testing.T, res *Result, members int) {
+	t.Helper()
+	if res.ProbeEntries+res.Published >= closeAt {
+		t.Fatalf("%d entries in all: the full stream closed at %d", res.ProbeEntries+res.Published, closeAt)
+	}
+	g := res.Groups[0]
+	if res.Clients != members || res.Connected != members || res.Published == 0 || res.Delivered != int64(members)*res.Published ||
+		g.Lost != 0 || g.Excess != 0 || len(res.Disconnects) != 0 {
+		t.Errorf("members: %d of %d connected, %d delivered of %d each, lost %d, excess %d, disconnects %v",
+			res.Connected, res.Clients, res.Delivered, res.Published, g.Lost, g.Excess, res.Disconnects)
+	}
+}
+
+// checkSessions fails t unless the churn's session count fits the
+// window: each slot starts within one life and loses its last,
+// interrupted session; it never opens more than one session per life,
+// however short its sessions were.
+func checkSessions(t *testing.T, c *ChurnResult, spec Spec) {
+	t.Helper()
+	lives := int(spec.Duration / spec.Churn.Life)
+	if lo, hi := spec.Churn.Conns*(lives-2), spec.Churn.Conns*(lives+1); c.Sessions < lo || c.Sessions+c.Interrupted > hi {
+		t.Errorf("%d sessions (+%d interrupted), want %d to %d", c.Sessions, c.Interrupted, lo, hi)
+	}
+}
+
+func TestChurnedConnectionsAreServedAndAccountedApart(t *testing.T) {
+	l, addr := startLossy(t)
+	churn := Churn{Conns: 4, Life: 200 * time.Millisecond}
+	spec := churnSpec(3, churn)
+	res, err := Run(context.Background(), spec, Env{Target: "ws://" + addr, Source: l, Timing: fastTiming})
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkMembers(t, res, 3)
+	c := res.Churn
+	if c == nil {
+		t.Fatal("no churn accounted")
+	}
+	checkSessions(t, c, spec)
+	if c.Served != c.Sessions || c.Unserved+c.Failed+c.Cut != 0 || len(c.Reasons) != 0 || c.Conns != 4 || c.LifeSecs != 0.2 {
+		t.Errorf("churn %+v, want every session served", c)
+	}
+	l.mu.Lock()
+	opened := maps.Clone(l.opened)
+	l.mu.Unlock()
+	if opened["/"] <= 3 || opened["/full-stream"] == 0 || opened["/domains-only"] == 0 || opened["/sse"] == 0 {
+		t.Errorf("subscriptions by path %v: every kind must churn", opened)
+	}
+	if len(res.Checks) != 1 || !res.Checks[0].Pass {
+		t.Errorf("checks %+v", res.Checks)
+	}
+}
+
+func TestChurnedConnectionsTurnedAwayFailTheCheck(t *testing.T) {
+	l, addr := startLossy(t)
+	l.serveFirst.Store(2) // the members
+	spec := churnSpec(2, Churn{Conns: 4, Life: 100 * time.Millisecond})
+	res, err := Run(context.Background(), spec, Env{Target: "ws://" + addr, Source: l, Timing: fastTiming})
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkMembers(t, res, 2)
+	c := res.Churn
+	if c == nil || c.Sessions == 0 || c.Failed == 0 || c.Cut == 0 || c.Failed+c.Cut != c.Sessions || c.Served+c.Unserved != 0 {
+		t.Fatalf("churn %+v, want every session failed or cut, some of each", c)
+	}
+	checkSessions(t, c, spec)
+	failed, cut := 0, 0
+	for reason, n := range c.Reasons {
+		switch {
+		case strings.HasSuffix(reason, ": connect: HTTP 503"):
+			failed += n
+		case reason == "sse lite: eof without close frame" ||
+			strings.HasPrefix(reason, "ws ") && strings.HasSuffix(reason, ": close 1001 going away"):
+			cut += n
+		default:
+			t.Errorf("unexpected reason %q", reason)
+		}
+	}
+	if c.Reasons["sse lite: eof without close frame"] == 0 {
+		t.Errorf("reasons %v: no SSE session was cut", c.Reasons)
+	}
+	if failed != c.Failed || cut != c.Cut {
+		t.Errorf("reasons %v, want %d refused and %d cut", c.Reasons, c.Failed, c.Cut)
+	}
+	if len(res.Checks) != 1 || res.Checks[0].Pass || !strings.Contains(res.Checks[0].Got, fmt.Sprintf("0 of %d", c.Sessions)) {
+		t.Errorf("checks %+v, want the churn check failed", res.Checks)
 	}
 }

@@ -43,11 +43,16 @@ func (r *run) window(ctx context.Context) error {
 	if r.spec.SampleEvery > 0 {
 		r.res.Soak = &SoakResult{WarmupSecs: r.spec.Warmup.Seconds(), WarmGoroutine: -1, EndGoroutine: -1}
 	}
-	var err error
+	churn, err := startChurn(ctx, r.env.Target, r.spec.Churn)
+	if err != nil {
+		return err
+	}
+	r.churn = churn
 	if r.spec.Backlog == 0 {
 		err = r.publish(ctx, start)
 	}
 	end := time.Now()
+	r.res.Churn, r.churn = churn.finish(), nil
 	r.res.WindowSecs = end.Sub(start).Seconds()
 	if r.spec.Backlog == 0 && r.res.WindowSecs > 0 {
 		r.res.PublishRate = float64(r.res.Published) / r.res.WindowSecs

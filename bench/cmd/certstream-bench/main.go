@@ -18,7 +18,9 @@
 // entries/s), mixed (50 full + 400 lite + 500 domains-only WebSocket + 50
 // SSE), connections (10,000 idle domains-only clients: memory per
 // connection and the cost of heartbeats), slow (10% slow clients: the fast
-// ones must lose nothing), soak (RSS and goroutines over time). It prints a
+// ones must lose nothing), soak (RSS and goroutines over time, with
+// connections opened and closed beside the clients: teardown must leak
+// nothing and every churned session must be served). It prints a
 // detail block per scenario and a summary table, and writes JSON with --json.
 package main
 
@@ -110,6 +112,8 @@ func parseFlags(args []string, stderr io.Writer) (*flags, error) {
 	fs.DurationVar(&o.SoakDuration, "soak-duration", o.SoakDuration, "soak: publishing window (the issue's target: 10m)")
 	fs.DurationVar(&o.SoakSample, "soak-sample", o.SoakSample, "soak: sampling interval")
 	fs.DurationVar(&o.SoakWarmup, "soak-warmup", 0, "soak: warm-up (default a quarter of the window)")
+	fs.IntVar(&o.SoakChurn, "soak-churn", o.SoakChurn, "soak: churned connections kept open beside the clients, each closed after --soak-churn-life and replaced, cycling through ws lite, full, domains and sse lite (0: none)")
+	fs.DurationVar(&o.SoakChurnLife, "soak-churn-life", o.SoakChurnLife, "soak: life of each churned connection")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
