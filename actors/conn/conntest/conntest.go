@@ -2,9 +2,10 @@
 // actors and the HTTP server. Like the router it owns one bounded ring per
 // subscriber, spawns the subscriber's actor as its child under a restart
 // budget, pushes published frames into the rings (waking a child when the
-// ring asks for it), ticks every child, and on Unsubscribe closes the ring
-// and poisons the child. It also answers GetStats with every subscriber's
-// ring statistics, kept after the subscriber is gone.
+// ring asks for it), ticks every child whose TickAfter has come, and on
+// Unsubscribe closes the ring and poisons the child. It also answers
+// GetStats with every subscriber's ring statistics, kept after the
+// subscriber is gone.
 package conntest
 
 import (
