@@ -163,7 +163,7 @@ func WriteDetail(w io.Writer, r *scenario.Result) error {
 			fmt.Fprintf(b, "; it counted %d certificates published", s.Published)
 		}
 		if s.Dropped >= 0 {
-			fmt.Fprintf(b, " and %d messages dropped for slow clients", s.Dropped)
+			fmt.Fprintf(b, " and %d messages dropped for slow or departed clients", s.Dropped)
 		}
 		if s.IdleCPUPercent > 0 {
 			fmt.Fprintf(b, "; idle before clients %.1f%% of a core", s.IdleCPUPercent)

@@ -12,7 +12,7 @@ import (
 const (
 	metricGoroutines = "go_goroutines"
 	metricRouterIn   = "certstream_router_messages_in_total"      // certificates decoded and published
-	metricDropped    = "certstream_client_messages_dropped_total" // messages dropped for slow clients
+	metricDropped    = "certstream_client_messages_dropped_total" // messages dropped for slow clients, or queued for one that left
 	metricDedupSize  = "certstream_dedup_size"                    // entries held by the duplicate filter
 )
 
