@@ -2,6 +2,8 @@
 // generated logs (RFC 6962 and static-ct alternately, real certificates)
 // on one in-process fakelog server, optionally also served on a fixed
 // address so that a server under test can be configured to follow them.
+// The logs keep the bodies of only their newest entries (Config.Retain), so
+// that a long soak does not grow the harness's memory with every entry.
 package feed
 
 import (
@@ -28,6 +30,33 @@ type Config struct {
 	// the logs and their log list on this address; every URL the feed hands
 	// out then uses it.
 	Listen string
+	// Retain is how many of the newest entries the logs keep the bodies of,
+	// in all, split evenly over the logs (fakelog.LogConfig.Retain): a
+	// reader asking for an older entry gets a 400 or a 404. 0 takes
+	// DefaultRetain; negative keeps every entry. Set it to at least the
+	// largest backlog the node must read at once.
+	Retain int
+}
+
+// DefaultRetain is the Retain of a Config that leaves it 0. A node under
+// test follows the logs from their head, so the only entries it reads far
+// behind it are a backlog published at once: 200,000 covers twice the
+// ingest scenario's default 100,000, however many logs share it, and 200 s
+// of lag at the default 1,000 entries/s. Since the logs keep between Retain
+// and 2×Retain bodies of about 1.1 KB, the harness holds at most about
+// 450 MB of them however long it publishes (the tree's hashes, 64 bytes an
+// entry, are all kept).
+const DefaultRetain = 200_000
+
+// perLog is the LogConfig.Retain of each of n logs for a feed's retain.
+func perLog(retain, n int) int {
+	switch {
+	case retain < 0:
+		return 0 // fakelog keeps everything
+	case retain == 0:
+		retain = DefaultRetain
+	}
+	return (retain + n - 1) / n
 }
 
 // Feed is the running logs.
@@ -58,7 +87,8 @@ func Start(cfg Config) (*Feed, error) {
 		f.base = "http://" + ln.Addr().String()
 	}
 	for i := range cfg.Logs {
-		lc := fakelog.LogConfig{Name: fmt.Sprintf("bench%d", i), Kind: fakelog.RFC6962, PrecertFraction: cfg.PrecertFraction}
+		lc := fakelog.LogConfig{Name: fmt.Sprintf("bench%d", i), Kind: fakelog.RFC6962, PrecertFraction: cfg.PrecertFraction,
+			Retain: perLog(cfg.Retain, cfg.Logs)}
 		if i%2 == 1 {
 			lc.Kind = fakelog.StaticCT
 		}

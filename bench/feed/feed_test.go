@@ -69,3 +69,41 @@ func TestFeedSpreadsEntriesAndServesAFixedAddress(t *testing.T) {
 		t.Errorf("log back up answered %d", status)
 	}
 }
+
+func TestFeedRetainsTheNewestEntries(t *testing.T) {
+	f, err := Start(Config{Logs: 2, Retain: 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if err := f.Append(42); err != nil { // 21 a log: more than twice its 5
+		t.Fatal(err)
+	}
+	for i, l := range f.logs {
+		if _, ok := l.Entry(0); ok {
+			t.Errorf("log %d still holds entry 0 of %d", i, l.Size())
+		}
+		if _, ok := l.Entry(l.Size() - 5); !ok {
+			t.Errorf("log %d lost one of its 5 newest entries", i)
+		}
+	}
+	resp, err := http.Get(f.CustomLogs()[0].URL + "ct/v1/get-entries?start=0&end=3")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusBadRequest || !strings.Contains(string(body), "no longer retained") {
+		t.Errorf("get-entries of a forgotten entry: %d %q", resp.StatusCode, body)
+	}
+}
+
+func TestPerLogRetain(t *testing.T) {
+	for _, tc := range []struct{ retain, logs, want int }{
+		{0, 4, DefaultRetain / 4}, {0, 3, (DefaultRetain + 2) / 3}, {-1, 4, 0}, {10, 3, 4}, {10, 1, 10},
+	} {
+		if got := perLog(tc.retain, tc.logs); got != tc.want {
+			t.Errorf("perLog(%d, %d) = %d, want %d", tc.retain, tc.logs, got, tc.want)
+		}
+	}
+}

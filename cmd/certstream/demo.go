@@ -20,12 +20,16 @@ import (
 	"github.com/certstream/certstream/internal/fakelog"
 )
 
+// demoRetain bounds the demo logs' memory: each keeps the bodies of about
+// its newest 100,000 entries (hours at the default rate).
+const demoRetain = 100_000
+
 // demoLogs are the fake CT logs of the demo: two RFC 6962 logs and a
 // static-ct one, issuing real certificates (about half precertificates).
 var demoLogs = []fakelog.LogConfig{
-	{Name: "argon", Kind: fakelog.RFC6962, Description: "Demo 'Argon' log", Operator: "Demo CT", PrecertFraction: 0.5},
-	{Name: "xenon", Kind: fakelog.RFC6962, Description: "Demo 'Xenon' log", Operator: "Demo CT", PrecertFraction: 0.5},
-	{Name: "tiles", Kind: fakelog.StaticCT, Description: "Demo 'Tiles' log", Operator: "Demo CT", PrecertFraction: 0.5},
+	{Name: "argon", Kind: fakelog.RFC6962, Description: "Demo 'Argon' log", Operator: "Demo CT", PrecertFraction: 0.5, Retain: demoRetain},
+	{Name: "xenon", Kind: fakelog.RFC6962, Description: "Demo 'Xenon' log", Operator: "Demo CT", PrecertFraction: 0.5, Retain: demoRetain},
+	{Name: "tiles", Kind: fakelog.StaticCT, Description: "Demo 'Tiles' log", Operator: "Demo CT", PrecertFraction: 0.5, Retain: demoRetain},
 }
 
 // runDemo runs the node against built-in fake CT logs that publish

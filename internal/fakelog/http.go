@@ -69,6 +69,13 @@ func badRequest(msg string) response {
 	return response{status: http.StatusBadRequest, contentType: textPlain, body: []byte(msg + "\n")}
 }
 
+// notRetained answers status for a request needing entries below floor,
+// which the log has forgotten (LogConfig.Retain).
+func notRetained(status int, floor int64) response {
+	msg := "entries below " + strconv.FormatInt(floor, 10) + " are no longer retained by this fake log\n"
+	return response{status: status, contentType: textPlain, body: []byte(msg)}
+}
+
 // ServeHTTP routes /log_list.json and /logs/<name>/..., applying the log's
 // faults around its handler.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {

@@ -59,6 +59,16 @@ type LogConfig struct {
 	MMD int
 	// Faults are the initial fault settings.
 	Faults Faults
+	// Retain, when positive, bounds the entry bodies (certificates and the
+	// rest of their leaves) the log keeps to about the last Retain entries:
+	// once it holds more than 2×Retain, an Append forgets the oldest so that
+	// Retain remain. The Merkle tree's hashes are all kept, so tree heads,
+	// checkpoints and hash tiles stay complete and correct. Forgotten entries
+	// are gone: Entry, RawEntry and TileLeaf report them unpublished,
+	// get-entries starting below the oldest kept entry answers 400 ("entries
+	// below N are no longer retained by this fake log") and a data tile
+	// holding one answers 404. 0 keeps every entry; negative is an error.
+	Retain int
 }
 
 // Log is a generated CT log: real certificates, real Merkle tree, signed by
@@ -70,6 +80,7 @@ type Log struct {
 	kind                                     Kind
 	mmd                                      int
 	precertFraction                          float64
+	retain                                   int
 	key                                      *ecdsa.PrivateKey
 	spki                                     []byte
 	logID                                    [32]byte
@@ -79,7 +90,8 @@ type Log struct {
 	appendMu sync.Mutex // serializes Append; the appender alone writes the slices
 
 	mu         sync.RWMutex // guards the published state below
-	entries    []entry
+	floor      int64        // index of entries[0]: the entries before it are forgotten (Retain)
+	entries    []entry      // the kept entries, floor onwards
 	hashes     hashSlice
 	head       TreeHead
 	checkpoint string
@@ -98,6 +110,9 @@ func newLog(cfg LogConfig, url, defaultOrigin string, ca *CA, w *witness) (*Log,
 	}
 	if cfg.MMD < 0 {
 		return nil, fmt.Errorf("fakelog: log %q: negative MMD %d", cfg.Name, cfg.MMD)
+	}
+	if cfg.Retain < 0 {
+		return nil, fmt.Errorf("fakelog: log %q: negative Retain %d", cfg.Name, cfg.Retain)
 	}
 	origin := cmpOr(cfg.Origin, defaultOrigin)
 	if strings.ContainsAny(origin, " \t\n+") {
@@ -125,6 +140,7 @@ func newLog(cfg LogConfig, url, defaultOrigin string, ca *CA, w *witness) (*Log,
 		kind:            cfg.Kind,
 		mmd:             cfg.MMD,
 		precertFraction: cfg.PrecertFraction,
+		retain:          cfg.Retain,
 		key:             key,
 		spki:            spki,
 		logID:           sha256.Sum256(spki),
@@ -184,7 +200,8 @@ func (l *Log) LogID() [32]byte { return l.logID }
 
 // snapshot is a consistent view of the published state.
 type snapshot struct {
-	entries    []entry
+	floor      int64   // index of entries[0]
+	entries    []entry // the kept entries
 	hashes     hashSlice
 	head       TreeHead
 	checkpoint string
@@ -194,7 +211,18 @@ type snapshot struct {
 func (l *Log) snapshot() snapshot {
 	l.mu.RLock()
 	defer l.mu.RUnlock()
-	return snapshot{entries: l.entries, hashes: l.hashes, head: l.head, checkpoint: l.checkpoint}
+	return snapshot{floor: l.floor, entries: l.entries, hashes: l.hashes, head: l.head, checkpoint: l.checkpoint}
+}
+
+// size is the published tree size.
+func (s *snapshot) size() int64 { return s.floor + int64(len(s.entries)) }
+
+// entry returns entry i, or nil when it is not published or forgotten.
+func (s *snapshot) entry(i int64) *entry {
+	if i < s.floor || i >= s.size() {
+		return nil
+	}
+	return &s.entries[i-s.floor]
 }
 
 // Size returns the published tree size.
@@ -227,13 +255,14 @@ type Entry struct {
 	Certificate []byte
 }
 
-// Entry returns entry i, or false when i is not published.
+// Entry returns entry i, or false when i is not published (or no longer
+// retained, see LogConfig.Retain).
 func (l *Log) Entry(i int64) (Entry, bool) {
 	s := l.snapshot()
-	if i < 0 || i >= int64(len(s.entries)) {
+	e := s.entry(i)
+	if e == nil {
 		return Entry{}, false
 	}
-	e := &s.entries[i]
 	return Entry{Index: i, Timestamp: e.timestamp, Precert: e.precert, Garbage: e.garbage, Certificate: bytes.Clone(e.cert)}, true
 }
 
@@ -247,25 +276,27 @@ func (l *Log) leafExtensions(i int64) []byte {
 }
 
 // RawEntry returns the get-entries leaf_input (MerkleTreeLeaf) and
-// extra_data of entry i, or nils when i is not published. For a static-ct
-// log the leaf_input is its Merkle leaf, with the leaf_index extension.
+// extra_data of entry i, or nils when i is not published (or no longer
+// retained). For a static-ct log the leaf_input is its Merkle leaf, with
+// the leaf_index extension.
 func (l *Log) RawEntry(i int64) (leafInput, extraData []byte) {
 	s := l.snapshot()
-	if i < 0 || i >= int64(len(s.entries)) {
+	e := s.entry(i)
+	if e == nil {
 		return nil, nil
 	}
-	e := &s.entries[i]
 	return merkleTreeLeaf(e, &l.ca.IssuerKeyHash, l.leafExtensions(i)), extraDataOf(e, l.ca)
 }
 
 // TileLeaf returns the static-ct TileLeaf of entry i, or nil when i is not
-// published.
+// published (or no longer retained).
 func (l *Log) TileLeaf(i int64) []byte {
 	s := l.snapshot()
-	if i < 0 || i >= int64(len(s.entries)) {
+	e := s.entry(i)
+	if e == nil {
 		return nil
 	}
-	return appendTileLeaf(nil, &s.entries[i], i, l.ca)
+	return appendTileLeaf(nil, e, i, l.ca)
 }
 
 // Append issues n new certificates and publishes them now: they all carry
@@ -279,7 +310,7 @@ func (l *Log) Append(n int) error {
 	}
 	l.appendMu.Lock()
 	defer l.appendMu.Unlock()
-	start := int64(len(l.entries)) // only this goroutine writes l.entries
+	start := l.floor + int64(len(l.entries)) // only this goroutine writes them
 	fresh, err := l.issue(start, n, l.Faults().GarbageLeafEvery)
 	if err != nil {
 		return err
@@ -322,9 +353,10 @@ func (l *Log) issue(start int64, n, garbageEvery int) ([]entry, error) {
 }
 
 // publish hashes fresh entries onto hashes, signs the new tree head at ts
-// and makes it all visible. Called with appendMu held (or before sharing).
+// and makes it all visible, forgetting old entries beyond Retain. Called
+// with appendMu held (or before sharing).
 func (l *Log) publish(fresh []entry, hashes hashSlice, ts int64) error {
-	start := int64(len(l.entries))
+	start := l.floor + int64(len(l.entries))
 	for i := range fresh {
 		idx := start + int64(i)
 		var err error
@@ -342,14 +374,29 @@ func (l *Log) publish(fresh []entry, hashes hashSlice, ts int64) error {
 	if err != nil {
 		return err
 	}
-	// Appending writes only past the length readers see, so readers holding
-	// an older snapshot never race with it.
-	entries := append(l.entries, fresh...)
+	entries, floor := l.retained(fresh)
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	l.entries, l.hashes, l.head = entries, hashes, head
+	l.floor, l.entries, l.hashes, l.head = floor, entries, hashes, head
 	if l.kind == StaticCT {
 		l.checkpoint = formatCheckpoint(l.origin, l.logID, head)
 	}
 	return nil
+}
+
+// retained returns the kept entries with fresh appended, and the index of
+// the first. Appending writes only past the length readers see, and
+// forgetting copies the kept tail into a new array (with room to grow to
+// 2×Retain), so readers holding an older snapshot never race with it and
+// the forgotten bodies can be freed.
+func (l *Log) retained(fresh []entry) ([]entry, int64) {
+	n := len(l.entries) + len(fresh)
+	if l.retain == 0 || n <= 2*l.retain {
+		return append(l.entries, fresh...), l.floor
+	}
+	drop := n - l.retain
+	kept := make([]entry, 0, 2*l.retain)
+	kept = append(kept, l.entries[min(drop, len(l.entries)):]...)
+	kept = append(kept, fresh[max(drop-len(l.entries), 0):]...)
+	return kept, l.floor + int64(drop)
 }

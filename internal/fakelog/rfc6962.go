@@ -71,9 +71,12 @@ func (l *Log) getEntries(query url.Values, f Faults) response {
 		return badRequest(fmt.Sprintf("end %d before start %d", end, start))
 	}
 	s := l.snapshot()
-	size := int64(len(s.entries))
+	size := s.size()
 	if start >= size {
 		return badRequest(fmt.Sprintf("start %d beyond tree size %d", start, size))
+	}
+	if start < s.floor {
+		return notRetained(http.StatusBadRequest, s.floor)
 	}
 	page := f.pageSize()
 	last := min(end, size-1, start+page-1)
@@ -82,7 +85,7 @@ func (l *Log) getEntries(query url.Values, f Faults) response {
 	}
 	out := entriesJSON{Entries: make([]leafJSON, 0, last-start+1)}
 	for i := start; i <= last; i++ {
-		e := &s.entries[i]
+		e := s.entry(i)
 		out.Entries = append(out.Entries, leafJSON{
 			LeafInput: merkleTreeLeaf(e, &l.ca.IssuerKeyHash, l.leafExtensions(i)),
 			ExtraData: extraDataOf(e, l.ca),

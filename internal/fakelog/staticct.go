@@ -100,9 +100,12 @@ func (l *Log) serveStaticCT(rest string, f Faults) response {
 			return response{status: http.StatusOK, contentType: octetStream, body: data}
 		}
 		first := t.N * tileWidth
+		if first < s.floor {
+			return notRetained(http.StatusNotFound, s.floor)
+		}
 		body := make([]byte, 0, t.W*1200)
 		for i := first; i < first+int64(t.W); i++ {
-			body = appendTileLeaf(body, &s.entries[i], i, l.ca)
+			body = appendTileLeaf(body, s.entry(i), i, l.ca)
 		}
 		return response{status: http.StatusOK, contentType: octetStream, body: body, compressible: true}
 	}

@@ -67,7 +67,7 @@ func (b *bench) prepare(ctx context.Context) error {
 			listen = "127.0.0.1:0"
 		}
 		var err error
-		if b.shared, err = feed.Start(feed.Config{Logs: f.logs, PrecertFraction: f.precerts, Listen: listen}); err != nil {
+		if b.shared, err = feed.Start(feed.Config{Logs: f.logs, PrecertFraction: f.precerts, Listen: listen, Retain: retain(f.opts)}); err != nil {
 			return err
 		}
 		fmt.Fprintf(b.stderr, "fake CT logs: log list %s\nfor this node, configure (no keys: they change every run):\n"+
@@ -103,6 +103,13 @@ func customLogsTOML(f *feed.Feed) string {
 	return sb.String()
 }
 
+// retain is how many of their newest entries the fake logs keep (in all):
+// the default, or more when the ingest backlog or five minutes at the
+// scenarios' rate need it, so that a node never asks for a forgotten entry.
+func retain(o scenario.Options) int {
+	return max(feed.DefaultRetain, 2*o.IngestEntries, int(300*o.Rate))
+}
+
 // runOne runs scenario name against the target or a fresh node.
 func (b *bench) runOne(ctx context.Context, name string) (*scenario.Result, error) {
 	spec, err := scenario.Named(name, b.f.opts)
@@ -119,7 +126,8 @@ func (b *bench) runOne(ctx context.Context, name string) (*scenario.Result, erro
 		env.MetricsURL = strings.Replace(strings.Replace(b.f.target, "wss://", "https://", 1), "ws://", "http://", 1) + "/metrics"
 		return scenario.Run(ctx, spec, env)
 	}
-	fd, err := feed.Start(feed.Config{Logs: b.f.logs, PrecertFraction: b.f.precerts, Listen: b.f.logsListen})
+	fd, err := feed.Start(feed.Config{Logs: b.f.logs, PrecertFraction: b.f.precerts, Listen: b.f.logsListen,
+		Retain: retain(b.f.opts)})
 	if err != nil {
 		return nil, err
 	}
