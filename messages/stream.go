@@ -66,17 +66,20 @@ func (f *Frames) For(t Transport) []byte {
 }
 
 // Batch is a run of entries of one log in index order, sent by a fetcher to
-// dedup. Release, when set, is called once dedup has taken the batch, which
-// lets the fetcher bound how much it has in flight.
+// dedup. Release, when set, is called once the batch has been routed (or
+// found to hold only duplicates), which lets the fetcher bound how much it
+// has in flight in dedup's and the router's inboxes together.
 type Batch struct {
 	Updates []*Update
 	Release func()
 }
 
 // Published is a run of new (deduplicated) certificates sent by dedup to the
-// router.
+// router. Release, when set, is the fetcher's Batch.Release: the router
+// calls it once it has routed the updates.
 type Published struct {
 	Updates []*Update
+	Release func()
 }
 
 // Wake tells a consumer actor that its ring has items.

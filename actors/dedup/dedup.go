@@ -62,11 +62,17 @@ func (d *dedup) Receive(c *actor.Context) {
 	}
 }
 
-// filter forwards b's first sightings and counts them per log.
+// filter forwards b's first sightings and counts them per log. The batch's
+// Release goes along with them, so the fetcher's credit comes back only once
+// the router has routed them: the fetchers' in-flight limit bounds the
+// router's inbox, which hollywood would otherwise let grow without bound.
 func (d *dedup) filter(c *actor.Context, b messages.Batch) {
-	if b.Release != nil {
-		defer b.Release()
-	}
+	forwarded := false
+	defer func() {
+		if !forwarded && b.Release != nil {
+			b.Release() // nothing went on to the router (or a panic): the credit is free
+		}
+	}()
 	now := d.cfg.Now().UnixMilli()
 	fresh := make([]*messages.Update, 0, len(b.Updates))
 	for _, u := range b.Updates {
@@ -83,7 +89,8 @@ func (d *dedup) filter(c *actor.Context, b messages.Batch) {
 	d.countPublished(fresh)
 	size.Set(float64(d.seen.Len()))
 	if len(fresh) > 0 {
-		c.Send(d.cfg.Router, messages.Published{Updates: fresh})
+		c.Send(d.cfg.Router, messages.Published{Updates: fresh, Release: b.Release})
+		forwarded = true
 	}
 }
 

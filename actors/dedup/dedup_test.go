@@ -32,9 +32,11 @@ func TestDedupForwardsFirstSightingInOrder(t *testing.T) {
 	e.Send(d, messages.Batch{Updates: []*messages.Update{update(2, 3)}, Release: rel}) // all duplicates
 	e.Send(d, messages.Batch{Updates: []*messages.Update{update(3, 4)}, Release: rel})
 	want := [][]uint64{{0, 1}, {4}}
+	var routed []messages.Published
 	for _, w := range want {
 		select {
 		case p := <-got:
+			routed = append(routed, p)
 			if len(p.Updates) != len(w) {
 				t.Fatalf("got %d updates, want %v", len(p.Updates), w)
 			}
@@ -51,6 +53,14 @@ func TestDedupForwardsFirstSightingInOrder(t *testing.T) {
 	case p := <-got:
 		t.Fatalf("unexpected extra publish %+v", p)
 	case <-time.After(100 * time.Millisecond):
+	}
+	// Only the batch of duplicates is released by dedup; the others go on
+	// with their Release, for the router to call once it has routed them.
+	if released.Load() != 1 {
+		t.Fatalf("released %d batches before routing, want 1", released.Load())
+	}
+	for _, p := range routed {
+		p.Release()
 	}
 	if released.Load() != 3 {
 		t.Fatalf("released %d batches, want 3", released.Load())

@@ -169,6 +169,9 @@ func (r *router) Receive(c *actor.Context) {
 			r.ticks = false
 		}
 	case messages.Published:
+		if msg.Release != nil {
+			defer msg.Release() // even if publishing panics: the fetcher's credit
+		}
 		r.publish(c, msg.Updates)
 	case messages.Subscribe:
 		c.Respond(r.subscribe(c, msg))

@@ -162,6 +162,23 @@ func TestRouterTicksOnlyDueSubscribers(t *testing.T) {
 	}
 }
 
+func TestRouterReleasesThePublishedBatchOnceRouted(t *testing.T) {
+	e, _ := actor.NewEngine(actor.NewEngineConfig())
+	r := e.Spawn(New(Config{MailboxCapacity: 100}), "router")
+	lite, _ := subscribe(t, e, r, messages.StreamLite, messages.WebSocket, "a")
+	ups := updates(t)
+	queued := make(chan int, 1)
+	e.Send(r, messages.Published{Updates: ups, Release: func() { queued <- lite.ring.Stats().Queued }})
+	select {
+	case n := <-queued:
+		if n != len(ups) {
+			t.Fatalf("released with %d of %d updates in the subscriber's ring", n, len(ups))
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the batch was never released: its fetcher would lose the credit")
+	}
+}
+
 func TestRouterUnsubscribeClosesRing(t *testing.T) {
 	e, _ := actor.NewEngine(actor.NewEngineConfig())
 	r := e.Spawn(New(Config{MailboxCapacity: 4}), "router")
