@@ -151,6 +151,9 @@ func WriteDetail(w io.Writer, r *scenario.Result) error {
 		if s.CPUPerMillion > 0 {
 			fmt.Fprintf(b, ", %.2f s per million messages", s.CPUPerMillion)
 		}
+		if s.GCCPUSecs >= 0 {
+			fmt.Fprintf(b, "; GC %.2f s of it", s.GCCPUSecs)
+		}
 		fmt.Fprintf(b, "); RSS %s before clients, %s at end, peak %s", mib(s.RSSBefore), mib(s.RSSEnd), mib(s.PeakRSS))
 		if s.MemPerConn != 0 {
 			fmt.Fprintf(b, " (%.1f KiB per connection)", s.MemPerConn/1024)

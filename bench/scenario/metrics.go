@@ -14,6 +14,7 @@ const (
 	metricRouterIn   = "certstream_router_messages_in_total"      // certificates decoded and published
 	metricDropped    = "certstream_client_messages_dropped_total" // messages dropped for slow clients, or queued for one that left
 	metricDedupSize  = "certstream_dedup_size"                    // entries held by the duplicate filter
+	metricGCCPU      = "go_gc_cpu_seconds_total"                  // the Go runtime's estimate of its GC's CPU time
 )
 
 // metricsClient scrapes the server under test, which is local.
@@ -79,6 +80,16 @@ func metric(m map[string]float64, series string) int64 {
 func delta(a, b map[string]float64, series string) int64 {
 	x, y := metric(a, series), metric(b, series)
 	if x < 0 || y < 0 {
+		return -1
+	}
+	return y - x
+}
+
+// deltaSecs is delta for a series in seconds, unrounded.
+func deltaSecs(a, b map[string]float64, series string) float64 {
+	x, okA := a[series]
+	y, okB := b[series]
+	if !okA || !okB {
 		return -1
 	}
 	return y - x

@@ -67,3 +67,19 @@ func TestSlowChecksCompareDropsWithTheServer(t *testing.T) {
 		t.Errorf("no server count yet passed: %+v", cs[1])
 	}
 }
+
+func TestConnectionChecksChargeTheClientsAboveTheIdleServer(t *testing.T) {
+	cost := func(with, without float64) bool {
+		r := &Result{Connected: 10, Server: &ServerResult{MemPerConn: 1024, CPUPercent: with, IdleCPUPercent: without}}
+		return connectionChecks(r)[1].Pass
+	}
+	if !cost(6, 2) {
+		t.Error("4% of a core for the clients must pass")
+	}
+	if cost(8, 2) {
+		t.Error("6% of a core for the clients must miss")
+	}
+	if cost(2, 9) {
+		t.Error("a baseline above the measured window is a disturbed measurement, not a pass")
+	}
+}

@@ -128,6 +128,7 @@ func latencyOf(h *latency.Histogram) LatencyResult {
 type ServerResult struct {
 	Pid           int     `json:"pid"`
 	CPUSecs       float64 `json:"cpu_secs"`        // over the measured window
+	GCCPUSecs     float64 `json:"gc_cpu_secs"`     // of which the Go GC's (from its metrics; -1 when not exported)
 	CPUPerMillion float64 `json:"cpu_per_million"` // CPU seconds per million delivered messages
 	CPUPercent    float64 `json:"cpu_percent"`     // of one core, over the measured window
 	RSSBefore     int64   `json:"rss_before"`      // before the clients connected
@@ -143,9 +144,10 @@ type ServerResult struct {
 	// MemPerConn is the RSS growth from before connecting to the end,
 	// divided by the connected clients (scenarios measuring connections).
 	MemPerConn float64 `json:"mem_per_conn,omitempty"`
-	// IdleCPUPercent is the CPU use before any client connected, and
-	// ConnectedIdlePercent minus it the cost of keeping the clients (when
-	// the window publishes nothing: heartbeats, pings, ticks).
+	// IdleCPUPercent is the CPU use before any client connected (the
+	// median of one-second slices); CPUPercent minus it is the cost of
+	// keeping the clients when the window publishes nothing (heartbeats,
+	// pings, ticks).
 	IdleCPUPercent float64 `json:"idle_cpu_percent,omitempty"`
 }
 

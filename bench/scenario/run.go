@@ -18,6 +18,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -158,7 +159,7 @@ func Run(ctx context.Context, spec Spec, env Env) (*Result, error) {
 		res: &Result{Scenario: spec.Name, Target: env.Target, Start: time.Now(), Rate: spec.Rate, Disconnects: map[string]int{}}}
 	r.res.LoadStart, _ = procstat.LoadAvg()
 	if env.Pid > 0 {
-		r.res.Server = &ServerResult{Pid: env.Pid, Goroutines: -1, Published: -1, Dropped: -1}
+		r.res.Server = &ServerResult{Pid: env.Pid, Goroutines: -1, Published: -1, Dropped: -1, GCCPUSecs: -1}
 	}
 	cctx, stop := context.WithCancel(ctx)
 	var wg sync.WaitGroup
@@ -189,11 +190,11 @@ func (r *run) phases(ctx, cctx context.Context, wg *sync.WaitGroup) error {
 		if err := sleep(ctx, idleSettle); err != nil { // past its start-up work
 			return err
 		}
-		s0 := r.sample()
-		if err := sleep(ctx, r.spec.IdleBaseline); err != nil {
+		idle, err := r.idleCPU(ctx, r.spec.IdleBaseline)
+		if err != nil {
 			return err
 		}
-		r.res.Server.IdleCPUPercent = cpuPercent(s0, r.sample())
+		r.res.Server.IdleCPUPercent = idle
 	}
 	if r.res.Server != nil {
 		r.res.Server.RSSBefore = r.sample().RSS
@@ -205,6 +206,28 @@ func (r *run) phases(ctx, cctx context.Context, wg *sync.WaitGroup) error {
 		return err
 	}
 	return r.window(ctx)
+}
+
+// idleCPU measures the server's CPU use, in % of a core, over d as the
+// median of one-second slices: a burst of leftover start-up work (or a GC
+// cycle) in one slice does not count, so the baseline is the server's
+// steady idle cost and what is charged to the clients errs high.
+func (r *run) idleCPU(ctx context.Context, d time.Duration) (float64, error) {
+	var parts []float64
+	prev := r.sample()
+	for end := time.Now().Add(d); time.Now().Before(end); {
+		if err := sleep(ctx, min(time.Second, time.Until(end))); err != nil {
+			return 0, err
+		}
+		cur := r.sample()
+		parts = append(parts, cpuPercent(prev, cur))
+		prev = cur
+	}
+	if len(parts) == 0 {
+		return 0, nil
+	}
+	slices.Sort(parts)
+	return parts[len(parts)/2], nil
 }
 
 // connect opens every client at the ramp and waits until each is connected

@@ -74,6 +74,7 @@ func (r *run) window(ctx context.Context) error {
 	r.res.Harness.CPUSecs = (selfCPU() - self0).Seconds()
 	if srv := r.res.Server; srv != nil {
 		srv.CPUSecs = (cpu1.CPU - cpu0.CPU).Seconds()
+		srv.GCCPUSecs = deltaSecs(m0, m1, metricGCCPU)
 		srv.CPUPercent = cpuPercent(cpu0, cpu1)
 		srv.RSSEnd, srv.PeakRSS, srv.Threads = cpu1.RSS, cpu1.PeakRSS, cpu1.Threads
 		srv.Goroutines = int(metric(m1, metricGoroutines))
