@@ -181,17 +181,18 @@ func (r *router) Receive(c *actor.Context) {
 		c.Respond(r.inspect(c))
 	case tick:
 		now := r.cfg.Now().UnixMilli()
+		var t any = messages.Tick{Now: now} // boxed once for every send
 		for i := range r.byKind {
 			for _, list := range r.byKind[i] {
 				for _, s := range list {
 					if s.due(now) {
-						c.Send(s.pid, messages.Tick{Now: now})
+						c.Send(s.pid, t)
 					}
 				}
 			}
 		}
 		if r.sink != nil {
-			c.Send(r.sink.pid, messages.Tick{Now: now})
+			c.Send(r.sink.pid, t)
 		}
 	}
 }
