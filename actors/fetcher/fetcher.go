@@ -53,6 +53,11 @@ func (s *Shared) Status() follow.Status {
 	return follow.Status{Health: follow.Starting, Next: s.next.Load(), CursorKnown: s.known.Load()}
 }
 
+// InFlight returns how many of this fetcher's batches dedup and the router
+// have not routed yet, and the most it may have: at the most, the fetcher
+// waits (the pipeline downstream is the bottleneck).
+func (s *Shared) InFlight() (n, limit int) { return len(s.credit), cap(s.credit) }
+
 // Log returns the log this fetcher follows.
 func (s *Shared) Log() follow.Log { return s.cfg.Log }
 

@@ -279,12 +279,13 @@ func (s *supervisor) inspect(c *actor.Context) messages.ActorInfo {
 			status = "failed"
 		}
 		why, when := f.Budget.LastFailure()
+		inFlight, maxInFlight := f.Shared.InFlight()
 		info.Children = append(info.Children, messages.ActorInfo{
 			PID: f.PID.String(), Kind: "fetcher", Parent: info.PID, Status: status, Restarts: f.Budget.Restarts(),
 			Details: map[string]any{"log": l.Name, "url": l.URL, "operator": l.Operator, "log_kind": l.Kind,
 				"cursor": st.Next, "tree_size": st.TreeSize, "health": st.Health, "lag_entries": st.LagEntries,
 				"lag_seconds": st.LagSeconds, "errors": st.Errors, "last_error": st.LastError,
-				"last_failure": why, "last_failure_at": when},
+				"last_failure": why, "last_failure_at": when, "batches_in_flight": inFlight, "max_in_flight": maxInFlight},
 		})
 	}
 	return info

@@ -245,6 +245,9 @@ func TestSetCustomAndInspect(t *testing.T) {
 		if c.Kind != "fetcher" || c.Parent != info.PID || c.Details["url"] == nil || c.Details["cursor"] == nil {
 			t.Fatalf("fetcher child %+v", c)
 		}
+		if n, limit := c.Details["batches_in_flight"], c.Details["max_in_flight"]; n == nil || limit != 8 {
+			t.Fatalf("fetcher in flight %v of %v, want a count of at most 8", n, limit)
+		}
 	}
 	e.Send(pid, SetCustom{})
 	wait("")
