@@ -44,7 +44,8 @@ type Policy struct {
 	// TickPeriod apart (give or take some jitter) the silence stays under
 	// HeartbeatInterval. Default 10 s.
 	HeartbeatInterval time.Duration
-	// TickPeriod is how often the router sends Tick. Default 1 s.
+	// TickPeriod is how often the router looks for connections due a Tick
+	// (see Socket.TickAfter). Default 1 s.
 	TickPeriod time.Duration
 	// PingInterval is the most time between two pings of a WebSocket
 	// client; a ping that falls due before the next heartbeat goes out
