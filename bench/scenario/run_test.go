@@ -452,8 +452,12 @@ func checkSessions(t *testing.T, c *ChurnResult, spec Spec) {
 
 func TestChurnedConnectionsAreServedAndAccountedApart(t *testing.T) {
 	l, addr := startLossy(t)
-	churn := Churn{Conns: 4, Life: 200 * time.Millisecond}
+	// Lives of half a second, so that a session is served (connected and
+	// sent an entry) even on a loaded CI machine; 50 entries/s for 3 s stays
+	// under closeAt.
+	churn := Churn{Conns: 4, Life: 500 * time.Millisecond}
 	spec := churnSpec(3, churn)
+	spec.Rate, spec.Duration = 50, 3*time.Second
 	res, err := Run(context.Background(), spec, Env{Target: "ws://" + addr, Source: l, Timing: fastTiming})
 	if err != nil {
 		t.Fatal(err)
@@ -464,7 +468,7 @@ func TestChurnedConnectionsAreServedAndAccountedApart(t *testing.T) {
 		t.Fatal("no churn accounted")
 	}
 	checkSessions(t, c, spec)
-	if c.Served != c.Sessions || c.Unserved+c.Failed+c.Cut != 0 || len(c.Reasons) != 0 || c.Conns != 4 || c.LifeSecs != 0.2 {
+	if c.Served != c.Sessions || c.Unserved+c.Failed+c.Cut != 0 || len(c.Reasons) != 0 || c.Conns != 4 || c.LifeSecs != 0.5 {
 		t.Errorf("churn %+v, want every session served", c)
 	}
 	l.mu.Lock()
