@@ -42,6 +42,12 @@ func updates(t *testing.T) []*messages.Update {
 	return out
 }
 
+// startRouter spawns a router with cfg on a new engine.
+func startRouter(cfg Config) (*actor.Engine, *actor.PID) {
+	e, _ := actor.NewEngine(actor.NewEngineConfig())
+	return e, e.Spawn(New(cfg), "router")
+}
+
 // sink is a consumer actor that counts wakes; the test drains its ring.
 type sink struct {
 	mu    sync.Mutex
@@ -81,8 +87,7 @@ func subscribeWith(t *testing.T, e *actor.Engine, r *actor.PID, sub messages.Sub
 }
 
 func TestRouterSerializesOncePerStreamAndFansOut(t *testing.T) {
-	e, _ := actor.NewEngine(actor.NewEngineConfig())
-	r := e.Spawn(New(Config{MailboxCapacity: 100, TickInterval: 50 * time.Millisecond}), "router")
+	e, r := startRouter(Config{MailboxCapacity: 100, TickInterval: 50 * time.Millisecond})
 	lite1, _ := subscribe(t, e, r, messages.StreamLite, messages.WebSocket, "a")
 	lite2, _ := subscribe(t, e, r, messages.StreamLite, messages.WebSocket, "b")
 	full, _ := subscribe(t, e, r, messages.StreamFull, messages.SSE, "c")
@@ -136,8 +141,7 @@ func (s *sink) tickCount() int {
 }
 
 func TestRouterTicksOnlyDueSubscribers(t *testing.T) {
-	e, _ := actor.NewEngine(actor.NewEngineConfig())
-	r := e.Spawn(New(Config{MailboxCapacity: 4, TickInterval: 10 * time.Millisecond}), "router")
+	e, r := startRouter(Config{MailboxCapacity: 4, TickInterval: 10 * time.Millisecond})
 	var after atomic.Int64
 	after.Store(time.Now().Add(time.Hour).UnixMilli())
 	waiting, _ := subscribeWith(t, e, r, messages.Subscribe{Stream: messages.StreamLite, Transport: messages.WebSocket,
@@ -163,8 +167,7 @@ func TestRouterTicksOnlyDueSubscribers(t *testing.T) {
 }
 
 func TestRouterReleasesThePublishedBatchOnceRouted(t *testing.T) {
-	e, _ := actor.NewEngine(actor.NewEngineConfig())
-	r := e.Spawn(New(Config{MailboxCapacity: 100}), "router")
+	e, r := startRouter(Config{MailboxCapacity: 100})
 	lite, _ := subscribe(t, e, r, messages.StreamLite, messages.WebSocket, "a")
 	ups := updates(t)
 	queued := make(chan int, 1)
@@ -180,8 +183,7 @@ func TestRouterReleasesThePublishedBatchOnceRouted(t *testing.T) {
 }
 
 func TestRouterUnsubscribeClosesRing(t *testing.T) {
-	e, _ := actor.NewEngine(actor.NewEngineConfig())
-	r := e.Spawn(New(Config{MailboxCapacity: 4}), "router")
+	e, r := startRouter(Config{MailboxCapacity: 4})
 	s, pid := subscribe(t, e, r, messages.StreamDomains, messages.WebSocket, "x")
 	ups := updates(t)
 	e.Send(r, messages.Published{Updates: ups}) // 11 into a ring of 4: 7 dropped
