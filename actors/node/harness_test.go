@@ -64,6 +64,16 @@ func newFakeLogs(t *testing.T) *fakeLogs {
 	return f
 }
 
+// holdNavigli makes navigli, which holds 778 entries from the start, answer
+// 503 until grow: the node then cannot route them before the test's clients,
+// dialed one by one after it started, are all subscribed.
+func (f *fakeLogs) holdNavigli(t *testing.T) {
+	t.Helper()
+	if err := f.navigli.UpdateFaults(func(fl *fakelog.Faults) { fl.Down = true }); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // config returns a node configuration following exactly the fake logs,
 // starting at index 0, on a random port, with state in dir.
 func (f *fakeLogs) config(t *testing.T, dir string) *config.Config {

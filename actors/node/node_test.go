@@ -26,6 +26,7 @@ import (
 // encoder's output for that entry except "seen".
 func TestEveryEntryReachesEveryClientOnce(t *testing.T) {
 	f := newFakeLogs(t)
+	f.holdNavigli(t)
 	n := startNode(t, f.config(t, t.TempDir()), Options{})
 	defer shutdown(t, n)
 	clients := []*client{
@@ -46,10 +47,14 @@ func TestEveryEntryReachesEveryClientOnce(t *testing.T) {
 	checkStream(t, "sse lite", clients[4].snapshot(), want.lite)
 }
 
-// grow appends entries to the generated logs in steps while the node runs,
-// and grows navigli from 778 to 1024 entries.
+// grow releases navigli if it was held (holdNavigli), appends entries to
+// the generated logs in steps while the node runs, and grows navigli from
+// 778 to 1024 entries.
 func grow(t *testing.T, f *fakeLogs, perLog, steps int) {
 	t.Helper()
+	if err := f.navigli.UpdateFaults(func(fl *fakelog.Faults) { fl.Down = false }); err != nil {
+		t.Fatal(err)
+	}
 	for s := 0; s < steps; s++ {
 		for _, l := range f.logs {
 			if err := l.Append(perLog / steps); err != nil {
@@ -77,6 +82,7 @@ func TestFaultsLoseNothing(t *testing.T) {
 	set(f.logs[1], fakelog.Faults{PageSize: 50, ServerErrorEvery: 4, GarbageLeafEvery: 13, Delay: 5 * time.Millisecond})
 	set(f.logs[2], fakelog.Faults{TruncateEvery: 5, Tile404Every: 7, GzipTiles: true, RateLimitEvery: 9, OmitRetryAfter: true})
 	set(f.navigli, fakelog.Faults{ServerErrorEvery: 3, GzipTiles: true})
+	f.holdNavigli(t)
 
 	var panicked atomic.Bool
 	alpha := f.logs[0].URL()
@@ -183,6 +189,7 @@ func TestSlowClientIsDroppedAndFastClientsLoseNothing(t *testing.T) {
 	cfg := f.config(t, t.TempDir())
 	cfg.Clients.WriteTimeoutSecs = 3
 	cfg.Clients.MailboxCapacity = 1024 // the default: the slow client must drop
+	f.holdNavigli(t)
 	n := startNode(t, cfg, Options{})
 	defer shutdown(t, n)
 
