@@ -23,6 +23,7 @@ func TestArchiveHoldsExactlyThePublishedCertificates(t *testing.T) {
 	cfg.DeltaSink.FlushIntervalSecs = 1
 	cfg.DeltaSink.CheckpointInterval = 2
 	cfg.DeltaSink.Compression = "snappy" // zstd is very slow under -race
+	f.holdNavigli(t)
 	n := startNode(t, cfg, Options{})
 	full := dialWS(t, n.Addr(), "/full-stream")
 	grow(t, f, 900, 3)
