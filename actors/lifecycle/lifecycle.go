@@ -81,26 +81,27 @@ func (s *subscriber) Receive(c *actor.Context) {
 func (t *Tracker) started(pid *actor.PID, at time.Time) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	key := pid.String()
-	r, ok := t.live[key]
-	if !ok {
-		r = &Record{PID: key, Started: at}
-		t.live[key] = r
-	}
-	r.LastStart = at
+	t.record(pid, at).LastStart = at
 }
 
 func (t *Tracker) restarted(pid *actor.PID, reason any, at time.Time) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	r := t.record(pid, at)
+	r.Restarts++
+	r.LastRestart = fmt.Sprint(reason)
+}
+
+// record returns pid's live record, creating it as started at at if it is
+// not known yet; t.mu must be held.
+func (t *Tracker) record(pid *actor.PID, at time.Time) *Record {
 	key := pid.String()
 	r, ok := t.live[key]
 	if !ok {
 		r = &Record{PID: key, Started: at, LastStart: at}
 		t.live[key] = r
 	}
-	r.Restarts++
-	r.LastRestart = fmt.Sprint(reason)
+	return r
 }
 
 func (t *Tracker) stopped(pid *actor.PID, at time.Time) {

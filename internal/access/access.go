@@ -7,7 +7,6 @@
 package access
 
 import (
-	"encoding/json"
 	"fmt"
 	"net/netip"
 	"strconv"
@@ -19,6 +18,7 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"github.com/certstream/certstream/config"
+	"github.com/certstream/certstream/internal/server"
 )
 
 // Policy is what the Controller enforces.
@@ -163,7 +163,7 @@ func (c *Controller) Middleware(next fasthttp.RequestHandler) fasthttp.RequestHa
 		kind := c.kinds[string(ctx.Path())]
 		if !authorized(ctx, p, kind) {
 			if kind == routeAdmin && p.AdminToken == "" {
-				jsonError(ctx, fasthttp.StatusNotFound, "not found")
+				server.Error(ctx, fasthttp.StatusNotFound, "not found")
 				return
 			}
 			ctx.Response.Header.Set("WWW-Authenticate", `Bearer realm="certstream"`)
@@ -225,15 +225,5 @@ func preflight(ctx *fasthttp.RequestCtx) {
 
 func deny(ctx *fasthttp.RequestCtx, reason string, status int, msg string) {
 	denied[reason].Inc()
-	jsonError(ctx, status, msg)
-}
-
-// jsonError answers with status and a {"error": msg} body.
-func jsonError(ctx *fasthttp.RequestCtx, status int, msg string) {
-	ctx.SetStatusCode(status)
-	ctx.SetContentType("application/json")
-	body, _ := json.Marshal(struct {
-		Error string `json:"error"`
-	}{msg})
-	ctx.SetBody(body)
+	server.Error(ctx, status, msg)
 }

@@ -8,6 +8,8 @@ import (
 	"sort"
 
 	"github.com/valyala/fasthttp"
+
+	"github.com/certstream/certstream/internal/server"
 )
 
 // adminJSON answers /admin/actors with the live actor tree.
@@ -19,7 +21,7 @@ func (src *Sources) adminJSON(ctx *fasthttp.RequestCtx) {
 func (src *Sources) adminHTML(ctx *fasthttp.RequestCtx) {
 	var b bytes.Buffer
 	if err := adminPage.Execute(&b, src.Tree()); err != nil {
-		writeError(ctx, fasthttp.StatusInternalServerError, "rendering the page failed: "+err.Error())
+		server.Error(ctx, fasthttp.StatusInternalServerError, "rendering the page failed: "+err.Error())
 		return
 	}
 	ctx.SetContentType("text/html; charset=utf-8")

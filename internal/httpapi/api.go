@@ -7,6 +7,7 @@ import (
 
 	"github.com/valyala/fasthttp"
 
+	"github.com/certstream/certstream/internal/server"
 	"github.com/certstream/certstream/messages"
 )
 
@@ -91,9 +92,9 @@ func (src *Sources) cert(ctx *fasthttp.RequestCtx) {
 	u, err := src.Recent.Lookup(hash)
 	switch {
 	case err != nil:
-		writeError(ctx, fasthttp.StatusBadRequest, err.Error())
+		server.Error(ctx, fasthttp.StatusBadRequest, err.Error())
 	case u == nil:
-		writeError(ctx, fasthttp.StatusNotFound,
+		server.Error(ctx, fasthttp.StatusNotFound,
 			fmt.Sprintf("no certificate with that hash among the %d most recent", src.Recent.Len()))
 	default:
 		ctx.SetContentType("application/json")
@@ -106,7 +107,7 @@ func (src *Sources) cert(ctx *fasthttp.RequestCtx) {
 func (src *Sources) example(ctx *fasthttp.RequestCtx) {
 	encode, ok := encoders[string(ctx.QueryArgs().Peek("stream"))]
 	if !ok {
-		writeError(ctx, fasthttp.StatusBadRequest, `stream must be "lite", "full" or "domains"`)
+		server.Error(ctx, fasthttp.StatusBadRequest, `stream must be "lite", "full" or "domains"`)
 		return
 	}
 	u := src.Recent.Latest()

@@ -15,6 +15,7 @@ import (
 	"github.com/certstream/certstream/actors/logs"
 	"github.com/certstream/certstream/actors/router"
 	"github.com/certstream/certstream/internal/recent"
+	"github.com/certstream/certstream/internal/server"
 )
 
 // Paths of the endpoints (the metrics path is configured).
@@ -77,7 +78,7 @@ func getOnly(h fasthttp.RequestHandler) fasthttp.RequestHandler {
 	return func(ctx *fasthttp.RequestCtx) {
 		if !ctx.IsGet() && !ctx.IsHead() {
 			ctx.Response.Header.Set("Allow", "GET, HEAD")
-			writeError(ctx, fasthttp.StatusMethodNotAllowed, "method not allowed")
+			server.Error(ctx, fasthttp.StatusMethodNotAllowed, "method not allowed")
 			return
 		}
 		ctx.Response.Header.Set("Cache-Control", "no-store")
@@ -89,19 +90,12 @@ func getOnly(h fasthttp.RequestHandler) fasthttp.RequestHandler {
 func writeJSON(ctx *fasthttp.RequestCtx, status int, v any) {
 	body, err := json.Marshal(v)
 	if err != nil {
-		writeError(ctx, fasthttp.StatusInternalServerError, "encoding the answer failed: "+err.Error())
+		server.Error(ctx, fasthttp.StatusInternalServerError, "encoding the answer failed: "+err.Error())
 		return
 	}
 	ctx.SetStatusCode(status)
 	ctx.SetContentType("application/json")
 	ctx.SetBody(body)
-}
-
-// writeError answers with status and a {"error": msg} body.
-func writeError(ctx *fasthttp.RequestCtx, status int, msg string) {
-	writeJSON(ctx, status, struct {
-		Error string `json:"error"`
-	}{msg})
 }
 
 // uptime is the node's age in seconds.

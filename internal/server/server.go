@@ -118,7 +118,7 @@ func New(cfg Config, engine *actor.Engine, router *actor.PID) *Server {
 		WriteBufferPool:  &sync.Pool{}, // the actor writes; never allocate a per-conn buffer
 		CheckOrigin:      func(*fasthttp.RequestCtx) bool { return true },
 		Error: func(ctx *fasthttp.RequestCtx, status int, reason error) {
-			jsonError(ctx, status, reason.Error())
+			Error(ctx, status, reason.Error())
 		},
 	}
 	s.SetClientPolicy(cfg.Client, cfg.ReadLimit)
@@ -260,11 +260,12 @@ func (s *Server) dispatch(ctx *fasthttp.RequestCtx) {
 			return
 		}
 	}
-	jsonError(ctx, fasthttp.StatusNotFound, "not found")
+	Error(ctx, fasthttp.StatusNotFound, "not found")
 }
 
-// jsonError answers with status and a {"error": msg} body.
-func jsonError(ctx *fasthttp.RequestCtx, status int, msg string) {
+// Error answers with status and a {"error": msg} body: the form of every
+// error the node's HTTP surface returns.
+func Error(ctx *fasthttp.RequestCtx, status int, msg string) {
 	ctx.SetStatusCode(status)
 	ctx.SetContentType("application/json")
 	body, _ := json.Marshal(struct {

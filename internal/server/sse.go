@@ -32,17 +32,17 @@ var sseStreams = map[string]messages.Stream{
 // that cannot be subscribed gets a 503 instead.
 func (s *Server) serveSSE(ctx *fasthttp.RequestCtx) {
 	if !ctx.IsGet() {
-		jsonError(ctx, fasthttp.StatusMethodNotAllowed, "method not allowed")
+		Error(ctx, fasthttp.StatusMethodNotAllowed, "method not allowed")
 		return
 	}
 	name := string(ctx.QueryArgs().Peek("stream"))
 	stream, ok := sseStreams[name]
 	if !ok {
-		jsonError(ctx, fasthttp.StatusBadRequest, fmt.Sprintf("unknown stream %q", name))
+		Error(ctx, fasthttp.StatusBadRequest, fmt.Sprintf("unknown stream %q", name))
 		return
 	}
 	if !s.cfg.Streams[stream] {
-		jsonError(ctx, fasthttp.StatusNotFound, "not found")
+		Error(ctx, fasthttp.StatusNotFound, "not found")
 		return
 	}
 	remote := ctx.RemoteAddr().String() // ctx must not be used once hijacked
