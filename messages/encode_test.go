@@ -11,7 +11,7 @@ import (
 	"testing"
 
 	"github.com/certstream/certstream/internal/certfields"
-	"github.com/certstream/certstream/internal/testdata"
+	"github.com/certstream/certstream/internal/fixtures"
 	"github.com/certstream/certstream/messages"
 )
 
@@ -27,7 +27,7 @@ type snapshot struct {
 
 func loadSnapshots(t testing.TB) []snapshot {
 	t.Helper()
-	data, err := os.ReadFile(testdata.Path(t, "parser-snapshots", "synthetic.json"))
+	data, err := os.ReadFile(fixtures.Path(t, "parser-snapshots", "synthetic.json"))
 	if err != nil {
 		t.Fatal(err)
 	}

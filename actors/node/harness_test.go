@@ -23,7 +23,7 @@ import (
 	"github.com/certstream/certstream/internal/ctdecode"
 	"github.com/certstream/certstream/internal/fakelog"
 	"github.com/certstream/certstream/internal/follow"
-	"github.com/certstream/certstream/internal/testdata"
+	"github.com/certstream/certstream/internal/fixtures"
 	"github.com/certstream/certstream/messages"
 )
 
@@ -54,7 +54,7 @@ func newFakeLogs(t *testing.T) *fakeLogs {
 		}
 		f.logs = append(f.logs, l)
 	}
-	nc, err := fakelog.NavigliConfig(testdata.Dir(t))
+	nc, err := fakelog.NavigliConfig(fixtures.Dir(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -184,7 +184,7 @@ func (f *fakeLogs) expect(t *testing.T) *expected {
 		}
 	}
 	// navigli: real data, issuers unknown (404) so no chain.
-	dir := filepath.Join(testdata.Dir(t), "static-ct", "navigli2025h2", "tile", "data")
+	dir := filepath.Join(fixtures.Dir(t), "static-ct", "navigli2025h2", "tile", "data")
 	for i := int64(0); i < f.navigli.Size(); i += 256 {
 		data, err := os.ReadFile(filepath.Join(dir, fmt.Sprintf("%03d", i/256)))
 		if err != nil {

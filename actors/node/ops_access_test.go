@@ -11,7 +11,7 @@ import (
 
 	"github.com/fasthttp/websocket"
 
-	"github.com/certstream/certstream/internal/testdata"
+	"github.com/certstream/certstream/internal/fixtures"
 )
 
 // dialStatus opens a WebSocket to path and returns the handshake status
@@ -181,7 +181,7 @@ func TestRateLimit(t *testing.T) {
 func TestTLS(t *testing.T) {
 	f := newFakeLogs(t)
 	cfg := f.config(t, t.TempDir())
-	cfg.Server.TLSCert, cfg.Server.TLSKey = testdata.SelfSignedTLS(t)
+	cfg.Server.TLSCert, cfg.Server.TLSKey = fixtures.SelfSignedTLS(t)
 	cfg.ConnectionLimit.Enabled, cfg.ConnectionLimit.PerIP = true, 1
 	n := startNode(t, cfg, Options{})
 	defer shutdown(t, n)

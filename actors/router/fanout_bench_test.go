@@ -12,7 +12,7 @@ import (
 
 	"github.com/certstream/certstream/actors/mailbox"
 	"github.com/certstream/certstream/internal/certfields"
-	"github.com/certstream/certstream/internal/testdata"
+	"github.com/certstream/certstream/internal/fixtures"
 	"github.com/certstream/certstream/messages"
 )
 
@@ -88,7 +88,7 @@ func benchmarkFanout(b *testing.B, subscribers, perMsg int) {
 
 // benchUpdate is an update for the first synthetic snapshot certificate.
 func benchUpdate(b *testing.B) *messages.Update {
-	data, err := os.ReadFile(testdata.Path(b, "parser-snapshots", "synthetic.json"))
+	data, err := os.ReadFile(fixtures.Path(b, "parser-snapshots", "synthetic.json"))
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -14,14 +14,14 @@ import (
 
 	"github.com/certstream/certstream/actors/mailbox"
 	"github.com/certstream/certstream/internal/certfields"
-	"github.com/certstream/certstream/internal/testdata"
+	"github.com/certstream/certstream/internal/fixtures"
 	"github.com/certstream/certstream/internal/wsframe"
 	"github.com/certstream/certstream/messages"
 )
 
 // updates builds one update per synthetic snapshot certificate.
 func updates(t *testing.T) []*messages.Update {
-	data, err := os.ReadFile(testdata.Path(t, "parser-snapshots", "synthetic.json"))
+	data, err := os.ReadFile(fixtures.Path(t, "parser-snapshots", "synthetic.json"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -19,7 +19,7 @@ import (
 
 	"github.com/fasthttp/websocket"
 
-	"github.com/certstream/certstream/internal/testdata"
+	"github.com/certstream/certstream/internal/fixtures"
 )
 
 // binary is the certstream binary built once for these tests.
@@ -60,7 +60,7 @@ func runBinary(t *testing.T, stdin []byte, env []string, args ...string) (string
 }
 
 func fourEntries(t *testing.T) []byte {
-	data, err := os.ReadFile(testdata.Path(t, "rfc6962", "ctgo_scanner_FourEntries.get-entries.json"))
+	data, err := os.ReadFile(fixtures.Path(t, "rfc6962", "ctgo_scanner_FourEntries.get-entries.json"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -9,7 +9,7 @@ import (
 
 	"github.com/certstream/certstream/internal/certfields"
 	"github.com/certstream/certstream/internal/fakelog"
-	"github.com/certstream/certstream/internal/testdata"
+	"github.com/certstream/certstream/internal/fixtures"
 )
 
 // checkFastPath fails t when the fast path accepts der with a result other
@@ -63,7 +63,7 @@ func itoa(i int) string { b, _ := json.Marshal(i); return string(b) }
 func navigliPrecerts(t testing.TB) [][]byte {
 	var ders [][]byte
 	for _, name := range []string{"000", "001", "002", "003"} {
-		tile, err := os.ReadFile(filepath.Join(testdata.Path(t, "static-ct", "navigli2025h2"), "tile", "data", name))
+		tile, err := os.ReadFile(filepath.Join(fixtures.Path(t, "static-ct", "navigli2025h2"), "tile", "data", name))
 		if err != nil {
 			t.Fatal(err)
 		}

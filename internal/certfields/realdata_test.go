@@ -15,7 +15,7 @@ import (
 	"testing"
 
 	"github.com/certstream/certstream/internal/certfields"
-	"github.com/certstream/certstream/internal/testdata"
+	"github.com/certstream/certstream/internal/fixtures"
 	"github.com/certstream/certstream/messages"
 	"golang.org/x/crypto/cryptobyte"
 )
@@ -106,7 +106,7 @@ func readPrecertTileLeaves(t testing.TB, tile []byte) []tileLeaf {
 // TestStaticCTPrecerts parses 1024 real Let's Encrypt pre-certificates and
 // checks all_domains against expected_all_domains.jsonl.
 func TestStaticCTPrecerts(t *testing.T) {
-	dir := testdata.Path(t, "static-ct", "navigli2025h2")
+	dir := fixtures.Path(t, "static-ct", "navigli2025h2")
 	var leaves []tileLeaf
 	for _, name := range []string{"000", "001", "002", "003"} {
 		tile, err := os.ReadFile(filepath.Join(dir, "tile", "data", name))
@@ -195,7 +195,7 @@ type rfc6962Entry struct {
 // fourEntries reads the four real 2013 RFC 6962 entries (all x509 entries).
 func fourEntries(t testing.TB) []rfc6962Entry {
 	t.Helper()
-	data, err := os.ReadFile(testdata.Path(t, "rfc6962", "ctgo_scanner_FourEntries.get-entries.json"))
+	data, err := os.ReadFile(fixtures.Path(t, "rfc6962", "ctgo_scanner_FourEntries.get-entries.json"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -233,7 +233,7 @@ func fourEntries(t testing.TB) []rfc6962Entry {
 // snapshotDERs returns the certificates of parser-snapshots/synthetic.json.
 func snapshotDERs(t testing.TB) [][]byte {
 	t.Helper()
-	data, err := os.ReadFile(testdata.Path(t, "parser-snapshots", "synthetic.json"))
+	data, err := os.ReadFile(fixtures.Path(t, "parser-snapshots", "synthetic.json"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -256,7 +256,7 @@ func snapshotDERs(t testing.TB) [][]byte {
 // the first navigli data tile (RSA and ECDSA keys, typical Let's Encrypt
 // extensions).
 func BenchmarkParseLetsEncryptPrecert(b *testing.B) {
-	tile, err := os.ReadFile(testdata.Path(b, "static-ct", "navigli2025h2", "tile", "data", "000"))
+	tile, err := os.ReadFile(fixtures.Path(b, "static-ct", "navigli2025h2", "tile", "data", "000"))
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -20,7 +20,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/certstream/certstream/internal/testdata"
+	"github.com/certstream/certstream/internal/fixtures"
 )
 
 // navigliOrigin is the origin the navigli checkpoints were re-signed under.
@@ -29,7 +29,7 @@ const navigliOrigin = "navigli2025h2.resigned.test"
 // readTestdata reads a file of the shared test data.
 func readTestdata(t testing.TB, elem ...string) []byte {
 	t.Helper()
-	b, err := os.ReadFile(testdata.Path(t, elem...))
+	b, err := os.ReadFile(fixtures.Path(t, elem...))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -118,7 +118,7 @@ func gzipBytes(b []byte) []byte {
 // file through encode (nil: as stored). A missing file is a 404.
 func serveNavigli(t testing.TB, encode func(w http.ResponseWriter, path string, body []byte)) string {
 	t.Helper()
-	dir := testdata.Path(t, "static-ct", "navigli2025h2")
+	dir := fixtures.Path(t, "static-ct", "navigli2025h2")
 	return serve(t, func(w http.ResponseWriter, r *http.Request) {
 		rel, ok := strings.CutPrefix(r.URL.Path, "/log/")
 		if !ok || strings.Contains(rel, "..") {

@@ -6,7 +6,7 @@ import (
 	"os"
 	"testing"
 
-	"github.com/certstream/certstream/internal/testdata"
+	"github.com/certstream/certstream/internal/fixtures"
 	"github.com/certstream/certstream/messages"
 	"golang.org/x/crypto/cryptobyte"
 )
@@ -20,7 +20,7 @@ type rawEntry struct {
 // fourEntries loads the real 2013 get-entries response.
 func fourEntries(t testing.TB) []rawEntry {
 	t.Helper()
-	b, err := os.ReadFile(testdata.Path(t, "rfc6962", "ctgo_scanner_FourEntries.get-entries.json"))
+	b, err := os.ReadFile(fixtures.Path(t, "rfc6962", "ctgo_scanner_FourEntries.get-entries.json"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -37,7 +37,7 @@ func fourEntries(t testing.TB) []rawEntry {
 // navigli reads a file of the navigli2025h2 static-ct log.
 func navigli(t testing.TB, elem ...string) []byte {
 	t.Helper()
-	b, err := os.ReadFile(testdata.Path(t, append([]string{"static-ct", "navigli2025h2"}, elem...)...))
+	b, err := os.ReadFile(fixtures.Path(t, append([]string{"static-ct", "navigli2025h2"}, elem...)...))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -53,7 +53,7 @@ type expectedNavigli struct {
 
 func expectedNavigliEntries(t testing.TB) []expectedNavigli {
 	t.Helper()
-	f, err := os.Open(testdata.Path(t, "static-ct", "navigli2025h2", "expected_all_domains.jsonl"))
+	f, err := os.Open(fixtures.Path(t, "static-ct", "navigli2025h2", "expected_all_domains.jsonl"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -13,7 +13,7 @@ import (
 
 	ct "github.com/google/certificate-transparency-go"
 
-	"github.com/certstream/certstream/internal/testdata"
+	"github.com/certstream/certstream/internal/fixtures"
 )
 
 // TestRunRate grows three logs at 600 entries/s for one second and checks
@@ -213,7 +213,7 @@ func TestLogList(t *testing.T) {
 	rfc := addLog(t, s, LogConfig{Name: "argon", Operator: "Google"})
 	tiled := addLog(t, s, LogConfig{Name: "sycamore", Kind: StaticCT, Operator: "Let's Encrypt"})
 	other := addLog(t, s, LogConfig{Name: "oak", Operator: "Let's Encrypt"})
-	nav, err := NavigliConfig(testdata.Dir(t))
+	nav, err := NavigliConfig(fixtures.Dir(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -256,7 +256,7 @@ func TestLogList(t *testing.T) {
 		t.Errorf("navigli listed as %+v", got)
 	}
 
-	real, err := os.ReadFile(testdata.Path(t, "loglist", "google_v3_log_list.json"))
+	real, err := os.ReadFile(fixtures.Path(t, "loglist", "google_v3_log_list.json"))
 	if err != nil {
 		t.Fatal(err)
 	}

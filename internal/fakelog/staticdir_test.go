@@ -9,7 +9,7 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/certstream/certstream/internal/testdata"
+	"github.com/certstream/certstream/internal/fixtures"
 )
 
 // TestNavigli serves the real navigli2025h2 fixture, verifies both
@@ -17,7 +17,7 @@ import (
 // tiles, and checks which tiles exist before and after Grow.
 func TestNavigli(t *testing.T) {
 	s := newTestServer(t)
-	cfg, err := NavigliConfig(testdata.Dir(t))
+	cfg, err := NavigliConfig(fixtures.Dir(t))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -9,7 +9,7 @@ import (
 	"sync"
 )
 
-// The embedded snapshot, copied from ../shared/testdata/loglist, Google's v3
+// The embedded snapshot, the same file as internal/fixtures/testdata/loglist, Google's v3
 // list v85.92 of 2026-05-29, with Google's signature over it and Google's
 // list-signing public key.
 var (

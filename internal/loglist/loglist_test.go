@@ -16,7 +16,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/certstream/certstream/internal/testdata"
+	"github.com/certstream/certstream/internal/fixtures"
 )
 
 // expectedLog is what the test derives from the raw JSON on its own.
@@ -91,12 +91,12 @@ func checkFollowed(t *testing.T, l *List, want []expectedLog) {
 }
 
 func TestEmbeddedList(t *testing.T) {
-	shared, err := os.ReadFile(testdata.Path(t, "loglist", "google_v3_log_list.json"))
+	shared, err := os.ReadFile(fixtures.Path(t, "loglist", "google_v3_log_list.json"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if !bytes.Equal(shared, embeddedJSON) {
-		t.Fatal("the embedded list differs from ../shared/testdata/loglist")
+		t.Fatal("the embedded list differs from the fixtures copy")
 	}
 	all, counts, operators := walkList(t, embeddedJSON)
 	if counts["logs"] != 35 || counts["tiled_logs"] != 21 || operators != 8 {

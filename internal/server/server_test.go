@@ -24,7 +24,7 @@ import (
 	"github.com/certstream/certstream/actors/conn"
 	"github.com/certstream/certstream/actors/conn/conntest"
 	"github.com/certstream/certstream/actors/mailbox"
-	"github.com/certstream/certstream/internal/testdata"
+	"github.com/certstream/certstream/internal/fixtures"
 	"github.com/certstream/certstream/internal/wsframe"
 	"github.com/certstream/certstream/messages"
 )
@@ -506,7 +506,7 @@ func TestRoutes(t *testing.T) {
 // TestTLS serves WSS and HTTPS with a self-signed certificate: the actor's
 // writes go through the TLS connection.
 func TestTLS(t *testing.T) {
-	certFile, keyFile := testdata.SelfSignedTLS(t)
+	certFile, keyFile := fixtures.SelfSignedTLS(t)
 	v := start(t, Config{Streams: allStreams, Client: quiet, TLSCertFile: certFile, TLSKeyFile: keyFile}, conntest.Config{})
 	tlsCfg := &tls.Config{InsecureSkipVerify: true}
 	d := websocket.Dialer{HandshakeTimeout: 5 * time.Second, TLSClientConfig: tlsCfg}

@@ -21,7 +21,7 @@ import (
 	"github.com/parquet-go/parquet-go"
 
 	"github.com/certstream/certstream/internal/ctdecode"
-	"github.com/certstream/certstream/internal/testdata"
+	"github.com/certstream/certstream/internal/fixtures"
 	"github.com/certstream/certstream/messages"
 )
 
@@ -340,7 +340,7 @@ func realEntries(t testing.TB) []*messages.Entry {
 			ExtraData string `json:"extra_data"`
 		} `json:"entries"`
 	}
-	b, err := os.ReadFile(testdata.Path(t, "rfc6962", "ctgo_scanner_FourEntries.get-entries.json"))
+	b, err := os.ReadFile(fixtures.Path(t, "rfc6962", "ctgo_scanner_FourEntries.get-entries.json"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -355,7 +355,7 @@ func realEntries(t testing.TB) []*messages.Entry {
 	}
 	var entries []*messages.Entry
 	for tile := 0; tile < 4; tile++ {
-		data, err := os.ReadFile(testdata.Path(t, "static-ct", "navigli2025h2", "tile", "data", fmt.Sprintf("%03d", tile)))
+		data, err := os.ReadFile(fixtures.Path(t, "static-ct", "navigli2025h2", "tile", "data", fmt.Sprintf("%03d", tile)))
 		if err != nil {
 			t.Fatal(err)
 		}
