@@ -16,7 +16,8 @@ import (
 
 	"github.com/anthdm/hollywood/actor"
 
-	"github.com/certstream/certstream/actors/mailbox"
+	"github.com/certstream/certstream/internal/mailbox"
+	"github.com/certstream/certstream/internal/wire"
 	"github.com/certstream/certstream/internal/wsframe"
 	"github.com/certstream/certstream/messages"
 )
@@ -113,8 +114,8 @@ type Hooks struct {
 
 // Config is one connection's transport, stream, policy and hooks.
 type Config struct {
-	Transport messages.Transport
-	Stream    messages.Stream
+	Transport wire.Transport
+	Stream    wire.Stream
 	Policy
 	Hooks
 }
@@ -269,7 +270,7 @@ func (a *connActor) tick(c *actor.Context, now int64) {
 	if s.closing {
 		return
 	}
-	ws := a.cfg.Transport == messages.WebSocket
+	ws := a.cfg.Transport == wire.WebSocket
 	if ws && s.pingSent != 0 && s.lastSeen.Load() >= s.pingSent {
 		s.pingSent = 0 // answered (any frame counts)
 	}
@@ -330,7 +331,7 @@ func (a *connActor) heartbeatAfter() int64 {
 func (a *connActor) nextTick() int64 {
 	s, p := a.s, &a.cfg.Policy
 	next := s.lastData + a.heartbeatAfter()
-	if a.cfg.Transport == messages.WebSocket {
+	if a.cfg.Transport == wire.WebSocket {
 		next = min(next, s.lastPing+p.PingInterval.Milliseconds())
 		if s.pingSent != 0 {
 			next = min(next, s.pingSent+p.PongTimeout.Milliseconds())
@@ -374,7 +375,7 @@ func (a *connActor) controlBuf() []byte {
 
 // writeControl writes a small frame and reports success; a failure closes.
 func (a *connActor) writeControl(c *actor.Context, frame []byte) bool {
-	if a.s.closing || a.cfg.Transport != messages.WebSocket {
+	if a.s.closing || a.cfg.Transport != wire.WebSocket {
 		return false
 	}
 	if _, err := a.s.write(frame, a.cfg.WriteTimeout); err != nil {
@@ -408,7 +409,7 @@ func (a *connActor) close(c *actor.Context, code uint16, reason, detail string) 
 	s.closing = true
 	s.setReason(reason)
 	deadline := expired
-	if code != 0 && a.cfg.Transport == messages.WebSocket {
+	if code != 0 && a.cfg.Transport == wire.WebSocket {
 		text := reason
 		if detail != "" {
 			text += ": " + detail

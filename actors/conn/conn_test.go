@@ -17,7 +17,8 @@ import (
 	"github.com/anthdm/hollywood/actor"
 
 	"github.com/certstream/certstream/actors/conn/conntest"
-	"github.com/certstream/certstream/actors/mailbox"
+	"github.com/certstream/certstream/internal/mailbox"
+	"github.com/certstream/certstream/internal/wire"
 	"github.com/certstream/certstream/internal/wsframe"
 	"github.com/certstream/certstream/messages"
 )
@@ -94,7 +95,7 @@ func dialPair(t *testing.T, d *net.Dialer) (srv, cli net.Conn) {
 func (h *harness) publish(payloads ...[]byte) [][]byte {
 	var sent [][]byte
 	for _, p := range payloads {
-		f := messages.Frames{WS: wsframe.AppendText(nil, p), SSE: messages.AppendFrame(nil, messages.SSE, p)}
+		f := wire.Frames{WS: wsframe.AppendText(nil, p), SSE: wire.AppendFrame(nil, wire.SSE, p)}
 		h.e.Send(h.router, conntest.Publish{Stream: h.cfg.Stream, Frames: f})
 		sent = append(sent, f.For(h.cfg.Transport))
 	}
@@ -220,9 +221,9 @@ func payloads(n int) [][]byte {
 }
 
 func TestFramesArriveInOrderByteIdentical(t *testing.T) {
-	for _, tr := range []messages.Transport{messages.WebSocket, messages.SSE} {
+	for _, tr := range []wire.Transport{wire.WebSocket, wire.SSE} {
 		t.Run(tr.String(), func(t *testing.T) {
-			h := newHarness(t, Config{Transport: tr, Stream: messages.StreamFull, Policy: quiet},
+			h := newHarness(t, Config{Transport: tr, Stream: wire.StreamFull, Policy: quiet},
 				conntest.Config{RingCapacity: 1024}, nil)
 			sent := h.publish(payloads(200)...)
 			h.expectStream(sent, "the concatenated frames")
@@ -239,9 +240,9 @@ func TestHeartbeatOnIdleStream(t *testing.T) {
 	const interval = 3 * time.Second
 	cases := []struct {
 		name    string
-		tr      messages.Transport
+		tr      wire.Transport
 		dataSSE bool
-	}{{"ws", messages.WebSocket, false}, {"sse-comment", messages.SSE, false}, {"sse-data", messages.SSE, true}}
+	}{{"ws", wire.WebSocket, false}, {"sse-comment", wire.SSE, false}, {"sse-data", wire.SSE, true}}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
@@ -273,9 +274,9 @@ func TestHeartbeatOnIdleStream(t *testing.T) {
 
 // readHeartbeat reads one heartbeat and returns its JSON (nil for an SSE
 // comment).
-func readHeartbeat(t *testing.T, r *bufio.Reader, tr messages.Transport, dataSSE bool) []byte {
+func readHeartbeat(t *testing.T, r *bufio.Reader, tr wire.Transport, dataSSE bool) []byte {
 	t.Helper()
-	if tr == messages.WebSocket {
+	if tr == wire.WebSocket {
 		op, p, err := readFrame(r)
 		if err != nil || op != wsframe.OpText {
 			t.Fatalf("frame op %d: %v", op, err)
@@ -306,7 +307,7 @@ func TestPingDueBeforeNextHeartbeatGoesWithIt(t *testing.T) {
 	// Heartbeats after 2 s - 1.5 ticks = 1.7 s of silence; the ping due at
 	// 3 s would come before the second heartbeat, so it goes with the first.
 	p := Policy{HeartbeatInterval: 2 * time.Second, TickPeriod: 200 * time.Millisecond, PingInterval: 3 * time.Second}
-	h := newHarness(t, Config{Transport: messages.WebSocket, Policy: p}, conntest.Config{TickEvery: 200 * time.Millisecond}, nil)
+	h := newHarness(t, Config{Transport: wire.WebSocket, Policy: p}, conntest.Config{TickEvery: 200 * time.Millisecond}, nil)
 	start := time.Now()
 	_ = h.cli.SetReadDeadline(start.Add(10 * time.Second))
 	op, _, err := readFrame(h.br)
@@ -337,7 +338,7 @@ func TestPingDueBeforeNextHeartbeatGoesWithIt(t *testing.T) {
 
 func TestPongTimeoutCloses(t *testing.T) {
 	p := Policy{HeartbeatInterval: time.Hour, PingInterval: time.Second, PongTimeout: time.Second}
-	h := newHarness(t, Config{Transport: messages.WebSocket, Policy: p}, conntest.Config{TickEvery: 200 * time.Millisecond}, nil)
+	h := newHarness(t, Config{Transport: wire.WebSocket, Policy: p}, conntest.Config{TickEvery: 200 * time.Millisecond}, nil)
 	_ = h.cli.SetReadDeadline(time.Now().Add(10 * time.Second))
 	op, _, err := readFrame(h.br)
 	if err != nil || op != wsframe.OpPing {
@@ -355,7 +356,7 @@ func TestPongTimeoutCloses(t *testing.T) {
 
 func TestAnsweredPingsKeepConnection(t *testing.T) {
 	p := Policy{HeartbeatInterval: time.Hour, PingInterval: time.Second, PongTimeout: time.Second}
-	h := newHarness(t, Config{Transport: messages.WebSocket, Policy: p}, conntest.Config{TickEvery: 200 * time.Millisecond}, nil)
+	h := newHarness(t, Config{Transport: wire.WebSocket, Policy: p}, conntest.Config{TickEvery: 200 * time.Millisecond}, nil)
 	end := time.Now().Add(3500 * time.Millisecond)
 	pings := 0
 	for time.Now().Before(end) {
@@ -379,7 +380,7 @@ func TestAnsweredPingsKeepConnection(t *testing.T) {
 }
 
 func TestPeerPingAndClose(t *testing.T) {
-	h := newHarness(t, Config{Transport: messages.WebSocket, Policy: quiet}, conntest.Config{}, nil)
+	h := newHarness(t, Config{Transport: wire.WebSocket, Policy: quiet}, conntest.Config{}, nil)
 	_ = h.cli.SetReadDeadline(time.Now().Add(10 * time.Second))
 	h.sock.PeerPing("abc")
 	op, p, err := readFrame(h.br)
@@ -417,7 +418,7 @@ func TestPeerPingAndClose(t *testing.T) {
 }
 
 func TestFailSendsCloseFrame(t *testing.T) {
-	h := newHarness(t, Config{Transport: messages.WebSocket, Policy: quiet}, conntest.Config{}, nil)
+	h := newHarness(t, Config{Transport: wire.WebSocket, Policy: quiet}, conntest.Config{}, nil)
 	_ = h.cli.SetReadDeadline(time.Now().Add(10 * time.Second))
 	h.sock.Fail(wsframe.CloseTooBig, ReasonTooBig)
 	code, text, _ := readUntilClose(t, h.br)
@@ -434,7 +435,7 @@ func TestFailSendsCloseFrame(t *testing.T) {
 func TestSlowClientDisconnected(t *testing.T) {
 	p := quiet
 	p.WriteTimeout = 10 * time.Second
-	h := newHarness(t, Config{Transport: messages.WebSocket, Policy: p},
+	h := newHarness(t, Config{Transport: wire.WebSocket, Policy: p},
 		conntest.Config{RingCapacity: 64}, smallBufferDialer(4096))
 	chunk := make([][]byte, 32)
 	for i := range chunk {
@@ -479,7 +480,7 @@ func smallBufferDialer(size int) *net.Dialer {
 }
 
 func TestWriteErrorClosesAndCountsLoss(t *testing.T) {
-	h := newHarness(t, Config{Transport: messages.WebSocket, Policy: quiet}, conntest.Config{RingCapacity: 64}, nil)
+	h := newHarness(t, Config{Transport: wire.WebSocket, Policy: quiet}, conntest.Config{RingCapacity: 64}, nil)
 	_ = h.cli.(*net.TCPConn).SetLinger(0)
 	h.cli.Close() // reset: writes fail
 	for i := 0; i < 200; i++ {
@@ -505,7 +506,7 @@ func TestWriteErrorClosesAndCountsLoss(t *testing.T) {
 // coming: the restarted actor writes every one of them, in order, to the
 // same socket.
 func TestPanicRestartKeepsQueueAndSocket(t *testing.T) {
-	h := newHarness(t, Config{Transport: messages.WebSocket, Policy: quiet}, conntest.Config{RingCapacity: 1024}, nil)
+	h := newHarness(t, Config{Transport: wire.WebSocket, Policy: quiet}, conntest.Config{RingCapacity: 1024}, nil)
 	all := payloads(100)
 	sent := h.publish(all[:50]...)
 	h.waitStats("first half delivered", func(s conntest.Sub) bool { return s.Stats.Delivered == 50 })
@@ -555,7 +556,7 @@ func TestFinishIsIdempotent(t *testing.T) {
 func TestPanicMidFlushResumes(t *testing.T) {
 	p := quiet
 	p.BatchLimit = 8
-	h := newHarness(t, Config{Transport: messages.WebSocket, Policy: p}, conntest.Config{RingCapacity: 1024}, nil)
+	h := newHarness(t, Config{Transport: wire.WebSocket, Policy: p}, conntest.Config{RingCapacity: 1024}, nil)
 	h.e.Send(h.pid, InjectPanic{InFlush: true})
 	sent := h.publish(payloads(60)...)
 	s := h.waitStats("the rest delivered", func(s conntest.Sub) bool {
@@ -605,7 +606,7 @@ func TestWriteBatchCountsWholeFrames(t *testing.T) {
 // TestPreambleFirstOnceSubscribed: the preamble is written as soon as the
 // actor starts, before any frame, and only once.
 func TestPreambleFirstOnceSubscribed(t *testing.T) {
-	for _, tr := range []messages.Transport{messages.WebSocket, messages.SSE} {
+	for _, tr := range []wire.Transport{wire.WebSocket, wire.SSE} {
 		t.Run(tr.String(), func(t *testing.T) {
 			pre := []byte("HTTP/1.1 200 OK\r\nX-Test: preamble\r\n\r\n")
 			h := newHarnessWith(t, Config{Transport: tr, Policy: quiet}, conntest.Config{}, nil, pre)

@@ -4,7 +4,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/certstream/certstream/messages"
+	"github.com/certstream/certstream/internal/wire"
 )
 
 // writeBuf is the scratch space of one write: the batch drained from the
@@ -84,12 +84,12 @@ const sseHeartbeat = ": heartbeat\n\n"
 // heartbeat builds in wb.b the heartbeat for transport t at time now (Unix
 // ms): the heartbeat message as a data frame, or for SSE a comment unless
 // dataSSE asks for a data event.
-func (wb *writeBuf) heartbeat(t messages.Transport, dataSSE bool, now int64) []byte {
-	if t == messages.SSE && !dataSSE {
+func (wb *writeBuf) heartbeat(t wire.Transport, dataSSE bool, now int64) []byte {
+	if t == wire.SSE && !dataSSE {
 		wb.b = append(wb.b[:0], sseHeartbeat...)
 		return wb.b
 	}
-	wb.tmp = messages.AppendHeartbeat(wb.tmp[:0], now)
-	wb.b = messages.AppendFrame(wb.b[:0], t, wb.tmp)
+	wb.tmp = wire.AppendHeartbeat(wb.tmp[:0], now)
+	wb.b = wire.AppendFrame(wb.b[:0], t, wb.tmp)
 	return wb.b
 }

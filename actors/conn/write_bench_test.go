@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/certstream/certstream/actors/mailbox"
+	"github.com/certstream/certstream/internal/mailbox"
 	"github.com/certstream/certstream/internal/wsframe"
 )
 

@@ -11,6 +11,7 @@ import (
 
 	"github.com/certstream/certstream/internal/follow"
 	"github.com/certstream/certstream/internal/recentset"
+	"github.com/certstream/certstream/internal/wire"
 	"github.com/certstream/certstream/messages"
 )
 
@@ -74,7 +75,7 @@ func (d *dedup) filter(c *actor.Context, b messages.Batch) {
 		}
 	}()
 	now := d.cfg.Now().UnixMilli()
-	fresh := make([]*messages.Update, 0, len(b.Updates))
+	fresh := make([]*wire.Update, 0, len(b.Updates))
 	for _, u := range b.Updates {
 		var k recentset.Key
 		copy(k[:], u.Leaf.SHA256[:])
@@ -96,7 +97,7 @@ func (d *dedup) filter(c *actor.Context, b messages.Batch) {
 
 // countPublished adds fresh to each log's published counter: one lookup per
 // run of updates from the same log (a batch comes from one log).
-func (d *dedup) countPublished(fresh []*messages.Update) {
+func (d *dedup) countPublished(fresh []*wire.Update) {
 	for i := 0; i < len(fresh); {
 		src, j := fresh[i].Source, i+1
 		for j < len(fresh) && fresh[j].Source == src {

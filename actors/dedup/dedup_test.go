@@ -8,13 +8,14 @@ import (
 	"github.com/VictoriaMetrics/metrics"
 	"github.com/anthdm/hollywood/actor"
 
+	"github.com/certstream/certstream/internal/wire"
 	"github.com/certstream/certstream/messages"
 )
 
-func update(id byte, index uint64) *messages.Update {
-	c := &messages.Cert{}
+func update(id byte, index uint64) *wire.Update {
+	c := &wire.Cert{}
 	c.SHA256[0] = id
-	return &messages.Update{Entry: messages.Entry{Index: index, Leaf: c}}
+	return &wire.Update{Entry: wire.Entry{Index: index, Leaf: c}}
 }
 
 func TestDedupForwardsFirstSightingInOrder(t *testing.T) {
@@ -28,9 +29,9 @@ func TestDedupForwardsFirstSightingInOrder(t *testing.T) {
 	d := e.Spawn(New(Config{Capacity: 100, TTL: time.Hour, Router: r}), "dedup")
 	var released atomic.Int32
 	rel := func() { released.Add(1) }
-	e.Send(d, messages.Batch{Updates: []*messages.Update{update(1, 0), update(2, 1), update(1, 2)}, Release: rel})
-	e.Send(d, messages.Batch{Updates: []*messages.Update{update(2, 3)}, Release: rel}) // all duplicates
-	e.Send(d, messages.Batch{Updates: []*messages.Update{update(3, 4)}, Release: rel})
+	e.Send(d, messages.Batch{Updates: []*wire.Update{update(1, 0), update(2, 1), update(1, 2)}, Release: rel})
+	e.Send(d, messages.Batch{Updates: []*wire.Update{update(2, 3)}, Release: rel}) // all duplicates
+	e.Send(d, messages.Batch{Updates: []*wire.Update{update(3, 4)}, Release: rel})
 	want := [][]uint64{{0, 1}, {4}}
 	var routed []messages.Published
 	for _, w := range want {
@@ -71,8 +72,8 @@ func TestInspectAndPublishedPerLog(t *testing.T) {
 	e, _ := actor.NewEngine(actor.NewEngineConfig())
 	r := e.SpawnFunc(func(*actor.Context) {}, "router")
 	d := e.Spawn(New(Config{Capacity: 100, TTL: time.Hour, Router: r}), "dedup")
-	src := &messages.Source{Name: "dedup test log", URL: "https://ct.example/dedup/"}
-	ups := []*messages.Update{update(1, 0), update(2, 1), update(1, 2)}
+	src := &wire.Source{Name: "dedup test log", URL: "https://ct.example/dedup/"}
+	ups := []*wire.Update{update(1, 0), update(2, 1), update(1, 2)}
 	for _, u := range ups {
 		u.Source = src
 	}

@@ -30,9 +30,10 @@ import (
 	"github.com/VictoriaMetrics/metrics"
 	"github.com/anthdm/hollywood/actor"
 
-	"github.com/certstream/certstream/actors/mailbox"
 	"github.com/certstream/certstream/internal/delta"
 	"github.com/certstream/certstream/internal/delta/certtable"
+	"github.com/certstream/certstream/internal/mailbox"
+	"github.com/certstream/certstream/internal/wire"
 	"github.com/certstream/certstream/messages"
 )
 
@@ -142,12 +143,12 @@ type Stats struct {
 // state is everything the sink keeps across restarts.
 type state struct {
 	cfg    Config
-	ring   *mailbox.Ring[*messages.Update]
+	ring   *mailbox.Ring[*wire.Update]
 	writer *delta.Writer // nil until opened, and while a flush owns it
 
-	buf     []*messages.Update // drained rows not yet committed, oldest first
-	pending int                // buf[:pending] is the batch being committed (fixed once formed)
-	seq     int64              // its txn sequence; -1 until the table is opened
+	buf     []*wire.Update // drained rows not yet committed, oldest first
+	pending int            // buf[:pending] is the batch being committed (fixed once formed)
+	seq     int64          // its txn sequence; -1 until the table is opened
 
 	job       *job
 	failing   bool
@@ -166,9 +167,9 @@ type state struct {
 type sink struct{ *state }
 
 // New returns the producer factory the router calls with the sink's ring.
-func New(cfg Config) func(ring *mailbox.Ring[*messages.Update]) actor.Producer {
+func New(cfg Config) func(ring *mailbox.Ring[*wire.Update]) actor.Producer {
 	cfg = cfg.withDefaults()
-	return func(ring *mailbox.Ring[*messages.Update]) actor.Producer {
+	return func(ring *mailbox.Ring[*wire.Update]) actor.Producer {
 		st := &state{cfg: cfg, ring: ring, seq: -1, stats: Stats{TableVersion: -1}}
 		return func() actor.Receiver { return &sink{st} }
 	}
@@ -361,7 +362,7 @@ func (s *sink) start(notify bool) {
 
 // flush opens the table if needed and commits rows as batch seq (or, when
 // seq is -1, as the batch after the last one this sink committed).
-func flush(opts delta.Options, w *delta.Writer, seq int64, rows []*messages.Update) (r result) {
+func flush(opts delta.Options, w *delta.Writer, seq int64, rows []*wire.Update) (r result) {
 	began := time.Now()
 	r.seq = seq
 	defer func() {
@@ -403,16 +404,16 @@ func flush(opts delta.Options, w *delta.Writer, seq int64, rows []*messages.Upda
 // unarchived returns rows without those the table already holds by its
 // marks (rows of a log below its mark were archived before a crash and
 // fetched again after it), and how many it left out. rows is not modified.
-func unarchived(rows []*messages.Update, marks map[string]int64) ([]*messages.Update, int) {
+func unarchived(rows []*wire.Update, marks map[string]int64) ([]*wire.Update, int) {
 	if len(marks) == 0 {
 		return rows, 0
 	}
-	var out []*messages.Update
+	var out []*wire.Update
 	for i, u := range rows {
 		known := u.Source != nil && int64(u.Index) < marks[u.Source.URL]
 		switch {
 		case known && out == nil:
-			out = append(make([]*messages.Update, 0, len(rows)), rows[:i]...)
+			out = append(make([]*wire.Update, 0, len(rows)), rows[:i]...)
 		case !known && out != nil:
 			out = append(out, u)
 		}
@@ -424,7 +425,7 @@ func unarchived(rows []*messages.Update, marks map[string]int64) ([]*messages.Up
 }
 
 // marks returns, per log in rows, the next index after its rows there.
-func marks(rows []*messages.Update) map[string]int64 {
+func marks(rows []*wire.Update) map[string]int64 {
 	m := make(map[string]int64)
 	for _, u := range rows {
 		if u.Source != nil {

@@ -15,9 +15,10 @@ import (
 	"github.com/anthdm/hollywood/actor"
 
 	"github.com/certstream/certstream/actors/deltasink"
-	"github.com/certstream/certstream/actors/mailbox"
 	"github.com/certstream/certstream/actors/router"
 	"github.com/certstream/certstream/internal/delta/deltatest"
+	"github.com/certstream/certstream/internal/mailbox"
+	"github.com/certstream/certstream/internal/wire"
 	"github.com/certstream/certstream/messages"
 )
 
@@ -37,7 +38,7 @@ func (c *clock) Advance(d time.Duration) { c.mu.Lock(); c.t = c.t.Add(d); c.mu.U
 type harness struct {
 	t      testing.TB
 	engine *actor.Engine
-	ring   *mailbox.Ring[*messages.Update]
+	ring   *mailbox.Ring[*wire.Update]
 	pid    *actor.PID
 	clock  *clock
 	dir    string
@@ -49,7 +50,7 @@ func newHarness(t testing.TB, capacity int, mod func(*deltasink.Config), opts ..
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := &harness{t: t, engine: engine, ring: mailbox.New[*messages.Update](capacity),
+	h := &harness{t: t, engine: engine, ring: mailbox.New[*wire.Update](capacity),
 		clock: &clock{t: time.UnixMilli(seen0)}, dir: filepath.Join(t.TempDir(), "table")}
 	cfg := deltasink.Config{TablePath: h.dir, BatchSize: 100, FlushInterval: time.Minute, Compression: "snappy",
 		SinkID: "test-sink", Now: h.clock.Now, RetryMin: time.Second, RetryMax: 8 * time.Second}
@@ -61,7 +62,7 @@ func newHarness(t testing.TB, capacity int, mod func(*deltasink.Config), opts ..
 }
 
 // push offers updates as the router does: a wake only when the ring asks.
-func (h *harness) push(updates []*messages.Update) {
+func (h *harness) push(updates []*wire.Update) {
 	for _, u := range updates {
 		if h.ring.Push(u) {
 			h.engine.Send(h.pid, messages.Wake{})
@@ -107,7 +108,7 @@ func (h *harness) stop() {
 
 // checkTable reads the table back independently and checks it holds
 // exactly the given updates, once each.
-func checkTable(t *testing.T, dir string, want []*messages.Update) *deltatest.Table {
+func checkTable(t *testing.T, dir string, want []*wire.Update) *deltatest.Table {
 	t.Helper()
 	tbl, err := deltatest.Read(dir)
 	if err != nil {
@@ -147,7 +148,7 @@ func colonHex(b []byte) string {
 }
 
 // checkAccounting checks the ring's exact accounting once the sink is idle.
-func checkAccounting(t *testing.T, ring *mailbox.Ring[*messages.Update], delivered, dropped uint64) {
+func checkAccounting(t *testing.T, ring *mailbox.Ring[*wire.Update], delivered, dropped uint64) {
 	t.Helper()
 	st := ring.Stats()
 	if st.Delivered != delivered || st.Dropped != dropped || st.Pushed != st.Delivered+st.Dropped+uint64(st.Queued+st.InFlight) {
@@ -390,7 +391,7 @@ func TestRestartedNodeContinuesTheSequence(t *testing.T) {
 // rows at the same indices are new and kept.
 func TestReplayedRowsAreLeftOut(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "table")
-	run := func(updates []*messages.Update) deltasink.Stats {
+	run := func(updates []*wire.Update) deltasink.Stats {
 		h := newHarness(t, 1000, func(c *deltasink.Config) { c.TablePath = dir })
 		h.dir = dir
 		h.push(updates)
@@ -410,7 +411,7 @@ func TestReplayedRowsAreLeftOut(t *testing.T) {
 		t.Fatalf("first run: %+v", st)
 	}
 	other := deltatest.Updates(t, 50, 0, seen0)
-	otherLog := &messages.Source{Name: "Other", URL: "https://other.example/"}
+	otherLog := &wire.Source{Name: "Other", URL: "https://other.example/"}
 	for _, u := range other {
 		u.Source = otherLog
 	}

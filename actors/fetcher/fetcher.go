@@ -16,6 +16,7 @@ import (
 	"github.com/anthdm/hollywood/actor"
 
 	"github.com/certstream/certstream/internal/follow"
+	"github.com/certstream/certstream/internal/wire"
 	"github.com/certstream/certstream/messages"
 )
 
@@ -113,14 +114,14 @@ func (f *fetcher) start(c *actor.Context) {
 				engine.Send(self, crashed{reason: v})
 			}
 		}()
-		fl.Run(ctx, f.next.Load(), f.known.Load(), func(ctx context.Context, ups []*messages.Update, next uint64) error {
+		fl.Run(ctx, f.next.Load(), f.known.Load(), func(ctx context.Context, ups []*wire.Update, next uint64) error {
 			return f.deliver(ctx, engine, ups, next)
 		})
 	}()
 }
 
 // deliver hands a batch to dedup (waiting for credit) and reports the cursor.
-func (f *fetcher) deliver(ctx context.Context, engine *actor.Engine, ups []*messages.Update, next uint64) error {
+func (f *fetcher) deliver(ctx context.Context, engine *actor.Engine, ups []*wire.Update, next uint64) error {
 	if len(ups) > 0 {
 		select {
 		case f.credit <- struct{}{}:

@@ -10,9 +10,10 @@ import (
 
 	"github.com/anthdm/hollywood/actor"
 
-	"github.com/certstream/certstream/actors/mailbox"
 	"github.com/certstream/certstream/internal/certfields"
 	"github.com/certstream/certstream/internal/fixtures"
+	"github.com/certstream/certstream/internal/mailbox"
+	"github.com/certstream/certstream/internal/wire"
 	"github.com/certstream/certstream/messages"
 )
 
@@ -57,7 +58,7 @@ func benchmarkFanout(b *testing.B, subscribers, perMsg int) {
 	}
 	r := e.Spawn(New(Config{MailboxCapacity: 1024, TickInterval: time.Hour}), "router")
 	for i := range subscribers {
-		sub := messages.Subscribe{Stream: messages.StreamLite, Transport: messages.WebSocket, Name: fmt.Sprintf("d%d", i),
+		sub := messages.Subscribe{Stream: wire.StreamLite, Transport: wire.WebSocket, Name: fmt.Sprintf("d%d", i),
 			Producer: func(ring *mailbox.Ring[[]byte]) actor.Producer {
 				return func() actor.Receiver { return &drainer{ring: ring} }
 			}}
@@ -65,7 +66,7 @@ func benchmarkFanout(b *testing.B, subscribers, perMsg int) {
 			b.Fatal(err)
 		}
 	}
-	updates := make([]*messages.Update, perMsg)
+	updates := make([]*wire.Update, perMsg)
 	for i := range updates {
 		updates[i] = u
 	}
@@ -87,7 +88,7 @@ func benchmarkFanout(b *testing.B, subscribers, perMsg int) {
 }
 
 // benchUpdate is an update for the first synthetic snapshot certificate.
-func benchUpdate(b *testing.B) *messages.Update {
+func benchUpdate(b *testing.B) *wire.Update {
 	data, err := os.ReadFile(fixtures.Path(b, "parser-snapshots", "synthetic.json"))
 	if err != nil {
 		b.Fatal(err)
@@ -106,6 +107,6 @@ func benchUpdate(b *testing.B) *messages.Update {
 	if err != nil {
 		b.Fatal(err)
 	}
-	return &messages.Update{Entry: messages.Entry{Index: 1, Leaf: c}, Source: &messages.Source{Name: "L", URL: "https://l/"},
+	return &wire.Update{Entry: wire.Entry{Index: 1, Leaf: c}, Source: &wire.Source{Name: "L", URL: "https://l/"},
 		CertLink: "https://l/ct/v1/get-entries?start=1&end=1", Seen: 1}
 }

@@ -4,8 +4,8 @@ import (
 	"sync"
 	"sync/atomic"
 
-	"github.com/certstream/certstream/actors/mailbox"
-	"github.com/certstream/certstream/messages"
+	"github.com/certstream/certstream/internal/mailbox"
+	"github.com/certstream/certstream/internal/wire"
 )
 
 // Live is the router's client accounting readable from any goroutine: the
@@ -21,14 +21,14 @@ type Live struct {
 }
 
 type kind struct {
-	stream    messages.Stream
-	transport messages.Transport
+	stream    wire.Stream
+	transport wire.Transport
 }
 
 // Totals sums the router's clients at one moment.
 type Totals struct {
 	// Connections counts live subscribers by stream and transport.
-	Connections [messages.NumStreams][messages.NumTransports]int
+	Connections [wire.NumStreams][wire.NumTransports]int
 	// Pushed, Delivered and Dropped are message counts over the node's life,
 	// departed clients included.
 	Pushed, Delivered, Dropped uint64
@@ -61,7 +61,7 @@ func (l *Live) received(n int) {
 	}
 }
 
-func (l *Live) add(r *mailbox.Ring[[]byte], s messages.Stream, t messages.Transport) {
+func (l *Live) add(r *mailbox.Ring[[]byte], s wire.Stream, t wire.Transport) {
 	if l == nil {
 		return
 	}

@@ -6,6 +6,7 @@ import (
 
 	"github.com/anthdm/hollywood/actor"
 
+	"github.com/certstream/certstream/internal/wire"
 	"github.com/certstream/certstream/messages"
 )
 
@@ -15,18 +16,18 @@ import (
 func TestLiveTotalsAndOnPublish(t *testing.T) {
 	e, _ := actor.NewEngine(actor.NewEngineConfig())
 	live := NewLive()
-	var seen [][]*messages.Update
+	var seen [][]*wire.Update
 	r := e.Spawn(New(Config{MailboxCapacity: 3, Live: live, TickInterval: time.Hour,
-		OnPublish: func(u []*messages.Update) { seen = append(seen, u) }}), "router")
-	lite, _ := subscribe(t, e, r, messages.StreamLite, messages.WebSocket, "a")
-	_, fullPID := subscribe(t, e, r, messages.StreamFull, messages.SSE, "b")
+		OnPublish: func(u []*wire.Update) { seen = append(seen, u) }}), "router")
+	lite, _ := subscribe(t, e, r, wire.StreamLite, wire.WebSocket, "a")
+	_, fullPID := subscribe(t, e, r, wire.StreamFull, wire.SSE, "b")
 	ups := updates(t)[:5]
 	e.Send(r, messages.Published{Updates: ups})
 	if _, err := e.Request(r, messages.Inspect{}, time.Second).Result(); err != nil {
 		t.Fatal(err)
 	}
 	tot := live.Totals()
-	if tot.Connections[messages.StreamLite][messages.WebSocket] != 1 || tot.Connections[messages.StreamFull][messages.SSE] != 1 ||
+	if tot.Connections[wire.StreamLite][wire.WebSocket] != 1 || tot.Connections[wire.StreamFull][wire.SSE] != 1 ||
 		tot.ConnectionCount() != 2 {
 		t.Fatalf("connections %+v", tot.Connections)
 	}

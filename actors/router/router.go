@@ -16,8 +16,9 @@ import (
 	"github.com/VictoriaMetrics/metrics"
 	"github.com/anthdm/hollywood/actor"
 
-	"github.com/certstream/certstream/actors/mailbox"
 	"github.com/certstream/certstream/actors/supervise"
+	"github.com/certstream/certstream/internal/mailbox"
+	"github.com/certstream/certstream/internal/wire"
 	"github.com/certstream/certstream/internal/wsframe"
 	"github.com/certstream/certstream/messages"
 )
@@ -34,12 +35,12 @@ type Config struct {
 	// Sink, when set, is spawned as the child "deltasink" with a ring of
 	// SinkCapacity updates; it receives every published certificate, before
 	// and regardless of any client's drop policy.
-	Sink         func(ring *mailbox.Ring[*messages.Update]) actor.Producer
+	Sink         func(ring *mailbox.Ring[*wire.Update]) actor.Producer
 	SinkCapacity int
 	// OnPublish, when set, is called with each run of published
 	// certificates before they are serialized (the recent-certificates
 	// index). It runs on the router's goroutine: it must be quick.
-	OnPublish func(updates []*messages.Update)
+	OnPublish func(updates []*wire.Update)
 	// Live, when set, is kept up to date with the router's subscribers.
 	Live *Live
 }
@@ -52,16 +53,16 @@ type Config struct {
 //	certstream_router_serialize_seconds{stream}         time to serialize one certificate (histogram)
 var (
 	messagesIn    = metrics.NewCounter("certstream_router_messages_in_total")
-	serializedN   [messages.NumStreams]*metrics.Counter
-	messagesOut   [messages.NumStreams]*metrics.Counter
-	serializeTime [messages.NumStreams]*metrics.PrometheusHistogram
+	serializedN   [wire.NumStreams]*metrics.Counter
+	messagesOut   [wire.NumStreams]*metrics.Counter
+	serializeTime [wire.NumStreams]*metrics.PrometheusHistogram
 )
 
 // serializeBuckets spans 1 µs to about 16 ms.
 var serializeBuckets = metrics.ExponentialBuckets(1e-6, 2, 15)
 
 func init() {
-	for s := range messages.Stream(messages.NumStreams) {
+	for s := range wire.Stream(wire.NumStreams) {
 		label := fmt.Sprintf(`{stream=%q}`, s)
 		serializedN[s] = metrics.NewCounter("certstream_router_messages_serialized_total" + label)
 		messagesOut[s] = metrics.NewCounter("certstream_router_messages_out_total" + label)
@@ -73,8 +74,8 @@ func init() {
 type subscriber struct {
 	pid       *actor.PID
 	ring      *mailbox.Ring[[]byte]
-	stream    messages.Stream
-	transport messages.Transport
+	stream    wire.Stream
+	transport wire.Transport
 	remote    string
 	since     time.Time
 	budget    *supervise.Budget
@@ -100,9 +101,9 @@ func (s *subscriber) stats() messages.ConnStats {
 type state struct {
 	cfg     Config
 	subs    map[string]*subscriber // by PID id
-	byKind  [messages.NumStreams][messages.NumTransports][]*subscriber
+	byKind  [wire.NumStreams][wire.NumTransports][]*subscriber
 	scratch []byte
-	frames  []messages.Frames // the current batch, serialized for one stream
+	frames  []wire.Frames // the current batch, serialized for one stream
 	stats   Stats
 	started time.Time
 	sink    *sinkChild
@@ -115,15 +116,15 @@ const maxClosed = 100
 // sinkChild is the archive consumer and its ring.
 type sinkChild struct {
 	pid    *actor.PID
-	ring   *mailbox.Ring[*messages.Update]
+	ring   *mailbox.Ring[*wire.Update]
 	budget *supervise.Budget
 }
 
 // Stats are the router's counters, per stream type.
 type Stats struct {
-	In         uint64                      // certificates received
-	Serialized [messages.NumStreams]uint64 // certificates serialized per stream
-	Pushed     [messages.NumStreams]uint64 // frames pushed into rings per stream
+	In         uint64                  // certificates received
+	Serialized [wire.NumStreams]uint64 // certificates serialized per stream
+	Pushed     [wire.NumStreams]uint64 // frames pushed into rings per stream
 }
 
 // router is the receiver; all state is in *state so it survives restarts.
@@ -214,7 +215,7 @@ func (r *router) subscribe(c *actor.Context, msg messages.Subscribe) *actor.PID 
 
 // spawnSink starts the archive consumer as a child.
 func (r *router) spawnSink(c *actor.Context) {
-	ring := mailbox.New[*messages.Update](max(r.cfg.SinkCapacity, 1))
+	ring := mailbox.New[*wire.Update](max(r.cfg.SinkCapacity, 1))
 	budget := supervise.NewBudget("deltasink", supervise.DefaultPolicy)
 	pid := c.SpawnChild(r.cfg.Sink(ring), "deltasink", append(budget.Opts(8), actor.WithID("0"))...)
 	r.sink = &sinkChild{pid: pid, ring: ring, budget: budget}
@@ -251,7 +252,7 @@ func (r *router) unsubscribe(c *actor.Context, pid *actor.PID) {
 
 // publish serializes each update once per stream type with subscribers and
 // pushes the shared bytes to every subscriber of that stream.
-func (r *router) publish(c *actor.Context, updates []*messages.Update) {
+func (r *router) publish(c *actor.Context, updates []*wire.Update) {
 	if r.cfg.OnPublish != nil {
 		r.cfg.OnPublish(updates)
 	}
@@ -267,8 +268,8 @@ func (r *router) publish(c *actor.Context, updates []*messages.Update) {
 			c.Send(r.sink.pid, messages.Wake{})
 		}
 	}
-	for s := messages.Stream(0); s < messages.NumStreams; s++ {
-		ws, sse := r.byKind[s][messages.WebSocket], r.byKind[s][messages.SSE]
+	for s := wire.Stream(0); s < wire.NumStreams; s++ {
+		ws, sse := r.byKind[s][wire.WebSocket], r.byKind[s][wire.SSE]
 		if len(ws) == 0 && len(sse) == 0 {
 			continue
 		}
@@ -281,15 +282,15 @@ func (r *router) publish(c *actor.Context, updates []*messages.Update) {
 		serializedN[s].Add(len(updates))
 		messagesOut[s].Add(len(updates) * (len(ws) + len(sse)))
 		r.stats.Serialized[s] += uint64(len(updates))
-		r.push(c, ws, messages.WebSocket)
-		r.push(c, sse, messages.SSE)
+		r.push(c, ws, wire.WebSocket)
+		r.push(c, sse, wire.SSE)
 		clear(r.frames) // do not pin the frames until the next batch
 	}
 }
 
 // push hands the batch's frames for transport t to each subscriber's ring,
 // waking each subscriber at most once per batch.
-func (r *router) push(c *actor.Context, subs []*subscriber, t messages.Transport) {
+func (r *router) push(c *actor.Context, subs []*subscriber, t wire.Transport) {
 	for _, s := range subs {
 		wake := false
 		for i := range r.frames {
@@ -303,23 +304,23 @@ func (r *router) push(c *actor.Context, subs []*subscriber, t messages.Transport
 }
 
 // serialize encodes u for stream s and frames it for the transports asked.
-func (r *router) serialize(s messages.Stream, u *messages.Update, ws, sse bool) messages.Frames {
+func (r *router) serialize(s wire.Stream, u *wire.Update, ws, sse bool) wire.Frames {
 	json := r.scratch[:0]
 	switch s {
-	case messages.StreamFull:
-		json = messages.AppendFull(json, u)
-	case messages.StreamLite:
-		json = messages.AppendLite(json, u)
-	case messages.StreamDomains:
-		json = messages.AppendDomainsOnly(json, u)
+	case wire.StreamFull:
+		json = wire.AppendFull(json, u)
+	case wire.StreamLite:
+		json = wire.AppendLite(json, u)
+	case wire.StreamDomains:
+		json = wire.AppendDomainsOnly(json, u)
 	}
 	r.scratch = json
-	var f messages.Frames
+	var f wire.Frames
 	if ws {
-		f.WS = messages.AppendFrame(make([]byte, 0, len(json)+wsframe.MaxHeaderLen), messages.WebSocket, json)
+		f.WS = wire.AppendFrame(make([]byte, 0, len(json)+wsframe.MaxHeaderLen), wire.WebSocket, json)
 	}
 	if sse {
-		f.SSE = messages.AppendFrame(make([]byte, 0, len(json)+8), messages.SSE, json)
+		f.SSE = wire.AppendFrame(make([]byte, 0, len(json)+8), wire.SSE, json)
 	}
 	return f
 }

@@ -12,15 +12,16 @@ import (
 
 	"github.com/anthdm/hollywood/actor"
 
-	"github.com/certstream/certstream/actors/mailbox"
 	"github.com/certstream/certstream/internal/certfields"
 	"github.com/certstream/certstream/internal/fixtures"
+	"github.com/certstream/certstream/internal/mailbox"
+	"github.com/certstream/certstream/internal/wire"
 	"github.com/certstream/certstream/internal/wsframe"
 	"github.com/certstream/certstream/messages"
 )
 
 // updates builds one update per synthetic snapshot certificate.
-func updates(t *testing.T) []*messages.Update {
+func updates(t *testing.T) []*wire.Update {
 	data, err := os.ReadFile(fixtures.Path(t, "parser-snapshots", "synthetic.json"))
 	if err != nil {
 		t.Fatal(err)
@@ -29,15 +30,15 @@ func updates(t *testing.T) []*messages.Update {
 		DER string `json:"der_b64"`
 	}
 	json.Unmarshal(data, &snaps)
-	src := &messages.Source{Name: "L", URL: "https://l/"}
-	var out []*messages.Update
+	src := &wire.Source{Name: "L", URL: "https://l/"}
+	var out []*wire.Update
 	for i, s := range snaps {
 		der, _ := base64.StdEncoding.DecodeString(s.DER)
 		c, err := certfields.Parse(der)
 		if err != nil {
 			t.Fatal(err)
 		}
-		out = append(out, &messages.Update{Entry: messages.Entry{Index: uint64(i), Leaf: c}, Source: src, CertLink: "x", Seen: 1})
+		out = append(out, &wire.Update{Entry: wire.Entry{Index: uint64(i), Leaf: c}, Source: src, CertLink: "x", Seen: 1})
 	}
 	return out
 }
@@ -72,7 +73,7 @@ func (s *sink) Receive(c *actor.Context) {
 	}
 }
 
-func subscribe(t *testing.T, e *actor.Engine, r *actor.PID, st messages.Stream, tr messages.Transport, name string) (*sink, *actor.PID) {
+func subscribe(t *testing.T, e *actor.Engine, r *actor.PID, st wire.Stream, tr wire.Transport, name string) (*sink, *actor.PID) {
 	return subscribeWith(t, e, r, messages.Subscribe{Stream: st, Transport: tr, Name: name})
 }
 
@@ -88,9 +89,9 @@ func subscribeWith(t *testing.T, e *actor.Engine, r *actor.PID, sub messages.Sub
 
 func TestRouterSerializesOncePerStreamAndFansOut(t *testing.T) {
 	e, r := startRouter(Config{MailboxCapacity: 100, TickInterval: 50 * time.Millisecond})
-	lite1, _ := subscribe(t, e, r, messages.StreamLite, messages.WebSocket, "a")
-	lite2, _ := subscribe(t, e, r, messages.StreamLite, messages.WebSocket, "b")
-	full, _ := subscribe(t, e, r, messages.StreamFull, messages.SSE, "c")
+	lite1, _ := subscribe(t, e, r, wire.StreamLite, wire.WebSocket, "a")
+	lite2, _ := subscribe(t, e, r, wire.StreamLite, wire.WebSocket, "b")
+	full, _ := subscribe(t, e, r, wire.StreamFull, wire.SSE, "c")
 	ups := updates(t)
 	e.Send(r, messages.Published{Updates: ups})
 	info, err := e.Request(r, messages.Inspect{}, time.Second).Result()
@@ -108,19 +109,19 @@ func TestRouterSerializesOncePerStreamAndFansOut(t *testing.T) {
 		t.Fatalf("got %d/%d/%d frames, want %d each", len(a), len(b), len(f), len(ups))
 	}
 	for i, u := range ups {
-		want := wsframe.AppendText(nil, messages.AppendLite(nil, u))
+		want := wsframe.AppendText(nil, wire.AppendLite(nil, u))
 		if !bytes.Equal(a[i], want) {
 			t.Fatalf("lite frame %d differs", i)
 		}
 		if &a[i][0] != &b[i][0] {
 			t.Fatalf("subscribers of one stream must share the same bytes")
 		}
-		wantSSE := "data: " + string(messages.AppendFull(nil, u)) + "\n\n"
+		wantSSE := "data: " + string(wire.AppendFull(nil, u)) + "\n\n"
 		if string(f[i]) != wantSSE {
 			t.Fatalf("full SSE event %d differs", i)
 		}
 	}
-	if ri.Details["serialized"].([messages.NumStreams]uint64)[messages.StreamDomains] != 0 {
+	if ri.Details["serialized"].([wire.NumStreams]uint64)[wire.StreamDomains] != 0 {
 		t.Fatal("a stream without subscribers must not be serialized")
 	}
 	time.Sleep(200 * time.Millisecond)
@@ -144,9 +145,9 @@ func TestRouterTicksOnlyDueSubscribers(t *testing.T) {
 	e, r := startRouter(Config{MailboxCapacity: 4, TickInterval: 10 * time.Millisecond})
 	var after atomic.Int64
 	after.Store(time.Now().Add(time.Hour).UnixMilli())
-	waiting, _ := subscribeWith(t, e, r, messages.Subscribe{Stream: messages.StreamLite, Transport: messages.WebSocket,
+	waiting, _ := subscribeWith(t, e, r, messages.Subscribe{Stream: wire.StreamLite, Transport: wire.WebSocket,
 		Name: "waiting", TickAfter: &after})
-	always, _ := subscribe(t, e, r, messages.StreamLite, messages.WebSocket, "always")
+	always, _ := subscribe(t, e, r, wire.StreamLite, wire.WebSocket, "always")
 	deadline := time.Now().Add(5 * time.Second)
 	for always.tickCount() < 5 && time.Now().Before(deadline) {
 		time.Sleep(10 * time.Millisecond)
@@ -168,7 +169,7 @@ func TestRouterTicksOnlyDueSubscribers(t *testing.T) {
 
 func TestRouterReleasesThePublishedBatchOnceRouted(t *testing.T) {
 	e, r := startRouter(Config{MailboxCapacity: 100})
-	lite, _ := subscribe(t, e, r, messages.StreamLite, messages.WebSocket, "a")
+	lite, _ := subscribe(t, e, r, wire.StreamLite, wire.WebSocket, "a")
 	ups := updates(t)
 	queued := make(chan int, 1)
 	e.Send(r, messages.Published{Updates: ups, Release: func() { queued <- lite.ring.Stats().Queued }})
@@ -184,7 +185,7 @@ func TestRouterReleasesThePublishedBatchOnceRouted(t *testing.T) {
 
 func TestRouterUnsubscribeClosesRing(t *testing.T) {
 	e, r := startRouter(Config{MailboxCapacity: 4})
-	s, pid := subscribe(t, e, r, messages.StreamDomains, messages.WebSocket, "x")
+	s, pid := subscribe(t, e, r, wire.StreamDomains, wire.WebSocket, "x")
 	ups := updates(t)
 	e.Send(r, messages.Published{Updates: ups}) // 11 into a ring of 4: 7 dropped
 	e.Send(r, messages.Unsubscribe{PID: pid})

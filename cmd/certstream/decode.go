@@ -11,7 +11,7 @@ import (
 	"github.com/certstream/certstream/internal/certfields"
 	"github.com/certstream/certstream/internal/ctdecode"
 	"github.com/certstream/certstream/internal/follow"
-	"github.com/certstream/certstream/messages"
+	"github.com/certstream/certstream/internal/wire"
 )
 
 // getEntries is an RFC 6962 get-entries response.
@@ -54,7 +54,7 @@ func runDecode(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "decode: reading get-entries JSON from stdin: %v\n", err)
 		return 1
 	}
-	source := &messages.Source{Name: *name, URL: *url}
+	source := &wire.Source{Name: *name, URL: *url}
 	chains := certfields.NewCache(1024)
 	status := 0
 	var buf []byte
@@ -66,7 +66,7 @@ func runDecode(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 			status = 1
 			continue
 		}
-		u := &messages.Update{Entry: *e, Source: source, CertLink: follow.EntryLink(*url, index), Seen: seenMillis}
+		u := &wire.Update{Entry: *e, Source: source, CertLink: follow.EntryLink(*url, index), Seen: seenMillis}
 		buf = append(appendMsg(buf[:0], u), '\n')
 		if _, err := stdout.Write(buf); err != nil {
 			fmt.Fprintf(stderr, "decode: %v\n", err)
@@ -77,9 +77,9 @@ func runDecode(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 }
 
 // formats maps --format values to encoders.
-var formats = map[string]func([]byte, *messages.Update) []byte{
-	"full":         messages.AppendFull,
-	"lite":         messages.AppendLite,
-	"domains":      messages.AppendDomainsOnly,
-	"domains-only": messages.AppendDomainsOnly,
+var formats = map[string]func([]byte, *wire.Update) []byte{
+	"full":         wire.AppendFull,
+	"lite":         wire.AppendLite,
+	"domains":      wire.AppendDomainsOnly,
+	"domains-only": wire.AppendDomainsOnly,
 }

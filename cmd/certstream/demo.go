@@ -15,9 +15,9 @@ import (
 	"path/filepath"
 	"syscall"
 
-	"github.com/certstream/certstream/actors/node"
 	"github.com/certstream/certstream/config"
 	"github.com/certstream/certstream/internal/fakelog"
+	"github.com/certstream/certstream/node"
 )
 
 // demoRetain bounds the demo logs' memory: each keeps the bodies of about

@@ -12,8 +12,8 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/certstream/certstream/actors/node"
 	"github.com/certstream/certstream/config"
+	"github.com/certstream/certstream/node"
 )
 
 // shutdownTimeout bounds a graceful shutdown.

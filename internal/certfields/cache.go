@@ -4,17 +4,17 @@ import (
 	"crypto/sha256"
 	"sync"
 
-	"github.com/certstream/certstream/messages"
+	"github.com/certstream/certstream/internal/wire"
 )
 
 // Cache is a bounded, concurrency-safe cache of parsed certificates keyed by
 // the SHA-256 of their DER. It is meant for issuer certificates, which repeat
 // across millions of entries: a hit costs one SHA-256 and a map lookup and
-// returns the same shared, immutable *messages.Cert. When full, the oldest
+// returns the same shared, immutable *wire.Cert. When full, the oldest
 // insertion is evicted (FIFO, O(1)). Parse errors are not cached.
 type Cache struct {
 	mu    sync.Mutex
-	certs map[[32]byte]*messages.Cert
+	certs map[[32]byte]*wire.Cert
 	order [][32]byte // ring of keys in insertion order
 	next  int        // ring slot of the next insertion, holding the oldest key when full
 }
@@ -24,14 +24,14 @@ type Cache struct {
 func NewCache(capacity int) *Cache {
 	capacity = max(capacity, 1)
 	return &Cache{
-		certs: make(map[[32]byte]*messages.Cert, capacity),
+		certs: make(map[[32]byte]*wire.Cert, capacity),
 		order: make([][32]byte, capacity),
 	}
 }
 
 // Parse returns the cached Cert for der, parsing and caching it on a miss.
 // The returned Cert is shared: callers must not modify it.
-func (c *Cache) Parse(der []byte) (*messages.Cert, error) {
+func (c *Cache) Parse(der []byte) (*wire.Cert, error) {
 	key := sha256.Sum256(der)
 	c.mu.Lock()
 	cert, ok := c.certs[key]

@@ -1,4 +1,4 @@
-// Package certfields turns a DER certificate into a messages.Cert carrying
+// Package certfields turns a DER certificate into a wire.Cert carrying
 // every field of the certstream wire format (see wire-format.md, "Field
 // rules"). It is pure code: no I/O, no actors.
 //
@@ -20,21 +20,22 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/certstream/certstream/messages"
 	"github.com/google/certificate-transparency-go/x509"
+
+	"github.com/certstream/certstream/internal/wire"
 )
 
 // Parse extracts the certstream fields of the DER certificate der. The
 // returned Cert owns a copy of der, so the caller may reuse its buffer. An
 // error says why the certificate could not be parsed; Parse never panics.
-func Parse(der []byte) (*messages.Cert, error) {
+func Parse(der []byte) (*wire.Cert, error) {
 	return parse(der, sha256.Sum256(der))
 }
 
 // parse is Parse with the SHA-256 of der already computed. Ordinary
 // certificates are read by parseFast; anything it is not certain about goes
 // through the x509 parser (parseSlow) with the same result.
-func parse(der []byte, sum [32]byte) (*messages.Cert, error) {
+func parse(der []byte, sum [32]byte) (*wire.Cert, error) {
 	c, dnsNames, ok := parseFast(der)
 	if !ok {
 		var err error
@@ -52,7 +53,7 @@ func parse(der []byte, sum [32]byte) (*messages.Cert, error) {
 // parseSlow reads the fields of der with the x509 parser. The returned Cert
 // lacks DER, fingerprints and AllDomains; dnsNames are the subjectAltName
 // dNSNames in certificate order.
-func parseSlow(der []byte) (c *messages.Cert, dnsNames []string, err error) {
+func parseSlow(der []byte) (c *wire.Cert, dnsNames []string, err error) {
 	// The x509 parser is a reflection-based ASN.1 decoder fed with untrusted
 	// bytes from CT logs; a panic inside it must not take down the caller.
 	defer func() {
@@ -68,7 +69,7 @@ func parseSlow(der []byte) (c *messages.Cert, dnsNames []string, err error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	c = &messages.Cert{
+	c = &wire.Cert{
 		Subject:            nameOf(xc.Subject.Names),
 		Issuer:             nameOf(xc.Issuer.Names),
 		SerialNumber:       serialHex(raw.serial),

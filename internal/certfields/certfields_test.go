@@ -21,7 +21,7 @@ import (
 	"time"
 
 	"github.com/certstream/certstream/internal/certfields"
-	"github.com/certstream/certstream/messages"
+	"github.com/certstream/certstream/internal/wire"
 )
 
 // rdns marshals an RDN sequence given as RDNs of (type, value) attributes.
@@ -58,9 +58,9 @@ func TestNames(t *testing.T) {
 	for _, tc := range []struct {
 		name    string
 		subject []byte
-		want    messages.Name
+		want    wire.Name
 	}{
-		{"empty subject", rdns(t), messages.Name{}},
+		{"empty subject", rdns(t), wire.Name{}},
 		{
 			"every field, fixed aggregated order, email excluded",
 			rdns(t,
@@ -72,7 +72,7 @@ func TestNames(t *testing.T) {
 				[]pkix.AttributeTypeAndValue{atv(oidCN, "cn.example.test")},
 				[]pkix.AttributeTypeAndValue{atv(oidC, "DE")},
 			),
-			messages.Name{
+			wire.Name{
 				C: "DE", CN: "cn.example.test", L: "Munich", O: "Org & Co", OU: "Unit", ST: "Bavaria",
 				EmailAddress: "ops@example.test",
 				Aggregated:   "/C=DE/CN=cn.example.test/L=Munich/O=Org & Co/OU=Unit/ST=Bavaria",
@@ -85,7 +85,7 @@ func TestNames(t *testing.T) {
 				[]pkix.AttributeTypeAndValue{atv(oidO, "Org A"), atv(oidO, "Org B")},
 				[]pkix.AttributeTypeAndValue{atv(oidCN, "last.example.test")},
 			),
-			messages.Name{CN: "last.example.test", O: "Org B", Aggregated: "/CN=last.example.test/O=Org B"},
+			wire.Name{CN: "last.example.test", O: "Org B", Aggregated: "/CN=last.example.test/O=Org B"},
 		},
 		{
 			"other attributes and non-string values ignored",
@@ -94,7 +94,7 @@ func TestNames(t *testing.T) {
 				[]pkix.AttributeTypeAndValue{atv(oidCN, 7)},
 				[]pkix.AttributeTypeAndValue{atv(oidSerial, "12345"), atv(oidStreet, "Main St")},
 			),
-			messages.Name{CN: "kept.example.test", Aggregated: "/CN=kept.example.test"},
+			wire.Name{CN: "kept.example.test", Aggregated: "/CN=kept.example.test"},
 		},
 		{
 			"T61String bytes made valid UTF-8: one U+FFFD per invalid run",
@@ -102,12 +102,12 @@ func TestNames(t *testing.T) {
 				atv(oidL, asn1.RawValue{Tag: asn1.TagT61String, Bytes: []byte("M\xfcnchen \xff\xfe")}),
 				atv(oidOU, asn1.RawValue{Tag: asn1.TagBMPString, Bytes: []byte{0x00, 'B', 0x00, 0xfc}}),
 			}),
-			messages.Name{L: "M\uFFFDnchen \uFFFD", OU: "Bü", Aggregated: "/L=M\uFFFDnchen \uFFFD/OU=Bü"},
+			wire.Name{L: "M\uFFFDnchen \uFFFD", OU: "Bü", Aggregated: "/L=M\uFFFDnchen \uFFFD/OU=Bü"},
 		},
 		{
 			"UTF-8 values kept",
 			rdns(t, []pkix.AttributeTypeAndValue{atv(oidO, "Bücher GmbH")}),
-			messages.Name{O: "Bücher GmbH", Aggregated: "/O=Bücher GmbH"},
+			wire.Name{O: "Bücher GmbH", Aggregated: "/O=Bücher GmbH"},
 		},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -129,7 +129,7 @@ func TestIssuerDiffersFromSubject(t *testing.T) {
 	ca.Subject = pkix.Name{Country: []string{"US"}, Organization: []string{"Test CA Org"}, CommonName: "Test CA"}
 	leaf := template()
 	c := parse(t, create(t, leaf, ca, testKey()))
-	if want := (messages.Name{C: "US", CN: "Test CA", O: "Test CA Org", Aggregated: "/C=US/CN=Test CA/O=Test CA Org"}); c.Issuer != want {
+	if want := (wire.Name{C: "US", CN: "Test CA", O: "Test CA Org", Aggregated: "/C=US/CN=Test CA/O=Test CA Org"}); c.Issuer != want {
 		t.Errorf("issuer = %+v, want %+v", c.Issuer, want)
 	}
 	if want := "/CN=leaf.example.test"; c.Subject.Aggregated != want {
@@ -267,10 +267,10 @@ func TestBasicConstraints(t *testing.T) {
 			tmpl := template()
 			tc.set(tmpl)
 			c := parse(t, selfSigned(t, tmpl))
-			if c.IsCA != tc.wantCA || c.Extensions.Has(messages.ExtBasicConstraints) != tc.wantHave ||
+			if c.IsCA != tc.wantCA || c.Extensions.Has(wire.ExtBasicConstraints) != tc.wantHave ||
 				c.Extensions.BasicConstraints != tc.wantExt {
 				t.Errorf("is_ca %v, basicConstraints present %v %q; want %v, %v %q", c.IsCA,
-					c.Extensions.Has(messages.ExtBasicConstraints), c.Extensions.BasicConstraints,
+					c.Extensions.Has(wire.ExtBasicConstraints), c.Extensions.BasicConstraints,
 					tc.wantCA, tc.wantHave, tc.wantExt)
 			}
 		})
@@ -357,8 +357,8 @@ func TestSubjectAltName(t *testing.T) {
 			tmpl := template()
 			tmpl.ExtraExtensions = []pkix.Extension{sanExtension(t, tc.sans...)}
 			x := parse(t, selfSigned(t, tmpl)).Extensions
-			if x.Has(messages.ExtSubjectAltName) != tc.wantHave || x.SubjectAltName != tc.want {
-				t.Errorf("subjectAltName present %v %q, want %v %q", x.Has(messages.ExtSubjectAltName),
+			if x.Has(wire.ExtSubjectAltName) != tc.wantHave || x.SubjectAltName != tc.want {
+				t.Errorf("subjectAltName present %v %q, want %v %q", x.Has(wire.ExtSubjectAltName),
 					x.SubjectAltName, tc.wantHave, tc.want)
 			}
 		})
@@ -400,12 +400,12 @@ func TestKeyUsage(t *testing.T) {
 				tmpl.ExtraExtensions = []pkix.Extension{{Id: oidKU, Critical: true, Value: tc.ext}}
 			}
 			x := parse(t, selfSigned(t, tmpl)).Extensions
-			if !x.Has(messages.ExtKeyUsage) || x.KeyUsage != tc.want {
-				t.Errorf("keyUsage present %v %q, want %q", x.Has(messages.ExtKeyUsage), x.KeyUsage, tc.want)
+			if !x.Has(wire.ExtKeyUsage) || x.KeyUsage != tc.want {
+				t.Errorf("keyUsage present %v %q, want %q", x.Has(wire.ExtKeyUsage), x.KeyUsage, tc.want)
 			}
 		})
 	}
-	if x := parse(t, selfSigned(t, template())).Extensions; x.Has(messages.ExtKeyUsage) {
+	if x := parse(t, selfSigned(t, template())).Extensions; x.Has(wire.ExtKeyUsage) {
 		t.Errorf("keyUsage present without the extension: %q", x.KeyUsage)
 	}
 }
@@ -430,8 +430,8 @@ func TestExtendedKeyUsage(t *testing.T) {
 			tmpl := template()
 			tmpl.ExtKeyUsage, tmpl.UnknownExtKeyUsage = tc.usages, tc.unknown
 			x := parse(t, selfSigned(t, tmpl)).Extensions
-			if !x.Has(messages.ExtExtendedKeyUsage) || x.ExtendedKeyUsage != tc.want {
-				t.Errorf("extendedKeyUsage present %v %q, want %q", x.Has(messages.ExtExtendedKeyUsage), x.ExtendedKeyUsage, tc.want)
+			if !x.Has(wire.ExtExtendedKeyUsage) || x.ExtendedKeyUsage != tc.want {
+				t.Errorf("extendedKeyUsage present %v %q, want %q", x.Has(wire.ExtExtendedKeyUsage), x.ExtendedKeyUsage, tc.want)
 			}
 		})
 	}
@@ -454,7 +454,7 @@ func TestAuthorityInfoAccess(t *testing.T) {
 		accessDescription{asn1.ObjectIdentifier{1, 3, 6, 1, 5, 5, 7, 48, 99}, generalName{6, "http://other.example.test/3"}},
 	)}
 	x := parse(t, selfSigned(t, tmpl)).Extensions
-	if want := "URI:http://ca.example.test/1, URI:http://ocsp.example.test/2, URI:http://other.example.test/3"; !x.Has(messages.ExtAuthorityInfoAccess) || x.AuthorityInfoAccess != want {
+	if want := "URI:http://ca.example.test/1, URI:http://ocsp.example.test/2, URI:http://other.example.test/3"; !x.Has(wire.ExtAuthorityInfoAccess) || x.AuthorityInfoAccess != want {
 		t.Errorf("authorityInfoAccess = %q, want %q (certificate order, URIs only)", x.AuthorityInfoAccess, want)
 	}
 }
@@ -468,14 +468,14 @@ func TestKeyIdentifiers(t *testing.T) {
 	leaf.SubjectKeyId = []byte{0x0C, 0xDE}
 	x := parse(t, create(t, leaf, ca, testKey())).Extensions
 	if x.SubjectKeyIdentifier != "keyid:0c:de" || x.AuthorityKeyIdentifier != "keyid:ab:01:ff" ||
-		!x.Has(messages.ExtSubjectKeyIdentifier|messages.ExtAuthorityKeyIdentifier) {
+		!x.Has(wire.ExtSubjectKeyIdentifier|wire.ExtAuthorityKeyIdentifier) {
 		t.Errorf("SKI %q, AKI %q; want keyid:0c:de, keyid:ab:01:ff", x.SubjectKeyIdentifier, x.AuthorityKeyIdentifier)
 	}
 
 	// An AKI with only authorityCertSerialNumber [2] has no key identifier.
 	tmpl := template()
 	tmpl.ExtraExtensions = []pkix.Extension{{Id: oidAKI, Value: []byte{0x30, 0x03, 0x82, 0x01, 0x05}}}
-	if x := parse(t, selfSigned(t, tmpl)).Extensions; x.Has(messages.ExtAuthorityKeyIdentifier) {
+	if x := parse(t, selfSigned(t, tmpl)).Extensions; x.Has(wire.ExtAuthorityKeyIdentifier) {
 		t.Errorf("authorityKeyIdentifier %q present without a key identifier", x.AuthorityKeyIdentifier)
 	}
 }
@@ -484,7 +484,7 @@ func TestCertificatePolicies(t *testing.T) {
 	tmpl := template()
 	tmpl.Policies = []x509.OID{mustOID(t, "2.23.140.1.2.1"), mustOID(t, "1.3.6.1.4.1.44947.1.1.1")}
 	x := parse(t, selfSigned(t, tmpl)).Extensions
-	if want := "Policy: 2.23.140.1.2.1\nPolicy: 1.3.6.1.4.1.44947.1.1.1\n"; !x.Has(messages.ExtCertificatePolicies) || x.CertificatePolicies != want {
+	if want := "Policy: 2.23.140.1.2.1\nPolicy: 1.3.6.1.4.1.44947.1.1.1\n"; !x.Has(wire.ExtCertificatePolicies) || x.CertificatePolicies != want {
 		t.Errorf("certificatePolicies = %q, want %q", x.CertificatePolicies, want)
 	}
 }
@@ -500,7 +500,7 @@ func mustOID(t *testing.T, s string) x509.OID {
 
 func TestPoisonAndAbsentExtensions(t *testing.T) {
 	plain := parse(t, selfSigned(t, template())).Extensions
-	if plain != (messages.Extensions{}) {
+	if plain != (wire.Extensions{}) {
 		t.Errorf("certificate without extensions: %+v, want none", plain)
 	}
 	tmpl := template()

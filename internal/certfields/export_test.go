@@ -1,13 +1,11 @@
 package certfields
 
-import (
-	"github.com/certstream/certstream/messages"
-)
+import "github.com/certstream/certstream/internal/wire"
 
 // ParseBoth parses der with the fast path and with the x509 parser, for
 // differential tests: fast is nil when the fast path declined, slow and err
 // are the x509 parser's result.
-func ParseBoth(der []byte) (fast, slow *messages.Cert, err error) {
+func ParseBoth(der []byte) (fast, slow *wire.Cert, err error) {
 	var fastNames, slowNames []string
 	fast, fastNames, ok := parseFast(der)
 	if !ok {
@@ -15,7 +13,7 @@ func ParseBoth(der []byte) (fast, slow *messages.Cert, err error) {
 	}
 	slow, slowNames, err = parseSlow(der)
 	for _, c := range []struct {
-		c     *messages.Cert
+		c     *wire.Cert
 		names []string
 	}{{fast, fastNames}, {slow, slowNames}} {
 		if c.c != nil {

@@ -6,42 +6,43 @@ import (
 	"net/netip"
 	"strings"
 
-	"github.com/certstream/certstream/messages"
 	"github.com/google/certificate-transparency-go/asn1"
 	"github.com/google/certificate-transparency-go/x509"
+
+	"github.com/certstream/certstream/internal/wire"
 )
 
 // fillExtensions fills the certstream extensions object of xc into x and
 // returns the subjectAltName dNSNames in certificate order. When an
 // extension is repeated, the last one wins.
-func fillExtensions(x *messages.Extensions, xc *x509.Certificate) (dnsNames []string, err error) {
+func fillExtensions(x *wire.Extensions, xc *x509.Certificate) (dnsNames []string, err error) {
 	for _, e := range xc.Extensions {
 		var (
-			bit   messages.Extension
+			bit   wire.Extension
 			field *string
 			value string
 		)
 		switch {
 		case e.Id.Equal(x509.OIDExtensionAuthorityInfoAccess):
-			bit, field = messages.ExtAuthorityInfoAccess, &x.AuthorityInfoAccess
+			bit, field = wire.ExtAuthorityInfoAccess, &x.AuthorityInfoAccess
 			value, err = authorityInfoAccess(e.Value)
 		case e.Id.Equal(x509.OIDExtensionAuthorityKeyId):
 			if xc.AuthorityKeyId == nil {
 				continue // no keyIdentifier: the key is absent
 			}
-			bit, field = messages.ExtAuthorityKeyIdentifier, &x.AuthorityKeyIdentifier
+			bit, field = wire.ExtAuthorityKeyIdentifier, &x.AuthorityKeyIdentifier
 			value = keyID(xc.AuthorityKeyId)
 		case e.Id.Equal(x509.OIDExtensionBasicConstraints):
-			bit, field = messages.ExtBasicConstraints, &x.BasicConstraints
+			bit, field = wire.ExtBasicConstraints, &x.BasicConstraints
 			value = basicConstraints(xc.IsCA)
 		case e.Id.Equal(x509.OIDExtensionCertificatePolicies):
-			bit, field = messages.ExtCertificatePolicies, &x.CertificatePolicies
+			bit, field = wire.ExtCertificatePolicies, &x.CertificatePolicies
 			value = certificatePolicies(xc.PolicyIdentifiers)
 		case e.Id.Equal(x509.OIDExtensionExtendedKeyUsage):
-			bit, field = messages.ExtExtendedKeyUsage, &x.ExtendedKeyUsage
+			bit, field = wire.ExtExtendedKeyUsage, &x.ExtendedKeyUsage
 			value = extendedKeyUsage(xc.ExtKeyUsage)
 		case e.Id.Equal(x509.OIDExtensionKeyUsage):
-			bit, field = messages.ExtKeyUsage, &x.KeyUsage
+			bit, field = wire.ExtKeyUsage, &x.KeyUsage
 			value = keyUsage(xc.KeyUsage)
 		case e.Id.Equal(x509.OIDExtensionSubjectAltName):
 			var kept bool
@@ -50,13 +51,13 @@ func fillExtensions(x *messages.Extensions, xc *x509.Certificate) (dnsNames []st
 				return nil, err
 			}
 			if !kept { // only name types certstream does not report
-				x.Present &^= messages.ExtSubjectAltName
+				x.Present &^= wire.ExtSubjectAltName
 				x.SubjectAltName = ""
 				continue
 			}
-			bit, field = messages.ExtSubjectAltName, &x.SubjectAltName
+			bit, field = wire.ExtSubjectAltName, &x.SubjectAltName
 		case e.Id.Equal(x509.OIDExtensionSubjectKeyId):
-			bit, field = messages.ExtSubjectKeyIdentifier, &x.SubjectKeyIdentifier
+			bit, field = wire.ExtSubjectKeyIdentifier, &x.SubjectKeyIdentifier
 			value = keyID(xc.SubjectKeyId)
 		case e.Id.Equal(x509.OIDExtensionCTPoison):
 			x.CTLPoisonByte = true

@@ -8,10 +8,11 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/certstream/certstream/messages"
 	"github.com/google/certificate-transparency-go/x509"
 	"golang.org/x/crypto/cryptobyte"
 	"golang.org/x/crypto/cryptobyte/asn1"
+
+	"github.com/certstream/certstream/internal/wire"
 )
 
 // The fast path reads a certificate with cryptobyte alone. It accepts only a
@@ -43,7 +44,7 @@ var (
 
 // parseFast reads the fields of der like parseSlow does. ok is false when der
 // holds anything the fast path does not handle with certainty.
-func parseFast(der []byte) (c *messages.Cert, dnsNames []string, ok bool) {
+func parseFast(der []byte) (c *wire.Cert, dnsNames []string, ok bool) {
 	in := cryptobyte.String(der)
 	var cert, tbs, algID, tbsAlgID, serial, issuer, validity, subject, spki cryptobyte.String
 	var signature encasn1.BitString
@@ -60,7 +61,7 @@ func parseFast(der []byte) (c *messages.Cert, dnsNames []string, ok bool) {
 		!tbs.ReadASN1Element(&spki, asn1.SEQUENCE) {
 		return nil, nil, false
 	}
-	c = &messages.Cert{SerialNumber: serialHex(serial)}
+	c = &wire.Cert{SerialNumber: serialHex(serial)}
 	var oid string
 	if oid, ok = fastSignatureOID(algID); !ok {
 		return nil, nil, false
@@ -163,7 +164,7 @@ func fastSignatureOID(element cryptobyte.String) (string, bool) {
 
 // fastName reads a Name element whose attribute values are all valid
 // PrintableString, UTF8String or IA5String values.
-func fastName(element cryptobyte.String) (n messages.Name, ok bool) {
+func fastName(element cryptobyte.String) (n wire.Name, ok bool) {
 	var rdns cryptobyte.String
 	if !element.ReadASN1(&rdns, asn1.SEQUENCE) || !element.Empty() {
 		return n, false
@@ -254,7 +255,7 @@ func fastTime(s *cryptobyte.String) (int64, bool) {
 // fastExtensions fills the certstream extensions and IsCA of c from the
 // contents of the Extensions SEQUENCE and returns the subjectAltName
 // dNSNames. A repeated extension makes it give up.
-func fastExtensions(c *messages.Cert, exts cryptobyte.String) (dnsNames []string, ok bool) {
+func fastExtensions(c *wire.Cert, exts cryptobyte.String) (dnsNames []string, ok bool) {
 	x := &c.Extensions
 	seen := make([]cryptobyte.String, 0, 16) // extension OIDs so far
 	for !exts.Empty() {
@@ -268,7 +269,7 @@ func fastExtensions(c *messages.Cert, exts cryptobyte.String) (dnsNames []string
 		}
 		seen = append(seen, id)
 		var (
-			bit   messages.Extension
+			bit   wire.Extension
 			field *string
 			v     string
 		)
@@ -280,27 +281,27 @@ func fastExtensions(c *messages.Cert, exts cryptobyte.String) (dnsNames []string
 			}
 			dnsNames = w.dnsNames
 			if w.kept {
-				bit, field, v = messages.ExtSubjectAltName, &x.SubjectAltName, w.b.String()
+				bit, field, v = wire.ExtSubjectAltName, &x.SubjectAltName, w.b.String()
 			}
 		case extAIA:
 			uris, ok := fastAIA(value)
 			if !ok {
 				return nil, false
 			}
-			bit, field, v = messages.ExtAuthorityInfoAccess, &x.AuthorityInfoAccess, uriList(uris)
+			bit, field, v = wire.ExtAuthorityInfoAccess, &x.AuthorityInfoAccess, uriList(uris)
 		case extAKI:
 			var aki, keyid cryptobyte.String
 			if !value.ReadASN1(&aki, asn1.SEQUENCE) || !value.Empty() ||
 				!aki.ReadASN1(&keyid, asn1.Tag(0).ContextSpecific()) || !aki.Empty() || keyid.Empty() {
 				return nil, false
 			}
-			bit, field, v = messages.ExtAuthorityKeyIdentifier, &x.AuthorityKeyIdentifier, keyID(keyid)
+			bit, field, v = wire.ExtAuthorityKeyIdentifier, &x.AuthorityKeyIdentifier, keyID(keyid)
 		case extSKI:
 			var keyid cryptobyte.String
 			if !value.ReadASN1(&keyid, asn1.OCTET_STRING) || !value.Empty() {
 				return nil, false
 			}
-			bit, field, v = messages.ExtSubjectKeyIdentifier, &x.SubjectKeyIdentifier, keyID(keyid)
+			bit, field, v = wire.ExtSubjectKeyIdentifier, &x.SubjectKeyIdentifier, keyID(keyid)
 		case extBC:
 			var bc cryptobyte.String
 			var pathLen int64
@@ -311,7 +312,7 @@ func fastExtensions(c *messages.Cert, exts cryptobyte.String) (dnsNames []string
 				!bc.Empty() {
 				return nil, false
 			}
-			bit, field, v = messages.ExtBasicConstraints, &x.BasicConstraints, basicConstraints(c.IsCA)
+			bit, field, v = wire.ExtBasicConstraints, &x.BasicConstraints, basicConstraints(c.IsCA)
 		case extKU:
 			var bits encasn1.BitString
 			if !value.ReadASN1BitString(&bits) || !value.Empty() {
@@ -323,19 +324,19 @@ func fastExtensions(c *messages.Cert, exts cryptobyte.String) (dnsNames []string
 					usage |= 1 << i
 				}
 			}
-			bit, field, v = messages.ExtKeyUsage, &x.KeyUsage, keyUsage(usage)
+			bit, field, v = wire.ExtKeyUsage, &x.KeyUsage, keyUsage(usage)
 		case extEKU:
 			usages, ok := fastEKU(value)
 			if !ok {
 				return nil, false
 			}
-			bit, field, v = messages.ExtExtendedKeyUsage, &x.ExtendedKeyUsage, extendedKeyUsage(usages)
+			bit, field, v = wire.ExtExtendedKeyUsage, &x.ExtendedKeyUsage, extendedKeyUsage(usages)
 		case extPolicies:
 			policies, ok := fastPolicies(value)
 			if !ok {
 				return nil, false
 			}
-			bit, field, v = messages.ExtCertificatePolicies, &x.CertificatePolicies, certificatePolicies(policies)
+			bit, field, v = wire.ExtCertificatePolicies, &x.CertificatePolicies, certificatePolicies(policies)
 		case extCRLDP:
 			if !fastCRLDistributionPoints(value) {
 				return nil, false

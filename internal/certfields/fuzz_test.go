@@ -7,7 +7,7 @@ import (
 	"testing"
 
 	"github.com/certstream/certstream/internal/certfields"
-	"github.com/certstream/certstream/messages"
+	"github.com/certstream/certstream/internal/wire"
 )
 
 // FuzzParse checks that no input panics Parse and that whatever it accepts
@@ -27,8 +27,8 @@ func FuzzParse(f *testing.F) {
 		if !bytes.Equal(c.DER, der) || c.SHA256 != sha256.Sum256(der) {
 			t.Fatal("Cert does not describe its input")
 		}
-		u := &messages.Update{Entry: messages.Entry{Leaf: c, Chain: []*messages.Cert{c}}}
-		if msg := messages.AppendFull(nil, u); !json.Valid(msg) {
+		u := &wire.Update{Entry: wire.Entry{Leaf: c, Chain: []*wire.Cert{c}}}
+		if msg := wire.AppendFull(nil, u); !json.Valid(msg) {
 			t.Fatalf("invalid JSON: %s", msg)
 		}
 	})

@@ -13,10 +13,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/certstream/certstream/internal/certfields"
-	"github.com/certstream/certstream/messages"
 	"golang.org/x/crypto/cryptobyte"
 	cbasn1 "golang.org/x/crypto/cryptobyte/asn1"
+
+	"github.com/certstream/certstream/internal/certfields"
+	"github.com/certstream/certstream/internal/wire"
 )
 
 // Test certificates are made with the standard library's x509.CreateCertificate;
@@ -59,7 +60,7 @@ func create(t testing.TB, tmpl, parent *x509.Certificate, key crypto.Signer) []b
 
 // parse parses der with certfields.Parse and fails the test on error. It
 // also checks that a fast-path result equals the x509 parser's.
-func parse(t testing.TB, der []byte) *messages.Cert {
+func parse(t testing.TB, der []byte) *wire.Cert {
 	t.Helper()
 	checkFastPath(t, "unit-test certificate", der)
 	c, err := certfields.Parse(der)

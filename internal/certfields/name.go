@@ -3,9 +3,10 @@ package certfields
 import (
 	"strings"
 
-	"github.com/certstream/certstream/messages"
 	"github.com/google/certificate-transparency-go/asn1"
 	"github.com/google/certificate-transparency-go/x509/pkix"
+
+	"github.com/certstream/certstream/internal/wire"
 )
 
 // DER contents of the name attribute OIDs that certstream reports.
@@ -23,8 +24,8 @@ var (
 // in certificate order: for a repeated attribute the last value wins,
 // attributes of other types or with non-string values are ignored. Values are
 // made valid UTF-8 (T61String contents are raw bytes) as text does.
-func nameOf(attrs []pkix.AttributeTypeAndValue) messages.Name {
-	var n messages.Name
+func nameOf(attrs []pkix.AttributeTypeAndValue) wire.Name {
+	var n wire.Name
 	for _, a := range attrs {
 		v, ok := a.Value.(string)
 		if !ok {
@@ -39,7 +40,7 @@ func nameOf(attrs []pkix.AttributeTypeAndValue) messages.Name {
 // setAttribute stores the string value v of the attribute whose type OID has
 // the DER content oid in n, made valid UTF-8 as text does; attributes of
 // other types are ignored.
-func setAttribute(n *messages.Name, oid, v string) {
+func setAttribute(n *wire.Name, oid, v string) {
 	if field := nameField(n, oid); field != nil {
 		*field = strings.ToValidUTF8(v, "\uFFFD")
 	}
@@ -47,7 +48,7 @@ func setAttribute(n *messages.Name, oid, v string) {
 
 // nameField returns the field of n that the attribute type with OID content
 // oid fills, or nil.
-func nameField(n *messages.Name, oid string) *string {
+func nameField(n *wire.Name, oid string) *string {
 	switch oid {
 	case oidCommonName:
 		return &n.CN
@@ -69,7 +70,7 @@ func nameField(n *messages.Name, oid string) *string {
 
 // aggregated is "/C=../CN=../L=../O=../OU=../ST=.." of the non-empty fields,
 // in this fixed order; the email address is not included.
-func aggregated(n *messages.Name) string {
+func aggregated(n *wire.Name) string {
 	var b strings.Builder
 	for _, f := range [...]struct{ key, value string }{
 		{"/C=", n.C}, {"/CN=", n.CN}, {"/L=", n.L}, {"/O=", n.O}, {"/OU=", n.OU}, {"/ST=", n.ST},

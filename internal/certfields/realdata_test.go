@@ -14,15 +14,16 @@ import (
 	"strings"
 	"testing"
 
+	"golang.org/x/crypto/cryptobyte"
+
 	"github.com/certstream/certstream/internal/certfields"
 	"github.com/certstream/certstream/internal/fixtures"
-	"github.com/certstream/certstream/messages"
-	"golang.org/x/crypto/cryptobyte"
+	"github.com/certstream/certstream/internal/wire"
 )
 
 // crossCheck compares the fields of c with what the standard library's
 // independent parser reads from der.
-func crossCheck(t *testing.T, what string, der []byte, c *messages.Cert) {
+func crossCheck(t *testing.T, what string, der []byte, c *wire.Cert) {
 	t.Helper()
 	std, err := x509.ParseCertificate(der)
 	if err != nil {
@@ -161,7 +162,7 @@ func TestStaticCTPrecerts(t *testing.T) {
 func TestRFC6962Entries(t *testing.T) {
 	entries := fourEntries(t)
 	cache := certfields.NewCache(8)
-	chainCerts := map[*messages.Cert]bool{}
+	chainCerts := map[*wire.Cert]bool{}
 	for i, e := range entries {
 		c, err := certfields.Parse(e.leaf)
 		if err != nil {

@@ -10,7 +10,7 @@ import (
 	"testing"
 
 	"github.com/certstream/certstream/internal/certfields"
-	"github.com/certstream/certstream/messages"
+	"github.com/certstream/certstream/internal/wire"
 )
 
 func TestDecodeRFC6962FourEntries(t *testing.T) {
@@ -25,7 +25,7 @@ func TestDecodeRFC6962FourEntries(t *testing.T) {
 		if err != nil {
 			t.Fatalf("entry %d: %v", i, err)
 		}
-		if e.Index != index || e.Type != messages.X509Entry || e.Timestamp != want.timestamp {
+		if e.Index != index || e.Type != wire.X509Entry || e.Timestamp != want.timestamp {
 			t.Errorf("entry %d: index %d type %d timestamp %d, want %d x509 %d", i, e.Index, e.Type, e.Timestamp, index, want.timestamp)
 		}
 		if e.Leaf.SHA256 != sha256.Sum256(want.cert) || !bytes.Equal(e.Leaf.DER, want.cert) {
@@ -76,7 +76,7 @@ func TestDecodeRFC6962Precert(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if e.Type != messages.PrecertEntry || e.Timestamp != expected[5].Timestamp || !e.Leaf.Extensions.CTLPoisonByte {
+		if e.Type != wire.PrecertEntry || e.Timestamp != expected[5].Timestamp || !e.Leaf.Extensions.CTLPoisonByte {
 			t.Errorf("type %d timestamp %d poison %v, want precert %d true", e.Type, e.Timestamp, e.Leaf.Extensions.CTLPoisonByte, expected[5].Timestamp)
 		}
 		if !bytes.Equal(e.Leaf.DER, tl.Cert) || e.Leaf.SHA256 != sha256.Sum256(tl.Cert) {
@@ -104,10 +104,10 @@ func TestDecodeRFC6962PrecertWithoutPoison(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !e.Leaf.Extensions.CTLPoisonByte || e.Type != messages.PrecertEntry || !bytes.Equal(e.Leaf.DER, four.cert) {
+	if !e.Leaf.Extensions.CTLPoisonByte || e.Type != wire.PrecertEntry || !bytes.Equal(e.Leaf.DER, four.cert) {
 		t.Errorf("poison %v type %d: want a precert entry marked ctlPoisonByte", e.Leaf.Extensions.CTLPoisonByte, e.Type)
 	}
-	tl := TileLeaf{Type: messages.PrecertEntry, LeafIndex: 2, Cert: four.cert}
+	tl := TileLeaf{Type: wire.PrecertEntry, LeafIndex: 2, Cert: four.cert}
 	if e, err := EntryFromTileLeaf(tl, nil); err != nil || !e.Leaf.Extensions.CTLPoisonByte {
 		t.Errorf("tile precert without poison extension: err %v, entry %+v", err, e)
 	}
@@ -137,7 +137,7 @@ func TestDecodeRFC6962Errors(t *testing.T) {
 
 func TestEntryFromTileLeafNavigli(t *testing.T) {
 	expected := expectedNavigliEntries(t)
-	var tile3 []*messages.Entry
+	var tile3 []*wire.Entry
 	for n := range 4 {
 		for i, tl := range navigliTile(t, n) {
 			exp := expected[n*TileWidth+i]
@@ -145,7 +145,7 @@ func TestEntryFromTileLeafNavigli(t *testing.T) {
 			if err != nil {
 				t.Fatalf("entry %d: %v", exp.Index, err)
 			}
-			if e.Index != exp.Index || e.Timestamp != exp.Timestamp || e.Type != messages.PrecertEntry {
+			if e.Index != exp.Index || e.Timestamp != exp.Timestamp || e.Type != wire.PrecertEntry {
 				t.Fatalf("entry %d: index %d timestamp %d type %d, want timestamp %d precert", exp.Index, e.Index, e.Timestamp, e.Type, exp.Timestamp)
 			}
 			if !slices.Equal(e.Leaf.AllDomains, exp.AllDomains) {
@@ -188,22 +188,22 @@ func TestEntryFromTileLeafChain(t *testing.T) {
 		t.Fatal(err)
 	}
 	tl := leaves[0]
-	e, err := EntryFromTileLeaf(tl, []*messages.Cert{issuer})
+	e, err := EntryFromTileLeaf(tl, []*wire.Cert{issuer})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if e.Type != messages.X509Entry || e.Index != 300 || e.Timestamp != 77 || e.Leaf.Extensions.CTLPoisonByte ||
+	if e.Type != wire.X509Entry || e.Index != 300 || e.Timestamp != 77 || e.Leaf.Extensions.CTLPoisonByte ||
 		e.Leaf.SHA256 != sha256.Sum256(four.cert) || len(e.Chain) != 1 || e.Chain[0] != issuer {
 		t.Errorf("entry %+v", e)
 	}
-	if _, err := EntryFromTileLeaf(tl, []*messages.Cert{issuer, issuer}); err == nil || !strings.Contains(err.Error(), "entry 300: 2 chain certificates given for 1 fingerprints") {
+	if _, err := EntryFromTileLeaf(tl, []*wire.Cert{issuer, issuer}); err == nil || !strings.Contains(err.Error(), "entry 300: 2 chain certificates given for 1 fingerprints") {
 		t.Errorf("chain length mismatch: err %v", err)
 	}
 	tl.Cert = []byte{0x30, 0}
 	if _, err := EntryFromTileLeaf(tl, nil); err == nil || !strings.HasPrefix(err.Error(), "entry 300: leaf certificate: ") {
 		t.Errorf("bad DER: err %v", err)
 	}
-	tl.Type = messages.PrecertEntry
+	tl.Type = wire.PrecertEntry
 	if _, err := EntryFromTileLeaf(tl, nil); err == nil || !strings.HasPrefix(err.Error(), "entry 300: pre_certificate: ") {
 		t.Errorf("bad precert DER: err %v", err)
 	}

@@ -6,7 +6,7 @@ import (
 	"testing"
 
 	"github.com/certstream/certstream/internal/certfields"
-	"github.com/certstream/certstream/messages"
+	"github.com/certstream/certstream/internal/wire"
 )
 
 func FuzzDecodeRFC6962(f *testing.F) {
@@ -69,7 +69,7 @@ func FuzzParseDataTile(f *testing.F) {
 				t.Fatalf("leaf %d has index %d", i, tl.LeafIndex)
 			}
 			re = append(re, tl.TimestampedEntry...)
-			if tl.Type == messages.PrecertEntry {
+			if tl.Type == wire.PrecertEntry {
 				n := len(tl.Cert)
 				re = append(re, byte(n>>16), byte(n>>8), byte(n))
 				re = append(re, tl.Cert...)

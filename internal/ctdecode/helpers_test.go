@@ -6,9 +6,10 @@ import (
 	"os"
 	"testing"
 
-	"github.com/certstream/certstream/internal/fixtures"
-	"github.com/certstream/certstream/messages"
 	"golang.org/x/crypto/cryptobyte"
+
+	"github.com/certstream/certstream/internal/fixtures"
+	"github.com/certstream/certstream/internal/wire"
 )
 
 // rawEntry is one get-entries item, base64-decoded.
@@ -104,7 +105,7 @@ func addCert(b *cryptobyte.Builder, der []byte) {
 func addTimestampedEntry(b *cryptobyte.Builder, s leafSpec) {
 	b.AddUint64(s.timestamp)
 	b.AddUint16(s.typ)
-	if s.typ == uint16(messages.PrecertEntry) {
+	if s.typ == uint16(wire.PrecertEntry) {
 		b.AddBytes(make([]byte, 32)) // issuer_key_hash
 	}
 	addCert(b, s.cert)
@@ -124,7 +125,7 @@ func merkleTreeLeaf(s leafSpec) []byte {
 func tileLeaf(s leafSpec) []byte {
 	var b cryptobyte.Builder
 	addTimestampedEntry(&b, s)
-	if s.typ == uint16(messages.PrecertEntry) {
+	if s.typ == uint16(wire.PrecertEntry) {
 		addCert(&b, s.preCert)
 	}
 	b.AddUint16LengthPrefixed(func(b *cryptobyte.Builder) { b.AddBytes(s.fpBytes) })

@@ -1,12 +1,12 @@
 package ctdecode
 
-import "github.com/certstream/certstream/messages"
+import "github.com/certstream/certstream/internal/wire"
 
 // timestampedEntry is the framing of an RFC 6962 TimestampedEntry. Slices
 // alias the input.
 type timestampedEntry struct {
 	timestamp uint64
-	typ       messages.EntryType
+	typ       wire.EntryType
 	// cert is the x509 leaf DER, or for precerts the TBSCertificate.
 	cert       []byte
 	extensions reader
@@ -25,11 +25,11 @@ func readTimestampedEntry(r *reader) (timestampedEntry, error) {
 		return te, err
 	}
 	switch typ { // compare as uint16: EntryType is a uint8
-	case uint16(messages.X509Entry):
-		te.typ = messages.X509Entry
+	case uint16(wire.X509Entry):
+		te.typ = wire.X509Entry
 		te.cert, err = r.cert("x509 certificate")
-	case uint16(messages.PrecertEntry):
-		te.typ = messages.PrecertEntry
+	case uint16(wire.PrecertEntry):
+		te.typ = wire.PrecertEntry
 		if _, err = r.bytes("issuer_key_hash", 32); err == nil {
 			te.cert, err = r.cert("tbs_certificate")
 		}

@@ -3,12 +3,12 @@ package ctdecode
 import (
 	"fmt"
 
-	"github.com/certstream/certstream/messages"
+	"github.com/certstream/certstream/internal/wire"
 )
 
 // rfc6962Entry is the framing of one get-entries item. Slices alias the input.
 type rfc6962Entry struct {
-	typ       messages.EntryType
+	typ       wire.EntryType
 	timestamp uint64
 	// cert is the x509 leaf, or for precerts the submitted pre_certificate.
 	cert  []byte
@@ -44,7 +44,7 @@ func splitRFC6962(leafInput, extraData []byte) (rfc6962Entry, error) {
 	e.typ, e.timestamp, e.cert = te.typ, te.timestamp, te.cert
 
 	x := newReader("extra_data", extraData)
-	if e.typ == messages.PrecertEntry {
+	if e.typ == wire.PrecertEntry {
 		if e.cert, err = x.cert("pre_certificate"); err != nil {
 			return e, err
 		}

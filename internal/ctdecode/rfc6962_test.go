@@ -8,7 +8,7 @@ import (
 	ct "github.com/google/certificate-transparency-go"
 	cttls "github.com/google/certificate-transparency-go/tls"
 
-	"github.com/certstream/certstream/messages"
+	"github.com/certstream/certstream/internal/wire"
 )
 
 // oracleRFC6962 frames an entry with certificate-transparency-go's
@@ -22,7 +22,7 @@ func oracleRFC6962(leafInput, extra []byte) (rfc6962Entry, error) {
 		return e, errTrailing
 	}
 	te := leaf.TimestampedEntry
-	e.timestamp, e.typ = te.Timestamp, messages.EntryType(te.EntryType)
+	e.timestamp, e.typ = te.Timestamp, wire.EntryType(te.EntryType)
 	var chain []ct.ASN1Cert
 	switch te.EntryType {
 	case ct.X509LogEntryType:
@@ -86,7 +86,7 @@ func TestSplitRFC6962FourEntries(t *testing.T) {
 			t.Fatalf("entry %d: oracle: %v", i, err)
 		}
 		sameFraming(t, got, want)
-		if got.typ != messages.X509Entry || len(got.chain) == 0 {
+		if got.typ != wire.X509Entry || len(got.chain) == 0 {
 			t.Errorf("entry %d: type %d, chain of %d; the 2013 entries are x509 with chains", i, got.typ, len(got.chain))
 		}
 		if got.timestamp < 1356998400000 || got.timestamp > 1388534400000 { // 2013
@@ -109,7 +109,7 @@ func TestSplitRFC6962Precert(t *testing.T) {
 		t.Fatal(err)
 	}
 	sameFraming(t, got, want)
-	if !bytes.Equal(got.cert, pre) || got.typ != messages.PrecertEntry || got.timestamp != 1234 {
+	if !bytes.Equal(got.cert, pre) || got.typ != wire.PrecertEntry || got.timestamp != 1234 {
 		t.Errorf("got type %d ts %d cert %x, want the pre_certificate %x", got.typ, got.timestamp, got.cert, pre)
 	}
 

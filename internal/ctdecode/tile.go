@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"strconv"
 
-	"github.com/certstream/certstream/messages"
+	"github.com/certstream/certstream/internal/wire"
 )
 
 // TileWidth is the number of entries in a full static-ct data tile.
@@ -13,7 +13,7 @@ const TileWidth = 256
 // TileLeaf is one entry of a static-ct data tile, framing checked but
 // certificates not parsed. Byte slices alias the tile data.
 type TileLeaf struct {
-	Type      messages.EntryType
+	Type      wire.EntryType
 	Timestamp uint64 // the log's timestamp, Unix milliseconds
 	LeafIndex uint64 // from the leaf_index extension, checked against the position
 	// Cert is the x509 leaf DER, or for precerts the full pre_certificate DER
@@ -72,7 +72,7 @@ func readTileLeaf(r *reader, data []byte, index uint64, tl *TileLeaf, fingerprin
 	if tl.LeafIndex != index {
 		return fingerprints, fmt.Errorf("leaf_index extension says %d, want %d", tl.LeafIndex, index)
 	}
-	if tl.Type == messages.PrecertEntry {
+	if tl.Type == wire.PrecertEntry {
 		if tl.Cert, err = r.cert("pre_certificate"); err != nil {
 			return fingerprints, err
 		}

@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/certstream/certstream/messages"
+	"github.com/certstream/certstream/internal/wire"
 )
 
 // navigliTile parses full data tile n of navigli2025h2.
@@ -45,7 +45,7 @@ func TestParseDataTileNavigli(t *testing.T) {
 			if tl.LeafIndex != exp.Index || tl.Timestamp != exp.Timestamp {
 				t.Fatalf("tile %d leaf %d: index %d timestamp %d, want %d %d", n, i, tl.LeafIndex, tl.Timestamp, exp.Index, exp.Timestamp)
 			}
-			if tl.Type != messages.PrecertEntry {
+			if tl.Type != wire.PrecertEntry {
 				t.Fatalf("entry %d: type %d, navigli holds precerts only", tl.LeafIndex, tl.Type)
 			}
 			// The pre_certificate is a DER SEQUENCE that is not the TBS inside the TimestampedEntry.
@@ -80,8 +80,8 @@ func TestParseDataTileChain(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := []TileLeaf{
-		{Type: messages.X509Entry, Timestamp: 5, LeafIndex: 7, Cert: []byte{0x30, 1}, Chain: [][32]byte{[32]byte(fp1), [32]byte(fp2)}},
-		{Type: messages.PrecertEntry, Timestamp: 6, LeafIndex: 8, Cert: []byte{0x30, 3}},
+		{Type: wire.X509Entry, Timestamp: 5, LeafIndex: 7, Cert: []byte{0x30, 1}, Chain: [][32]byte{[32]byte(fp1), [32]byte(fp2)}},
+		{Type: wire.PrecertEntry, Timestamp: 6, LeafIndex: 8, Cert: []byte{0x30, 3}},
 	}
 	for i := range leaves {
 		leaves[i].TimestampedEntry = nil

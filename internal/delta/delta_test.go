@@ -17,7 +17,7 @@ import (
 	"github.com/certstream/certstream/internal/delta"
 	"github.com/certstream/certstream/internal/delta/certtable"
 	"github.com/certstream/certstream/internal/delta/deltatest"
-	"github.com/certstream/certstream/messages"
+	"github.com/certstream/certstream/internal/wire"
 )
 
 // day0 is 2025-05-20T23:59:59.000Z: batches starting there cross midnight.
@@ -41,13 +41,13 @@ func openTable(t testing.TB, dir, app string, mod func(*delta.Options)) *delta.W
 }
 
 // commit builds the parts of updates and commits them as batch seq.
-func commit(t testing.TB, w *delta.Writer, seq int64, updates []*messages.Update) delta.Result {
+func commit(t testing.TB, w *delta.Writer, seq int64, updates []*wire.Update) delta.Result {
 	t.Helper()
 	return commitMarks(t, w, seq, updates, nil)
 }
 
 // commitMarks is commit with marks.
-func commitMarks(t testing.TB, w *delta.Writer, seq int64, updates []*messages.Update, marks map[string]int64) delta.Result {
+func commitMarks(t testing.TB, w *delta.Writer, seq int64, updates []*wire.Update, marks map[string]int64) delta.Result {
 	t.Helper()
 	res, err := tryCommit(w, seq, updates, marks)
 	if err != nil {
@@ -56,7 +56,7 @@ func commitMarks(t testing.TB, w *delta.Writer, seq int64, updates []*messages.U
 	return res
 }
 
-func tryCommit(w *delta.Writer, seq int64, updates []*messages.Update, marks map[string]int64) (delta.Result, error) {
+func tryCommit(w *delta.Writer, seq int64, updates []*wire.Update, marks map[string]int64) (delta.Result, error) {
 	parts, err := certtable.Parts(updates)
 	if err != nil {
 		return delta.Result{}, err
@@ -156,10 +156,10 @@ type streamMessage struct {
 	} `json:"data"`
 }
 
-func fullMessage(t *testing.T, u *messages.Update) streamMessage {
+func fullMessage(t *testing.T, u *wire.Update) streamMessage {
 	t.Helper()
 	var m streamMessage
-	if err := json.Unmarshal(messages.AppendFull(nil, u), &m); err != nil {
+	if err := json.Unmarshal(wire.AppendFull(nil, u), &m); err != nil {
 		t.Fatal(err)
 	}
 	return m

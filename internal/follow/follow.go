@@ -20,7 +20,7 @@ import (
 
 	"github.com/certstream/certstream/internal/certfields"
 	"github.com/certstream/certstream/internal/ctclient"
-	"github.com/certstream/certstream/messages"
+	"github.com/certstream/certstream/internal/wire"
 )
 
 // The two kinds of CT log.
@@ -64,7 +64,7 @@ type Deps struct {
 // Deliver hands updates, in index order, to the pipeline and records that
 // every entry before next has been handled. It may block (backpressure); it
 // returns an error only when ctx ends.
-type Deliver func(ctx context.Context, updates []*messages.Update, next uint64) error
+type Deliver func(ctx context.Context, updates []*wire.Update, next uint64) error
 
 // Follower follows one log. Create it with New and call Run once.
 type Follower struct {
@@ -72,7 +72,7 @@ type Follower struct {
 	cfg    Config
 	deps   Deps
 	src    source
-	source *messages.Source
+	source *wire.Source
 	status statusTracker
 	m      *Metrics
 	logger *slog.Logger
@@ -97,7 +97,7 @@ type source interface {
 // updates, the undecodable ones as bad (skipped, and counted only once the
 // run is delivered, so a refetched run does not count them twice).
 type fetched struct {
-	ups []*messages.Update
+	ups []*wire.Update
 	bad []badLeaf
 	n   uint64
 }
@@ -138,7 +138,7 @@ func New(log Log, cfg Config, deps Deps) (*Follower, error) {
 		log:    log,
 		cfg:    cfg,
 		deps:   deps,
-		source: &messages.Source{Name: log.Name, URL: log.URL},
+		source: &wire.Source{Name: log.Name, URL: log.URL},
 		m:      deps.Metrics,
 		logger: deps.Logger.With("log", log.Name, "url", log.URL),
 	}
@@ -367,8 +367,8 @@ func (f *Follower) request(ctx context.Context, do func() error) error {
 }
 
 // update wraps a decoded entry with where and when it was seen.
-func (f *Follower) update(e *messages.Entry, link string) *messages.Update {
-	return &messages.Update{Entry: *e, Source: f.source, CertLink: link, Seen: f.deps.Now().UnixMilli()}
+func (f *Follower) update(e *wire.Entry, link string) *wire.Update {
+	return &wire.Update{Entry: *e, Source: f.source, CertLink: link, Seen: f.deps.Now().UnixMilli()}
 }
 
 // badLeaf counts and logs an entry that cannot be decoded; it is skipped.

@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"github.com/certstream/certstream/internal/fakelog"
-	"github.com/certstream/certstream/messages"
+	"github.com/certstream/certstream/internal/wire"
 )
 
 // recorder is a Deliver that records what it is handed.
@@ -18,7 +18,7 @@ type recorder struct {
 	calls   int
 }
 
-func (r *recorder) deliver(_ context.Context, ups []*messages.Update, next uint64) error {
+func (r *recorder) deliver(_ context.Context, ups []*wire.Update, next uint64) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	for _, u := range ups {

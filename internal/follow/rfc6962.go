@@ -9,7 +9,7 @@ import (
 
 	"github.com/certstream/certstream/internal/ctclient"
 	"github.com/certstream/certstream/internal/ctdecode"
-	"github.com/certstream/certstream/messages"
+	"github.com/certstream/certstream/internal/wire"
 )
 
 // errEmptyPage is a get-entries answer with no entries for a range inside
@@ -53,7 +53,7 @@ func (s *rfc6962Source) fetch(ctx context.Context, start, end, _ uint64) (fetche
 	if n := len(raw); uint64(n) < end-start {
 		s.observePage(n)
 	}
-	out := fetched{ups: make([]*messages.Update, 0, len(raw)), n: uint64(len(raw))}
+	out := fetched{ups: make([]*wire.Update, 0, len(raw)), n: uint64(len(raw))}
 	for i, r := range raw {
 		index := start + uint64(i)
 		if hook := s.f.deps.OnDecode; hook != nil {

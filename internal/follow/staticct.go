@@ -9,7 +9,7 @@ import (
 
 	"github.com/certstream/certstream/internal/ctclient"
 	"github.com/certstream/certstream/internal/ctdecode"
-	"github.com/certstream/certstream/messages"
+	"github.com/certstream/certstream/internal/wire"
 )
 
 // staticSource fetches a tiled (static-ct-api) log: checkpoint, data tiles
@@ -49,7 +49,7 @@ func (s *staticSource) fetch(ctx context.Context, start, end, size uint64) (fetc
 		return fetched{}, err
 	}
 	link := joinURL(s.c.MonitoringURL, ctdecode.DataTilePath(n, tileWidth))
-	out := fetched{ups: make([]*messages.Update, 0, end-start), n: end - start}
+	out := fetched{ups: make([]*wire.Update, 0, end-start), n: end - start}
 	for _, tl := range leaves[start-first : end-first] {
 		if hook := s.f.deps.OnDecode; hook != nil {
 			hook(tl.LeafIndex)
@@ -97,11 +97,11 @@ func (s *staticSource) tile(ctx context.Context, n uint64, width int) ([]ctdecod
 // chain resolves issuer fingerprints to parsed certificates through the
 // shared issuer cache. An issuer the log does not have (404) leaves the
 // chain out, counted; any other failure is returned so the tile is retried.
-func (s *staticSource) chain(ctx context.Context, fps [][32]byte) ([]*messages.Cert, error) {
+func (s *staticSource) chain(ctx context.Context, fps [][32]byte) ([]*wire.Cert, error) {
 	if len(fps) == 0 {
 		return nil, nil
 	}
-	chain := make([]*messages.Cert, len(fps))
+	chain := make([]*wire.Cert, len(fps))
 	for i, fp := range fps {
 		if s.knownMissing(fp) {
 			s.f.m.missingIssuers.Inc()

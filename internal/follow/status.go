@@ -4,7 +4,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/certstream/certstream/messages"
+	"github.com/certstream/certstream/internal/wire"
 )
 
 // Health of a log as the node sees it.
@@ -89,7 +89,7 @@ func (t *statusTracker) succeeded(now time.Time) {
 	t.update(now)
 }
 
-func (t *statusTracker) delivered(next uint64, ups []*messages.Update, now time.Time) {
+func (t *statusTracker) delivered(next uint64, ups []*wire.Update, now time.Time) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	t.s.Next = next

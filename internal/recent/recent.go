@@ -10,18 +10,18 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/certstream/certstream/messages"
+	"github.com/certstream/certstream/internal/wire"
 )
 
 // Index holds the last Capacity published certificates.
 type Index struct {
 	mu     sync.Mutex
-	ring   []*messages.Update // insertion order; ring[head] is the oldest
+	ring   []*wire.Update // insertion order; ring[head] is the oldest
 	head   int
 	n      int
-	by256  map[[32]byte]*messages.Update
-	by1    map[[20]byte]*messages.Update
-	latest *messages.Update
+	by256  map[[32]byte]*wire.Update
+	by1    map[[20]byte]*wire.Update
+	latest *wire.Update
 }
 
 // New returns an empty index remembering at most capacity certificates (at
@@ -29,15 +29,15 @@ type Index struct {
 func New(capacity int) *Index {
 	capacity = max(capacity, 1)
 	return &Index{
-		ring:  make([]*messages.Update, capacity),
-		by256: make(map[[32]byte]*messages.Update, capacity),
-		by1:   make(map[[20]byte]*messages.Update, capacity),
+		ring:  make([]*wire.Update, capacity),
+		by256: make(map[[32]byte]*wire.Update, capacity),
+		by1:   make(map[[20]byte]*wire.Update, capacity),
 	}
 }
 
 // Add records updates in order, forgetting the oldest ones beyond capacity.
 // Updates without a leaf are skipped.
-func (x *Index) Add(updates []*messages.Update) {
+func (x *Index) Add(updates []*wire.Update) {
 	x.mu.Lock()
 	defer x.mu.Unlock()
 	for _, u := range updates {
@@ -59,7 +59,7 @@ func (x *Index) Add(updates []*messages.Update) {
 }
 
 // forget drops old's hash entries unless a newer update took them over.
-func (x *Index) forget(old *messages.Update) {
+func (x *Index) forget(old *wire.Update) {
 	if x.by256[old.Leaf.SHA256] == old {
 		delete(x.by256, old.Leaf.SHA256)
 	}
@@ -76,7 +76,7 @@ func (x *Index) Len() int {
 }
 
 // Latest returns the most recently added certificate, or nil before the first.
-func (x *Index) Latest() *messages.Update {
+func (x *Index) Latest() *wire.Update {
 	x.mu.Lock()
 	defer x.mu.Unlock()
 	return x.latest
@@ -86,7 +86,7 @@ func (x *Index) Latest() *messages.Update {
 // certstream "fingerprint") of its leaf, given as hex in any case, with or
 // without colons between the bytes. It returns nil, nil when the hash is
 // well-formed but unknown, and an error saying what is wrong otherwise.
-func (x *Index) Lookup(hash string) (*messages.Update, error) {
+func (x *Index) Lookup(hash string) (*wire.Update, error) {
 	raw, err := ParseHash(hash)
 	if err != nil {
 		return nil, err

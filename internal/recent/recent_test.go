@@ -9,13 +9,13 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/certstream/certstream/messages"
+	"github.com/certstream/certstream/internal/wire"
 )
 
-func update(i int) *messages.Update {
+func update(i int) *wire.Update {
 	der := []byte(fmt.Sprintf("cert %d", i))
-	return &messages.Update{Entry: messages.Entry{Index: uint64(i),
-		Leaf: &messages.Cert{DER: der, SHA1: sha1.Sum(der), SHA256: sha256.Sum256(der)}}}
+	return &wire.Update{Entry: wire.Entry{Index: uint64(i),
+		Leaf: &wire.Cert{DER: der, SHA1: sha1.Sum(der), SHA256: sha256.Sum256(der)}}}
 }
 
 // colons writes b as uppercase hex pairs joined by colons, like the wire's
@@ -31,7 +31,7 @@ func colons(b []byte) string {
 
 func TestLookupEveryForm(t *testing.T) {
 	x := New(10)
-	ups := []*messages.Update{update(1), update(2), update(3)}
+	ups := []*wire.Update{update(1), update(2), update(3)}
 	x.Add(ups)
 	u := ups[1]
 	for _, form := range []string{
@@ -71,7 +71,7 @@ func TestLookupRejectsMalformed(t *testing.T) {
 
 func TestCapacityEvictsOldest(t *testing.T) {
 	x := New(3)
-	var all []*messages.Update
+	var all []*wire.Update
 	for i := range 5 {
 		all = append(all, update(i))
 	}
@@ -94,7 +94,7 @@ func TestReaddedCertSurvivesEvictionOfItsOlderCopy(t *testing.T) {
 	x := New(2)
 	a, b := update(1), update(2)
 	again := update(1) // the same certificate seen again, e.g. in another log
-	x.Add([]*messages.Update{a, b, again})
+	x.Add([]*wire.Update{a, b, again})
 	got, _ := x.Lookup(hex.EncodeToString(a.Leaf.SHA256[:]))
 	if got != again {
 		t.Fatalf("got %v, want the newer copy", got)
@@ -108,7 +108,7 @@ func TestConcurrentAddAndLookup(t *testing.T) {
 	go func() {
 		defer wg.Done()
 		for i := range 1000 {
-			x.Add([]*messages.Update{update(i)})
+			x.Add([]*wire.Update{update(i)})
 		}
 	}()
 	go func() {
@@ -127,7 +127,7 @@ func TestConcurrentAddAndLookup(t *testing.T) {
 
 func TestNilLeafSkipped(t *testing.T) {
 	x := New(2)
-	x.Add([]*messages.Update{nil, {}})
+	x.Add([]*wire.Update{nil, {}})
 	if x.Len() != 0 || x.Latest() != nil {
 		t.Fatal("updates without a leaf were recorded")
 	}
@@ -135,7 +135,7 @@ func TestNilLeafSkipped(t *testing.T) {
 
 func BenchmarkAdd(b *testing.B) {
 	x := New(8192)
-	all := make([]*messages.Update, 4*8192)
+	all := make([]*wire.Update, 4*8192)
 	for i := range all {
 		all[i] = update(i)
 	}

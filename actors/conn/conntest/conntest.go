@@ -14,8 +14,9 @@ import (
 
 	"github.com/anthdm/hollywood/actor"
 
-	"github.com/certstream/certstream/actors/mailbox"
 	"github.com/certstream/certstream/actors/supervise"
+	"github.com/certstream/certstream/internal/mailbox"
+	"github.com/certstream/certstream/internal/wire"
 	"github.com/certstream/certstream/messages"
 )
 
@@ -33,8 +34,8 @@ type Config struct {
 
 // Publish fans Frames out to every active subscriber of Stream.
 type Publish struct {
-	Stream messages.Stream
-	Frames messages.Frames
+	Stream wire.Stream
+	Frames wire.Frames
 }
 
 // GetStats asks for every subscriber's Sub; the answer is a []Sub in
@@ -44,8 +45,8 @@ type GetStats struct{}
 // Sub is one subscriber as the stand-in router sees it.
 type Sub struct {
 	Name      string
-	Stream    messages.Stream
-	Transport messages.Transport
+	Stream    wire.Stream
+	Transport wire.Transport
 	PID       *actor.PID
 	Active    bool // not yet unsubscribed
 	Restarts  int

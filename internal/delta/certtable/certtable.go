@@ -14,7 +14,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/memory"
 
 	"github.com/certstream/certstream/internal/delta"
-	"github.com/certstream/certstream/messages"
+	"github.com/certstream/certstream/internal/wire"
 )
 
 // PartitionColumn is the table's partition column: the UTC day of "seen",
@@ -72,7 +72,7 @@ func Table(o delta.Options) delta.Options {
 
 // Check reports whether u can be stored: a row needs an update, an index
 // and timestamps that fit the table's signed 64-bit microsecond columns.
-func Check(u *messages.Update) error {
+func Check(u *wire.Update) error {
 	switch {
 	case u == nil:
 		return fmt.Errorf("nil update")
@@ -94,7 +94,7 @@ func SeenDate(unixMillis int64) string {
 // Parts builds one record per seen_date from updates, oldest day first,
 // keeping the updates' order within a day. The caller releases each
 // Part.Record. Every update must pass Check.
-func Parts(updates []*messages.Update) ([]delta.Part, error) {
+func Parts(updates []*wire.Update) ([]delta.Part, error) {
 	var (
 		days     []string
 		builders = map[string]*rowBuilder{}
@@ -137,12 +137,12 @@ func newRowBuilder() *rowBuilder {
 
 // emptyLeaf and emptySource stand in for nil pointers, as in the encoder.
 var (
-	emptyLeaf   messages.Cert
-	emptySource messages.Source
+	emptyLeaf   wire.Cert
+	emptySource wire.Source
 )
 
 // append adds u as one row; the field order is dataSchema's.
-func (b *rowBuilder) append(u *messages.Update) {
+func (b *rowBuilder) append(u *wire.Update) {
 	leaf, src := u.Leaf, u.Source
 	if leaf == nil {
 		leaf = &emptyLeaf
@@ -154,7 +154,7 @@ func (b *rowBuilder) append(u *messages.Update) {
 	next := func() array.Builder { i++; return b.rb.Field(i - 1) }
 	str := func(s string) { next().(*array.StringBuilder).Append(s) }
 	hex := func(h []byte) {
-		b.scratch = messages.AppendFingerprint(b.scratch[:0], h)
+		b.scratch = wire.AppendFingerprint(b.scratch[:0], h)
 		next().(*array.StringBuilder).BinaryBuilder.Append(b.scratch)
 	}
 	long := func(v int64) { next().(*array.Int64Builder).Append(v) }
@@ -185,7 +185,7 @@ func (b *rowBuilder) append(u *messages.Update) {
 	chain := next().(*array.ListBuilder)
 	chain.Append(true)
 	for _, c := range u.Chain {
-		b.scratch = messages.AppendChainCert(b.scratch[:0], c)
+		b.scratch = wire.AppendChainCert(b.scratch[:0], c)
 		chain.ValueBuilder().(*array.StringBuilder).BinaryBuilder.Append(b.scratch)
 	}
 	micros(int64(u.Timestamp))

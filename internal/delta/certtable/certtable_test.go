@@ -7,27 +7,27 @@ import (
 
 	"github.com/apache/arrow-go/v18/arrow/array"
 
-	"github.com/certstream/certstream/messages"
+	"github.com/certstream/certstream/internal/wire"
 )
 
 func TestCheck(t *testing.T) {
 	for _, c := range []struct {
-		u    *messages.Update
+		u    *wire.Update
 		want string
 	}{
 		{nil, "nil update"},
-		{&messages.Update{Entry: messages.Entry{Index: math.MaxInt64 + 1}}, "does not fit a long"},
-		{&messages.Update{Entry: messages.Entry{Index: 3}, Seen: -1}, "entry 3: seen -1 ms is out of range"},
-		{&messages.Update{Entry: messages.Entry{Index: 4, Timestamp: math.MaxUint64}}, "entry 4: submission timestamp"},
+		{&wire.Update{Entry: wire.Entry{Index: math.MaxInt64 + 1}}, "does not fit a long"},
+		{&wire.Update{Entry: wire.Entry{Index: 3}, Seen: -1}, "entry 3: seen -1 ms is out of range"},
+		{&wire.Update{Entry: wire.Entry{Index: 4, Timestamp: math.MaxUint64}}, "entry 4: submission timestamp"},
 	} {
 		if err := Check(c.u); err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("want %q, got %v", c.want, err)
 		}
-		if _, err := Parts([]*messages.Update{c.u}); err == nil {
+		if _, err := Parts([]*wire.Update{c.u}); err == nil {
 			t.Errorf("Parts accepted %+v", c.u)
 		}
 	}
-	if err := Check(&messages.Update{Entry: messages.Entry{Index: math.MaxInt64}, Seen: 1}); err != nil {
+	if err := Check(&wire.Update{Entry: wire.Entry{Index: math.MaxInt64}, Seen: 1}); err != nil {
 		t.Error(err)
 	}
 }
@@ -36,10 +36,10 @@ func TestPartsByDay(t *testing.T) {
 	// 2024-02-29T23:59:59.999Z and the next millisecond, out of order; an
 	// update without leaf, source or chain is stored with empty values.
 	late, early := int64(1709251200000), int64(1709251199999)
-	updates := []*messages.Update{
-		{Entry: messages.Entry{Index: 1}, Seen: late},
-		{Entry: messages.Entry{Index: 2, Type: messages.PrecertEntry}, Seen: early},
-		{Entry: messages.Entry{Index: 3, Chain: []*messages.Cert{nil}}, Seen: late},
+	updates := []*wire.Update{
+		{Entry: wire.Entry{Index: 1}, Seen: late},
+		{Entry: wire.Entry{Index: 2, Type: wire.PrecertEntry}, Seen: early},
+		{Entry: wire.Entry{Index: 3, Chain: []*wire.Cert{nil}}, Seen: late},
 	}
 	parts, err := Parts(updates)
 	if err != nil {

@@ -22,7 +22,7 @@ import (
 
 	"github.com/certstream/certstream/internal/ctdecode"
 	"github.com/certstream/certstream/internal/fixtures"
-	"github.com/certstream/certstream/messages"
+	"github.com/certstream/certstream/internal/wire"
 )
 
 // Row is one archived certificate as parquet-go reads it; SeenDate comes
@@ -308,15 +308,15 @@ func checkCheckpoint(dir string, v int64, want []string) error {
 // navigli static-ct precerts (cycled when n > 1024), each given the real
 // two-certificate issuer chain of a 2013 RFC 6962 entry, so rows have
 // realistic sizes. Update i has index first+i and was seen at seenMillis+i.
-func Updates(t testing.TB, n int, first uint64, seenMillis int64) []*messages.Update {
+func Updates(t testing.TB, n int, first uint64, seenMillis int64) []*wire.Update {
 	t.Helper()
 	entries := realEntries(t)
-	src := &messages.Source{Name: "Test Log", URL: "https://ct.example/log/"}
-	out := make([]*messages.Update, n)
+	src := &wire.Source{Name: "Test Log", URL: "https://ct.example/log/"}
+	out := make([]*wire.Update, n)
 	for i := range out {
 		e := *entries[i%len(entries)]
 		e.Index = first + uint64(i)
-		out[i] = &messages.Update{Entry: e, Source: src, Seen: seenMillis + int64(i),
+		out[i] = &wire.Update{Entry: e, Source: src, Seen: seenMillis + int64(i),
 			CertLink: fmt.Sprintf("https://ct.example/log/ct/v1/get-entries?start=%d&end=%d", e.Index, e.Index)}
 	}
 	return out
@@ -324,11 +324,11 @@ func Updates(t testing.TB, n int, first uint64, seenMillis int64) []*messages.Up
 
 var (
 	entriesMu     sync.Mutex
-	cachedEntries []*messages.Entry
+	cachedEntries []*wire.Entry
 )
 
 // realEntries decodes the navigli tiles and attaches a real chain.
-func realEntries(t testing.TB) []*messages.Entry {
+func realEntries(t testing.TB) []*wire.Entry {
 	entriesMu.Lock()
 	defer entriesMu.Unlock()
 	if cachedEntries != nil {
@@ -353,7 +353,7 @@ func realEntries(t testing.TB) []*messages.Entry {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var entries []*messages.Entry
+	var entries []*wire.Entry
 	for tile := 0; tile < 4; tile++ {
 		data, err := os.ReadFile(fixtures.Path(t, "static-ct", "navigli2025h2", "tile", "data", fmt.Sprintf("%03d", tile)))
 		if err != nil {

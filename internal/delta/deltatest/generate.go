@@ -13,7 +13,7 @@ import (
 	"time"
 
 	"github.com/certstream/certstream/internal/certfields"
-	"github.com/certstream/certstream/messages"
+	"github.com/certstream/certstream/internal/wire"
 )
 
 // Generated returns n updates whose leaves are freshly generated, all
@@ -23,7 +23,7 @@ import (
 // measures the archive's bytes per row honestly, which the cycled real
 // fixtures cannot (their repeats compress away). Chains are the real
 // two-certificate chain of Updates.
-func Generated(t testing.TB, n int, first uint64, seenMillis int64) []*messages.Update {
+func Generated(t testing.TB, n int, first uint64, seenMillis int64) []*wire.Update {
 	t.Helper()
 	chain := realEntries(t)[0].Chain
 	issuerKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
@@ -33,8 +33,8 @@ func Generated(t testing.TB, n int, first uint64, seenMillis int64) []*messages.
 	issuer := &x509.Certificate{Subject: pkix.Name{Country: []string{"US"}, Organization: []string{"Test CA"}, CommonName: "Test Issuing CA E1"},
 		SubjectKeyId: []byte("0123456789abcdefghij")}
 	sctOID := asn1.ObjectIdentifier{1, 3, 6, 1, 4, 1, 11129, 2, 4, 2}
-	src := &messages.Source{Name: "Generated Log", URL: "https://ct.example/gen/"}
-	out := make([]*messages.Update, n)
+	src := &wire.Source{Name: "Generated Log", URL: "https://ct.example/gen/"}
+	out := make([]*wire.Update, n)
 	notBefore := time.UnixMilli(seenMillis).Add(-time.Hour).Truncate(time.Second)
 	for i := range out {
 		key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
@@ -68,8 +68,8 @@ func Generated(t testing.TB, n int, first uint64, seenMillis int64) []*messages.
 			t.Fatal(err)
 		}
 		idx := first + uint64(i)
-		out[i] = &messages.Update{
-			Entry:  messages.Entry{Type: messages.X509Entry, Index: idx, Timestamp: uint64(seenMillis) - 500, Leaf: leaf, Chain: chain},
+		out[i] = &wire.Update{
+			Entry:  wire.Entry{Type: wire.X509Entry, Index: idx, Timestamp: uint64(seenMillis) - 500, Leaf: leaf, Chain: chain},
 			Source: src, Seen: seenMillis + int64(i),
 			CertLink: fmt.Sprintf("https://ct.example/gen/ct/v1/get-entries?start=%d&end=%d", idx, idx),
 		}

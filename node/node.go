@@ -1,0 +1,238 @@
+// Package node assembles the actor tree — logs supervisor and fetchers,
+// dedup, router with its connection children, state — and the HTTP server
+// in front of it, and shuts it all down in order.
+package node
+
+import (
+	"context"
+	"crypto/x509"
+	"encoding/base64"
+	"fmt"
+	"log/slog"
+	"net"
+	"time"
+
+	"github.com/anthdm/hollywood/actor"
+
+	"github.com/certstream/certstream/actors/conn"
+	"github.com/certstream/certstream/actors/dedup"
+	"github.com/certstream/certstream/actors/logs"
+	"github.com/certstream/certstream/actors/router"
+	"github.com/certstream/certstream/actors/state"
+	"github.com/certstream/certstream/actors/supervise"
+	"github.com/certstream/certstream/config"
+	"github.com/certstream/certstream/internal/cursorfile"
+	"github.com/certstream/certstream/internal/follow"
+	"github.com/certstream/certstream/internal/loglist"
+	"github.com/certstream/certstream/internal/wire"
+	"github.com/certstream/certstream/messages"
+	"github.com/certstream/certstream/web/server"
+)
+
+// Options are what a node needs besides its configuration.
+type Options struct {
+	// Listener, when set, is served instead of listening on the configured address.
+	Listener net.Listener
+	// LogList overrides the embedded log list.
+	LogList *loglist.List
+	// OnDecode is a test hook called before each entry is decoded.
+	OnDecode func(log follow.Log, index uint64)
+	// ConfigPath is the file cfg was loaded from ("" for none); with
+	// hot_reload.enabled it is watched, and reloaded with Environ's
+	// CERTSTREAM_* overrides (as from os.Environ).
+	ConfigPath string
+	Environ    []string
+}
+
+// Node is a running certstream node.
+type Node struct {
+	Engine   *actor.Engine
+	Logs     *actor.PID
+	Dedup    *actor.PID
+	Router   *actor.PID
+	State    *actor.PID
+	Fetchers *logs.Registry
+	Server   *server.Server
+	listener net.Listener
+	served   chan error
+	ops      // metrics, API, admin, access control, hot reload (operate.go)
+}
+
+// Start builds the actor tree and starts serving.
+func Start(cfg *config.Config, opts Options) (*Node, error) {
+	custom, err := customLogs(cfg.CTLog.CustomLogs)
+	if err != nil {
+		return nil, err
+	}
+	cursors, err := cursorfile.Load(cfg.CTLog.StateFile)
+	if err != nil {
+		return nil, fmt.Errorf("reading saved cursors: %w (move the file aside to start near each log's head)", err)
+	}
+	engine, err := actor.NewEngine(actor.NewEngineConfig())
+	if err != nil {
+		return nil, err
+	}
+	n := &Node{Engine: engine, served: make(chan error, 1)}
+	n.startTracking(engine) // before any other actor: it sees them start
+
+	n.State = spawn(engine, "state", state.New(state.Config{Path: cfg.CTLog.StateFile, Initial: cursors}), 1024)
+	sink, sinkCapacity := archive(cfg.DeltaSink)
+	n.Router = spawn(engine, "router", router.New(router.Config{MailboxCapacity: cfg.Clients.MailboxCapacity,
+		TickInterval: clientTick, OnPublish: n.Recent.Add, Live: n.Clients, Sink: sink, SinkCapacity: sinkCapacity}), 4096)
+	n.Dedup = spawn(engine, "dedup", dedup.New(dedup.Config{
+		Capacity: cfg.Dedup.Capacity, TTL: cfg.Dedup.TTL(), Router: n.Router}), 1024)
+
+	list := opts.LogList
+	if list == nil {
+		list = loglist.Embedded()
+	}
+	var logsProducer actor.Producer
+	n.Fetchers, logsProducer = logs.New(logs.Config{
+		List:           list,
+		FollowList:     cfg.CTLog.FollowLogList,
+		ListURL:        cfg.CTLog.LogListURL,
+		ListKey:        loglist.GooglePublicKey(),
+		Custom:         custom,
+		Follow:         followConfig(cfg.CTLog),
+		UserAgent:      cfg.CTLog.UserAgent,
+		OperatorRPS:    cfg.CTLog.OperatorRequestsPerSec,
+		Cursors:        cursors,
+		Dedup:          n.Dedup,
+		State:          n.State,
+		OnDecode:       opts.OnDecode,
+		RequestTimeout: cfg.CTLog.RequestTimeout(),
+	})
+	n.Logs = spawn(engine, "logs", logsProducer, 256)
+
+	n.Server = server.New(serverConfig(cfg), engine, n.Router)
+	n.listener = opts.Listener
+	if n.listener == nil {
+		if n.listener, err = net.Listen("tcp", cfg.Server.Addr()); err != nil {
+			n.stopActors(context.Background())
+			return nil, fmt.Errorf("listening on %s: %w", cfg.Server.Addr(), err)
+		}
+	}
+	n.listener = n.operate(cfg, opts, n.listener)
+	go func() { n.served <- n.Server.Serve(n.listener) }()
+	slog.Info("certstream node started", "addr", n.listener.Addr().String(),
+		"follow_log_list", cfg.CTLog.FollowLogList, "custom_logs", len(custom))
+	return n, nil
+}
+
+// Addr is the address the node serves on.
+func (n *Node) Addr() net.Addr { return n.listener.Addr() }
+
+// Shutdown stops the node in order: stop fetching, drain dedup and the
+// router, persist cursors, then close every client with a close frame. It
+// returns when done or when ctx ends.
+func (n *Node) Shutdown(ctx context.Context) error {
+	n.stopReload()
+	n.stopActors(ctx)
+	err := n.Server.Shutdown(ctx)
+	// Stopping the router stops its children; the Delta sink flushes then.
+	select {
+	case <-n.Engine.Poison(n.Router).Done():
+	case <-ctx.Done():
+	}
+	return err
+}
+
+// stopActors stops the fetchers and drains the pipeline into the router,
+// then saves the cursors.
+func (n *Node) stopActors(ctx context.Context) {
+	wait := func(c context.Context) {
+		select {
+		case <-c.Done():
+		case <-ctx.Done():
+		}
+	}
+	if n.Logs != nil {
+		wait(n.Engine.Poison(n.Logs)) // poisons each fetcher first
+	}
+	wait(n.Engine.Poison(n.Dedup)) // graceful: forwards what it holds
+	// The router handles its inbox in order: once it answers, everything
+	// dedup forwarded is in the subscribers' rings, and the clients' close
+	// (1001) is queued behind it.
+	if _, err := n.Engine.Request(n.Router, messages.Inspect{}, 5*time.Second).Result(); err != nil {
+		slog.Warn("router did not answer at shutdown", "err", err)
+	}
+	res, err := n.Engine.Request(n.State, messages.SaveCursors{}, 5*time.Second).Result()
+	if err == nil {
+		if e, ok := res.(error); ok && e != nil {
+			err = e
+		}
+	}
+	if err != nil {
+		slog.Error("saving cursors at shutdown failed", "err", err)
+	}
+	wait(n.Engine.Poison(n.State))
+}
+
+// spawn starts a supervised top-level actor.
+func spawn(e *actor.Engine, name string, p actor.Producer, inbox int) *actor.PID {
+	b := supervise.NewBudget(name, supervise.DefaultPolicy)
+	return e.Spawn(p, name, append(b.Opts(inbox), actor.WithID("0"))...)
+}
+
+func followConfig(c config.CTLogConfig) follow.Config {
+	return follow.Config{
+		BatchSize:    c.BatchSize,
+		Concurrency:  c.FetchConcurrency,
+		PollInterval: c.PollInterval(),
+		RetryMin:     c.RetryInitial(),
+		RetryMax:     c.RetryMax(),
+		StartOverlap: uint64(c.StartOverlap),
+	}
+}
+
+// customLogs converts the configured custom logs.
+func customLogs(in []config.CustomLog) ([]follow.Log, error) {
+	var out []follow.Log
+	for _, c := range in {
+		l := follow.Log{Name: c.Name, URL: c.URL, Kind: c.Kind, Operator: c.Operator}
+		if l.Operator == "" {
+			l.Operator = c.URL
+		}
+		if c.Key != "" {
+			der, err := base64.StdEncoding.DecodeString(c.Key)
+			if err == nil {
+				l.PublicKey, err = x509.ParsePKIXPublicKey(der)
+			}
+			if err != nil {
+				return nil, fmt.Errorf("custom log %q: key: %w", c.Name, err)
+			}
+		}
+		out = append(out, l)
+	}
+	return out, nil
+}
+
+// clientTick is how often the router looks for connections that need a
+// tick (a heartbeat, a ping or a pong deadline is due) and ticks them. Only
+// those get a message, so a short period costs little and keeps the
+// heartbeat close to the configured interval (it is written 1.5 ticks
+// early).
+const clientTick = 500 * time.Millisecond
+
+// serverConfig maps the configuration onto the HTTP server's.
+func serverConfig(cfg *config.Config) server.Config {
+	var streams [wire.NumStreams]bool
+	streams[wire.StreamLite] = cfg.Streams.Lite.Enabled
+	streams[wire.StreamFull] = cfg.Streams.Full.Enabled
+	streams[wire.StreamDomains] = cfg.Streams.DomainsOnly.Enabled
+	return server.Config{
+		Addr:    cfg.Server.Addr(),
+		Streams: streams,
+		Client: conn.Policy{
+			TickPeriod:        clientTick,
+			HeartbeatInterval: cfg.Clients.Heartbeat(),
+			PingInterval:      cfg.Clients.PingInterval(),
+			PongTimeout:       cfg.Clients.PongTimeout(),
+			WriteTimeout:      cfg.Clients.WriteTimeout(),
+			MaxDropRatio:      cfg.Clients.MaxDropRatio,
+		},
+		ReadLimit:   int64(cfg.Clients.MaxMessageBytes),
+		TLSCertFile: cfg.Server.TLSCert,
+		TLSKeyFile:  cfg.Server.TLSKey,
+	}
+}

@@ -1,0 +1,121 @@
+package node
+
+import (
+	"log/slog"
+	"net"
+	"reflect"
+	"sync"
+	"time"
+
+	"github.com/anthdm/hollywood/actor"
+
+	"github.com/certstream/certstream/actors/lifecycle"
+	"github.com/certstream/certstream/actors/logs"
+	"github.com/certstream/certstream/actors/router"
+	"github.com/certstream/certstream/config"
+	"github.com/certstream/certstream/internal/recent"
+	"github.com/certstream/certstream/internal/reload"
+	"github.com/certstream/certstream/web/access"
+	"github.com/certstream/certstream/web/api"
+	"github.com/certstream/certstream/web/server"
+)
+
+// recentCapacity is how many recent certificates /api/cert can find.
+const recentCapacity = 8192
+
+// streamPaths are the server's streaming routes (connection-limited).
+var streamPaths = []string{"/", "/full-stream", "/domains-only", "/sse"}
+
+// ops is what a node has for the people who run it: the actor lifecycle
+// record, client accounting, recent certificates, access control and the
+// config watcher.
+type ops struct {
+	Lifecycle *lifecycle.Tracker
+	Clients   *router.Live
+	Recent    *recent.Index
+	Access    *access.Controller
+	started   time.Time
+
+	reloader *reload.Watcher
+	mu       sync.Mutex
+	running  *config.Config // the configuration in force, for reload diffs
+}
+
+// startTracking starts the lifecycle tracker and the accounting the router
+// feeds; call it before spawning anything else.
+func (n *Node) startTracking(e *actor.Engine) {
+	n.started = time.Now()
+	n.Lifecycle, _ = lifecycle.Start(e)
+	n.Clients = router.NewLive()
+	n.Recent = recent.New(recentCapacity)
+}
+
+// operate adds access control and the operational endpoints to the server,
+// starts the config watcher when asked, and returns ln wrapped so that
+// connection limits learn when connections close.
+func (n *Node) operate(cfg *config.Config, opts Options, ln net.Listener) net.Listener {
+	n.running = cfg
+	n.Access = access.New(access.Routes{
+		Health:  []string{api.PathHealth, api.PathHealthDeep},
+		Metrics: cfg.Metrics.Path,
+		Admin:   []string{api.PathAdmin, api.PathAdminActors},
+		Streams: streamPaths,
+	}, access.PolicyFrom(cfg))
+	n.Server.Use(n.Access.Middleware)
+	api.Register(n.Server, api.Config{API: cfg.API.Enabled, Admin: cfg.Admin.Enabled,
+		Metrics: cfg.Metrics.Enabled, MetricsPath: cfg.Metrics.Path}, api.Sources{
+		Start: n.started, Fetchers: n.Fetchers, Clients: n.Clients, Recent: n.Recent,
+		Sent: server.Sent, Tree: n.Tree,
+	})
+	if cfg.HotReload.Enabled && opts.ConfigPath != "" {
+		n.reloader = reload.New(opts.ConfigPath, opts.Environ, n.Reconfigure)
+		go n.reloader.Run(cfg.HotReload.PollInterval())
+	}
+	return access.Listen(ln)
+}
+
+// Tree returns the live actor tree (the admin view).
+func (n *Node) Tree() *lifecycle.View {
+	return n.Lifecycle.Tree(n.Engine, []*actor.PID{n.Logs, n.Dedup, n.Router, n.State}, 2*time.Second)
+}
+
+// Reconfigure applies what can change while running: tokens, the admin
+// token, trusted proxies, connection and rate limits, the client policy of
+// new connections, and the custom logs. Other changes are logged as
+// needing a restart.
+func (n *Node) Reconfigure(cfg *config.Config) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	n.Access.SetPolicy(access.PolicyFrom(cfg))
+	sc := serverConfig(cfg)
+	n.Server.SetClientPolicy(sc.Client, sc.ReadLimit)
+	if custom, err := customLogs(cfg.CTLog.CustomLogs); err != nil {
+		slog.Error("custom logs not reloaded", "err", err)
+	} else {
+		n.Engine.Send(n.Logs, logs.SetCustom{Logs: custom})
+	}
+	if needsRestart(n.running, cfg) {
+		slog.Warn("some changed settings take effect only after a restart (live: auth, admin.token, " +
+			"server.trusted_proxies, connection_limit, rate_limit, clients except mailbox_capacity, ct_log.custom_logs)")
+	}
+	n.running = cfg
+}
+
+// needsRestart reports whether a and b differ in anything Reconfigure does
+// not apply.
+func needsRestart(a, b *config.Config) bool {
+	fixed := func(c config.Config) config.Config {
+		c.Auth, c.ConnectionLimit, c.RateLimit = config.AuthConfig{}, config.ConnectionLimitConfig{}, config.RateLimitConfig{}
+		c.Admin.Token, c.Server.TrustedProxies, c.CTLog.CustomLogs = "", nil, nil
+		c.Clients = config.ClientsConfig{MailboxCapacity: c.Clients.MailboxCapacity}
+		return c
+	}
+	return !reflect.DeepEqual(fixed(*a), fixed(*b))
+}
+
+// stopReload stops the config watcher, if any.
+func (n *Node) stopReload() {
+	if n.reloader != nil {
+		n.reloader.Stop()
+	}
+}

@@ -1,0 +1,50 @@
+package api
+
+import (
+	"github.com/valyala/fasthttp"
+
+	"github.com/certstream/certstream/internal/follow"
+)
+
+// Overall node status in /health/deep.
+const (
+	StatusHealthy   = "healthy"   // every log healthy (or starting)
+	StatusDegraded  = "degraded"  // some log degraded or unhealthy, or no log followed
+	StatusUnhealthy = "unhealthy" // more than half the logs unhealthy: 503
+)
+
+// DeepHealth is the /health/deep answer.
+type DeepHealth struct {
+	Status      string         `json:"status"`
+	Logs        map[string]int `json:"logs"` // "total" and a count per log health
+	Connections int            `json:"connections"`
+	UptimeSecs  float64        `json:"uptime_secs"`
+}
+
+// Judge returns the node status for counts of logs by health.
+func Judge(counts map[string]int) string {
+	total := counts["total"]
+	switch {
+	case 2*counts[follow.Unhealthy] > total:
+		return StatusUnhealthy
+	case total == 0, counts[follow.Unhealthy] > 0, counts[follow.Degraded] > 0:
+		return StatusDegraded
+	default:
+		return StatusHealthy
+	}
+}
+
+func (src *Sources) deepHealth(ctx *fasthttp.RequestCtx) {
+	counts := map[string]int{"total": 0, follow.Healthy: 0, follow.Degraded: 0, follow.Unhealthy: 0, follow.Starting: 0}
+	for _, f := range src.Fetchers.Fetchers() {
+		counts[f.Shared.Status().Health]++
+		counts["total"]++
+	}
+	h := DeepHealth{Status: Judge(counts), Logs: counts, Connections: src.Clients.Totals().ConnectionCount(),
+		UptimeSecs: src.uptime()}
+	status := fasthttp.StatusOK
+	if h.Status == StatusUnhealthy {
+		status = fasthttp.StatusServiceUnavailable
+	}
+	writeJSON(ctx, status, h)
+}

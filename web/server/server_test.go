@@ -1,0 +1,599 @@
+package server
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"crypto/tls"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/anthdm/hollywood/actor"
+	"github.com/fasthttp/websocket"
+	"github.com/valyala/fasthttp"
+
+	"github.com/certstream/certstream/actors/conn"
+	"github.com/certstream/certstream/actors/conn/conntest"
+	"github.com/certstream/certstream/internal/fixtures"
+	"github.com/certstream/certstream/internal/mailbox"
+	"github.com/certstream/certstream/internal/wire"
+	"github.com/certstream/certstream/internal/wsframe"
+)
+
+var allStreams = [wire.NumStreams]bool{true, true, true}
+
+// quiet is a client policy without heartbeats or pings within a test.
+var quiet = conn.Policy{HeartbeatInterval: time.Hour, PingInterval: time.Hour}
+
+// env is a server on 127.0.0.1 in front of the stand-in router.
+type env struct {
+	t      testing.TB
+	e      *actor.Engine
+	router *actor.PID
+	srv    *Server
+	addr   string
+	down   bool
+}
+
+func start(t testing.TB, cfg Config, rcfg conntest.Config, setup ...func(*Server)) *env {
+	t.Helper()
+	e, err := actor.NewEngine(actor.NewEngineConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	router := e.Spawn(conntest.New(rcfg), "router")
+	srv := New(cfg, e, router)
+	for _, f := range setup {
+		f(srv)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+	v := &env{t: t, e: e, router: router, srv: srv, addr: ln.Addr().String()}
+	t.Cleanup(func() {
+		if !v.down {
+			v.shutdown()
+		}
+		if err := <-served; err != nil {
+			t.Errorf("Serve: %v", err)
+		}
+		<-e.Poison(router).Done()
+	})
+	return v
+}
+
+func (v *env) shutdown() error {
+	v.down = true
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	return v.srv.Shutdown(ctx)
+}
+
+func (v *env) dial(path string, d *net.Dialer) *websocket.Conn {
+	v.t.Helper()
+	wd := websocket.Dialer{HandshakeTimeout: 5 * time.Second}
+	if d != nil {
+		wd.NetDialContext = d.DialContext
+	}
+	c, resp, err := wd.Dial("ws://"+v.addr+path, nil)
+	if err != nil {
+		v.t.Fatalf("dial %s: %v (%v)", path, err, resp)
+	}
+	v.t.Cleanup(func() { c.Close() })
+	return c
+}
+
+func (v *env) subs() []conntest.Sub {
+	v.t.Helper()
+	subs, err := conntest.Stats(v.e, v.router)
+	if err != nil {
+		v.t.Fatal(err)
+	}
+	return subs
+}
+
+// waitSubs waits until ok accepts the router's subscribers.
+func (v *env) waitSubs(what string, ok func([]conntest.Sub) bool) []conntest.Sub {
+	v.t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		subs := v.subs()
+		if ok(subs) {
+			return subs
+		}
+		if time.Now().After(deadline) {
+			v.t.Fatalf("timed out waiting for %s: %+v", what, subs)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+func activeCount(n int) func([]conntest.Sub) bool {
+	return func(subs []conntest.Sub) bool {
+		k := 0
+		for _, s := range subs {
+			if s.Active {
+				k++
+			}
+		}
+		return k == n
+	}
+}
+
+// publish sends each payload, framed for both transports, on stream.
+func (v *env) publish(stream wire.Stream, payloads ...[]byte) {
+	for _, p := range payloads {
+		f := wire.Frames{WS: wsframe.AppendText(nil, p), SSE: []byte("data: " + string(p) + "\n\n")}
+		v.e.Send(v.router, conntest.Publish{Stream: stream, Frames: f})
+	}
+}
+
+func messagesFor(tag string, n, pad int) [][]byte {
+	out := make([][]byte, n)
+	for i := range out {
+		out[i] = fmt.Appendf(nil, `{"stream":%q,"n":%d,"pad":"%s"}`, tag, i, strings.Repeat("x", pad))
+	}
+	return out
+}
+
+func checkAccounting(t *testing.T, s mailbox.Stats) {
+	t.Helper()
+	if s.Pushed != s.Delivered+s.Dropped+uint64(s.Queued)+uint64(s.InFlight) {
+		t.Fatalf("accounting broken: %+v", s)
+	}
+}
+
+func TestWebSocketStreamsDeliverInOrder(t *testing.T) {
+	v := start(t, Config{Streams: allStreams, Client: quiet}, conntest.Config{RingCapacity: 512})
+	paths := map[wire.Stream]string{wire.StreamLite: "/", wire.StreamFull: "/full-stream", wire.StreamDomains: "/domains-only"}
+	clients := map[wire.Stream]*websocket.Conn{}
+	for st, path := range paths {
+		clients[st] = v.dial(path, nil)
+	}
+	v.waitSubs("3 subscribers", activeCount(3))
+	sent := map[wire.Stream][][]byte{}
+	for st := range paths {
+		sent[st] = messagesFor(st.String(), 100, 40*int(st)+10)
+		v.publish(st, sent[st]...)
+	}
+	for st, c := range clients {
+		_ = c.SetReadDeadline(time.Now().Add(10 * time.Second))
+		for i, want := range sent[st] {
+			typ, got, err := c.ReadMessage()
+			if err != nil || typ != websocket.TextMessage || !bytes.Equal(got, want) {
+				t.Fatalf("%s message %d: type %d %q %v", st, i, typ, got, err)
+			}
+		}
+	}
+	for _, c := range clients {
+		_ = c.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseNormalClosure, ""), time.Now().Add(time.Second))
+	}
+	subs := v.waitSubs("all gone", activeCount(0))
+	for _, s := range subs {
+		checkAccounting(t, s.Stats)
+		if s.Stats.Pushed != 100 || s.Stats.Delivered != 100 || s.Transport != wire.WebSocket {
+			t.Fatalf("%s: %+v", s.Name, s)
+		}
+	}
+}
+
+func TestHeartbeatOnIdleWebSocket(t *testing.T) {
+	const interval = 2 * time.Second
+	v := start(t, Config{Streams: allStreams, Client: conn.Policy{HeartbeatInterval: interval, PingInterval: time.Hour}}, conntest.Config{})
+	c := v.dial("/", nil)
+	for i := 0; i < 2; i++ {
+		_ = c.SetReadDeadline(time.Now().Add(interval + 300*time.Millisecond))
+		_, p, err := c.ReadMessage()
+		if err != nil {
+			t.Fatalf("no heartbeat within %v: %v", interval, err)
+		}
+		var hb struct {
+			Type string  `json:"message_type"`
+			TS   float64 `json:"timestamp"`
+		}
+		if err := json.Unmarshal(p, &hb); err != nil || hb.Type != "heartbeat" || hb.TS < float64(time.Now().Unix()-5) {
+			t.Fatalf("heartbeat %q: %v", p, err)
+		}
+	}
+}
+
+// TestPings keeps a client that answers the server's pings (but sends none)
+// connected, and closes one that does not answer with 1001.
+func TestPings(t *testing.T) {
+	p := conn.Policy{HeartbeatInterval: time.Hour, PingInterval: time.Second, PongTimeout: time.Second}
+	v := start(t, Config{Streams: allStreams, Client: p}, conntest.Config{TickEvery: 250 * time.Millisecond})
+	answering := v.dial("/", nil)
+	v.waitSubs("first subscriber", activeCount(1)) // so that it is subs[0]
+	silent := v.dial("/", nil)
+	pings := 0
+	reply := answering.PingHandler()
+	answering.SetPingHandler(func(s string) error { pings++; return reply(s) })
+	silent.SetPingHandler(func(string) error { return nil })
+
+	errc := make(chan error, 1)
+	go func() {
+		_ = silent.SetReadDeadline(time.Now().Add(10 * time.Second))
+		_, _, err := silent.ReadMessage()
+		errc <- err
+	}()
+	_ = answering.SetReadDeadline(time.Now().Add(3500 * time.Millisecond))
+	_, _, err := answering.ReadMessage()
+	var ne net.Error
+	if !errors.As(err, &ne) || !ne.Timeout() {
+		t.Fatalf("answering client: %v", err)
+	}
+	if pings < 2 {
+		t.Fatalf("%d pings in 3.5 s", pings)
+	}
+	if err := <-errc; !websocket.IsCloseError(err, int(wsframe.CloseGoingAway)) || !strings.Contains(err.Error(), conn.ReasonPongTimeout) {
+		t.Fatalf("silent client: %v", err)
+	}
+	subs := v.waitSubs("the silent one gone", activeCount(1))
+	if !subs[0].Active {
+		t.Fatalf("the answering client was dropped: %+v", subs)
+	}
+}
+
+func smallBufferDialer(size int) *net.Dialer {
+	return &net.Dialer{Control: func(_, _ string, rc syscall.RawConn) error {
+		var serr error
+		if err := rc.Control(func(fd uintptr) {
+			serr = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUF, size)
+		}); err != nil {
+			return err
+		}
+		return serr
+	}}
+}
+
+// TestSlowClientClosedFastClientServed streams to a fast client and to one
+// with a tiny receive buffer that stops reading. The slow one drops and is
+// closed with 1008; the fast one gets every message.
+func TestSlowClientClosedFastClientServed(t *testing.T) {
+	v := start(t, Config{Streams: allStreams, Client: quiet}, conntest.Config{RingCapacity: 64})
+	fast := v.dial("/", nil)
+	fastName := v.waitSubs("fast subscriber", activeCount(1))[0].Name
+	slow := v.dial("/", smallBufferDialer(4096))
+	v.waitSubs("2 subscribers", activeCount(2))
+
+	var got atomic.Int64 // messages the fast client read, in order
+	go func() {
+		_ = fast.SetReadDeadline(time.Now().Add(30 * time.Second))
+		for {
+			_, p, err := fast.ReadMessage()
+			if err != nil {
+				return
+			}
+			n := got.Load()
+			if want := fmt.Sprintf(`{"stream":"lite","n":%d,`, n); !bytes.HasPrefix(p, []byte(want)) {
+				t.Errorf("fast client message %d: %.40q", n, p)
+				return
+			}
+			got.Add(1)
+		}
+	}()
+
+	sent := 0
+	var slowErr chan error // set once the slow client reads again
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		subs := v.subs()
+		var f, s conntest.Sub
+		for _, x := range subs {
+			if x.Name == fastName {
+				f = x
+			} else {
+				s = x
+			}
+		}
+		if !s.Active {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("slow client never closed: %+v", s)
+		}
+		if f.Stats.Delivered < f.Stats.Pushed { // let the fast client catch up
+			time.Sleep(time.Millisecond)
+			continue
+		}
+		if slowErr == nil && s.Stats.Pushed > 200 && s.Stats.Dropped*10 > s.Stats.Pushed*6 {
+			// Well over the ratio: let the slow client read, so that its
+			// blocked write completes and the ratio is checked.
+			slowErr = make(chan error, 1)
+			go func() { slowErr <- readAll(slow) }()
+		}
+		batch := messagesFor("lite", sent+32, 4000)[sent:]
+		v.publish(wire.StreamLite, batch...)
+		sent += len(batch)
+	}
+	if slowErr == nil { // closed before it was let read: it still gets the close frame
+		slowErr = make(chan error, 1)
+		go func() { slowErr <- readAll(slow) }()
+	}
+	v.waitSubs("fast client caught up", func(subs []conntest.Sub) bool {
+		for _, x := range subs {
+			if x.Name == fastName {
+				return x.Stats.Delivered == uint64(sent)
+			}
+		}
+		return false
+	})
+	for end := time.Now().Add(10 * time.Second); got.Load() < int64(sent) && time.Now().Before(end); {
+		time.Sleep(5 * time.Millisecond)
+	}
+	if n := got.Load(); n != int64(sent) {
+		t.Fatalf("fast client got %d of %d", n, sent)
+	}
+	fast.Close()
+	for _, x := range v.waitSubs("both gone", activeCount(0)) {
+		checkAccounting(t, x.Stats)
+		if x.Name == fastName && (x.Stats.Dropped != 0 || x.Stats.Delivered != uint64(sent)) {
+			t.Fatalf("fast client: %+v", x.Stats)
+		}
+		if x.Name != fastName && x.Stats.Dropped*2 <= x.Stats.Pushed {
+			t.Fatalf("slow client: %+v", x.Stats)
+		}
+	}
+	if err := <-slowErr; !websocket.IsCloseError(err, int(wsframe.ClosePolicyViolation)) ||
+		!strings.Contains(err.Error(), conn.ReasonTooSlow+": dropped ") {
+		t.Fatalf("slow client: %v", err)
+	}
+}
+
+// readAll reads c until an error and returns it.
+func readAll(c *websocket.Conn) error {
+	_ = c.SetReadDeadline(time.Now().Add(20 * time.Second))
+	for {
+		if _, _, err := c.ReadMessage(); err != nil {
+			return err
+		}
+	}
+}
+
+func TestOversizedClientMessageCloses(t *testing.T) {
+	v := start(t, Config{Streams: allStreams, Client: quiet, ReadLimit: 4096}, conntest.Config{})
+	big, other := v.dial("/", nil), v.dial("/", nil)
+	v.waitSubs("2 subscribers", activeCount(2))
+	if err := big.WriteMessage(websocket.TextMessage, bytes.Repeat([]byte("z"), 10000)); err != nil {
+		t.Fatal(err)
+	}
+	_ = big.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if _, _, err := big.ReadMessage(); !websocket.IsCloseError(err, int(wsframe.CloseTooBig)) {
+		t.Fatalf("oversized sender: %v", err)
+	}
+	v.waitSubs("the sender gone", activeCount(1))
+	// A message at the limit is fine, and the other client is served.
+	if err := other.WriteMessage(websocket.TextMessage, bytes.Repeat([]byte("z"), 4096)); err != nil {
+		t.Fatal(err)
+	}
+	v.publish(wire.StreamLite, []byte(`{"still":"here"}`))
+	_ = other.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if _, p, err := other.ReadMessage(); err != nil || string(p) != `{"still":"here"}` {
+		t.Fatalf("other client: %q %v", p, err)
+	}
+}
+
+func TestSSEClientReceivesEvents(t *testing.T) {
+	v := start(t, Config{Streams: allStreams, Client: quiet}, conntest.Config{})
+	for _, tc := range []struct {
+		query  string
+		stream wire.Stream
+	}{{"", wire.StreamLite}, {"?stream=full", wire.StreamFull}, {"?stream=domains-only", wire.StreamDomains}} {
+		t.Run(tc.stream.String(), func(t *testing.T) {
+			resp, err := http.Get("http://" + v.addr + "/sse" + tc.query)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer resp.Body.Close()
+			for k, want := range map[string]string{"Content-Type": "text/event-stream", "Cache-Control": "no-cache", "X-Accel-Buffering": "no"} {
+				if got := resp.Header.Get(k); resp.StatusCode != 200 || got != want {
+					t.Fatalf("status %d, %s: %q", resp.StatusCode, k, got)
+				}
+			}
+			subs := v.waitSubs("SSE subscriber", activeCount(1))
+			if subs[len(subs)-1].Transport != wire.SSE || subs[len(subs)-1].Stream != tc.stream {
+				t.Fatalf("subscribed as %+v", subs[len(subs)-1])
+			}
+			sent := messagesFor(tc.stream.String(), 20, 30)
+			v.publish(tc.stream, sent...)
+			br := bufio.NewReader(resp.Body)
+			for i, want := range sent {
+				line, err := br.ReadString('\n')
+				blank, err2 := br.ReadString('\n')
+				if err != nil || err2 != nil || line != "data: "+string(want)+"\n" || blank != "\n" {
+					t.Fatalf("event %d: %q %q %v %v", i, line, blank, err, err2)
+				}
+			}
+			resp.Body.Close()
+			v.waitSubs("SSE client gone", activeCount(0))
+		})
+	}
+}
+
+func TestShutdownClosesClientsWithGoingAway(t *testing.T) {
+	v := start(t, Config{Streams: allStreams, Client: quiet}, conntest.Config{})
+	ws1, ws2 := v.dial("/", nil), v.dial("/full-stream", nil)
+	resp, err := http.Get("http://" + v.addr + "/sse")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	v.waitSubs("3 subscribers", activeCount(3))
+
+	done := make(chan error, 1)
+	go func() { done <- v.shutdown() }()
+	for _, c := range []*websocket.Conn{ws1, ws2} {
+		_ = c.SetReadDeadline(time.Now().Add(5 * time.Second))
+		if _, _, err := c.ReadMessage(); !websocket.IsCloseError(err, int(wsframe.CloseGoingAway)) {
+			t.Fatalf("websocket client: %v", err)
+		}
+	}
+	if _, err := io.Copy(io.Discard, resp.Body); err != nil {
+		t.Fatalf("SSE stream did not end cleanly: %v", err)
+	}
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("Shutdown: %v", err)
+		}
+	case <-time.After(6 * time.Second):
+		t.Fatal("Shutdown did not return")
+	}
+	if n := Connections(wire.WebSocket, wire.StreamLite) + Connections(wire.SSE, wire.StreamLite); n != 0 {
+		t.Fatalf("%d connections still counted", n)
+	}
+	if _, _, err := (&websocket.Dialer{HandshakeTimeout: time.Second}).Dial("ws://"+v.addr+"/", nil); err == nil {
+		t.Fatal("dial after Shutdown succeeded")
+	}
+}
+
+func TestRoutes(t *testing.T) {
+	streams := allStreams
+	streams[wire.StreamFull] = false
+	v := start(t, Config{Streams: streams, Client: quiet}, conntest.Config{}, func(s *Server) {
+		s.Handle("/extra", func(ctx *fasthttp.RequestCtx) { ctx.SetBodyString("extra") })
+		s.Use(func(next fasthttp.RequestHandler) fasthttp.RequestHandler {
+			return func(ctx *fasthttp.RequestCtx) {
+				ctx.Response.Header.Set("X-Test", "mw")
+				next(ctx)
+			}
+		})
+	})
+	tests := []struct {
+		path, body string
+		status     int
+	}{
+		{"/health", "OK", 200},
+		{"/extra", "extra", 200},
+		{"/nope", `{"error":"not found"}`, 404},
+		{"/full-stream", `{"error":"not found"}`, 404},
+		{"/sse?stream=full", `{"error":"not found"}`, 404},
+		{"/sse?stream=bogus", `{"error":"unknown stream \"bogus\""}`, 400},
+	}
+	for _, tc := range tests {
+		resp, err := http.Get("http://" + v.addr + tc.path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != tc.status || string(body) != tc.body || resp.Header.Get("X-Test") != "mw" {
+			t.Errorf("%s: %d %q (X-Test %q), want %d %q", tc.path, resp.StatusCode, body, resp.Header.Get("X-Test"), tc.status, tc.body)
+		}
+	}
+	if _, resp, err := (&websocket.Dialer{}).Dial("ws://"+v.addr+"/full-stream", nil); err == nil || resp == nil || resp.StatusCode != 404 {
+		t.Fatalf("websocket to a disabled stream: %v %v", err, resp)
+	}
+	c := v.dial("/domains-only", nil) // enabled streams still work
+	if subs := v.waitSubs("subscriber", activeCount(1)); subs[0].Stream != wire.StreamDomains {
+		t.Fatalf("subscribed as %+v", subs[0])
+	}
+	c.Close()
+}
+
+// TestTLS serves WSS and HTTPS with a self-signed certificate: the actor's
+// writes go through the TLS connection.
+func TestTLS(t *testing.T) {
+	certFile, keyFile := fixtures.SelfSignedTLS(t)
+	v := start(t, Config{Streams: allStreams, Client: quiet, TLSCertFile: certFile, TLSKeyFile: keyFile}, conntest.Config{})
+	tlsCfg := &tls.Config{InsecureSkipVerify: true}
+	d := websocket.Dialer{HandshakeTimeout: 5 * time.Second, TLSClientConfig: tlsCfg}
+	c, _, err := d.Dial("wss://"+v.addr+"/full-stream", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	hc := &http.Client{Transport: &http.Transport{TLSClientConfig: tlsCfg}}
+	resp, err := hc.Get("https://" + v.addr + "/sse?stream=full")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	v.waitSubs("2 subscribers", activeCount(2))
+	sent := messagesFor("full", 10, 3000)
+	v.publish(wire.StreamFull, sent...)
+	br := bufio.NewReader(resp.Body)
+	_ = c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	for i, want := range sent {
+		if _, p, err := c.ReadMessage(); err != nil || !bytes.Equal(p, want) {
+			t.Fatalf("wss message %d: %v", i, err)
+		}
+		if line, err := br.ReadString('\n'); err != nil || line != "data: "+string(want)+"\n" {
+			t.Fatalf("https event %d: %v", i, err)
+		}
+		_, _ = br.ReadString('\n')
+	}
+}
+
+// TestSubscribedBeforeResponse: a client that got its 101 or 200 is
+// subscribed, so a message published right then reaches it.
+func TestSubscribedBeforeResponse(t *testing.T) {
+	v := start(t, Config{Streams: allStreams, Client: quiet}, conntest.Config{SubscribeDelay: 50 * time.Millisecond})
+	for i := 0; i < 3; i++ {
+		msg := fmt.Appendf(nil, `{"round":%d}`, i)
+		ws := v.dial("/", nil)
+		v.publish(wire.StreamLite, msg)
+		_ = ws.SetReadDeadline(time.Now().Add(2 * time.Second))
+		if _, p, err := ws.ReadMessage(); err != nil || !bytes.Equal(p, msg) {
+			t.Fatalf("round %d, websocket: %q %v", i, p, err)
+		}
+		ws.Close()
+		v.waitSubs("client gone", activeCount(0))
+
+		resp, err := http.Get("http://" + v.addr + "/sse")
+		if err != nil {
+			t.Fatal(err)
+		}
+		v.publish(wire.StreamLite, msg)
+		_ = time.AfterFunc(2*time.Second, func() { resp.Body.Close() })
+		line, err := bufio.NewReader(resp.Body).ReadString('\n')
+		if err != nil || line != "data: "+string(msg)+"\n" {
+			t.Fatalf("round %d, SSE: %q %v", i, line, err)
+		}
+		resp.Body.Close()
+		v.waitSubs("client gone", activeCount(0))
+	}
+}
+
+// TestUnavailableRouterRejects: when the router does not answer, clients
+// get a 503 instead of a stream.
+func TestUnavailableRouterRejects(t *testing.T) {
+	e, err := actor.NewEngine(actor.NewEngineConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	dead := actor.NewPID(e.Address(), "no/router")
+	srv := New(Config{Streams: allStreams, SubscribeTimeout: 200 * time.Millisecond}, e, dead)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go srv.Serve(ln)
+	defer srv.Shutdown(context.Background())
+
+	_, resp, err := (&websocket.Dialer{HandshakeTimeout: 5 * time.Second}).Dial("ws://"+ln.Addr().String()+"/", nil)
+	if err == nil || resp == nil || resp.StatusCode != http.StatusServiceUnavailable {
+		t.Fatalf("websocket: %v %v", err, resp)
+	}
+	hresp, err := http.Get("http://" + ln.Addr().String() + "/sse")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(hresp.Body)
+	hresp.Body.Close()
+	if hresp.StatusCode != http.StatusServiceUnavailable || string(body) != `{"error":"streaming unavailable"}` {
+		t.Fatalf("SSE: %d %q", hresp.StatusCode, body)
+	}
+}
