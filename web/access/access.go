@@ -130,12 +130,6 @@ func (c *Controller) SetPolicy(p Policy) {
 	c.policy.Store(&p)
 }
 
-// Policy returns the policy in force.
-func (c *Controller) Policy() Policy { return *c.policy.Load() }
-
-// Connections returns the streaming connections currently admitted.
-func (c *Controller) Connections() int { return c.conns.totalCount() }
-
 // Middleware checks each request before next sees it: CORS preflight, the
 // rate limit (429 with Retry-After), the token (401), and for streaming
 // routes the connection limits (429). It answers refusals with a JSON error.

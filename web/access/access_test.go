@@ -202,9 +202,9 @@ func openStream(t *testing.T, addr string, headers ...string) (net.Conn, int) {
 func waitConns(t *testing.T, c *Controller, want int) {
 	t.Helper()
 	deadline := time.Now().Add(5 * time.Second)
-	for c.Connections() != want {
+	for c.connections() != want {
 		if time.Now().After(deadline) {
-			t.Fatalf("connections %d, want %d", c.Connections(), want)
+			t.Fatalf("connections %d, want %d", c.connections(), want)
 		}
 		time.Sleep(10 * time.Millisecond)
 	}

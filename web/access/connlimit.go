@@ -44,12 +44,6 @@ func (c *connCounter) release(ip netip.Addr) {
 	}
 }
 
-func (c *connCounter) totalCount() int {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.total
-}
-
 // Listen wraps ln so that the Controller learns when each connection
 // closes, which is when a streaming client's slot is given back.
 func Listen(ln net.Listener) net.Listener { return &listener{ln} }

@@ -68,10 +68,3 @@ func (b *buckets) evict(rate, capacity float64, now time.Time) {
 		return
 	}
 }
-
-// size returns the number of buckets held.
-func (b *buckets) size() int {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return len(b.m)
-}
