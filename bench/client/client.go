@@ -247,14 +247,14 @@ func (c *Client) CatchUp() { c.catchUp.Store(true) }
 // received at ms.
 func (c *Client) recordLatency(payload []byte, ms int64) {
 	rest := payload
-	if i := lastKey(payload, SubmissionKey); i >= 0 {
-		if ts := parseMillis(payload[i+len(SubmissionKey):]); ts >= 0 {
+	if i := lastKey(payload, submissionKey); i >= 0 {
+		if ts := parseMillis(payload[i+len(submissionKey):]); ts >= 0 {
 			c.lat.Record(ms - ts)
 		}
 		rest = payload[:i] // "seen" comes before
 	}
-	if i := lastKey(rest, SeenKey); i >= 0 {
-		if ts := parseMillis(rest[i+len(SeenKey):]); ts >= 0 {
+	if i := lastKey(rest, seenKey); i >= 0 {
+		if ts := parseMillis(rest[i+len(seenKey):]); ts >= 0 {
 			c.delivery.Record(ms - ts)
 		}
 	}
@@ -289,21 +289,9 @@ func (c *Client) throttle(ctx context.Context, n int64) {
 // inside a JSON string, where quotes are escaped, so their last occurrence
 // is the key.
 var (
-	SubmissionKey = []byte(`"submission_timestamp":`) // the log's timestamp of the entry
-	SeenKey       = []byte(`"seen":`)                 // when the server processed it
+	submissionKey = []byte(`"submission_timestamp":`) // the log's timestamp of the entry
+	seenKey       = []byte(`"seen":`)                 // when the server processed it
 )
-
-// TimestampMillis extracts the timestamp after key (float seconds with up
-// to millisecond precision) as Unix milliseconds. The keys sit near the end
-// of a message, so they are searched backwards, colon by colon.
-func TimestampMillis(msg, key []byte) (int64, bool) {
-	i := lastKey(msg, key)
-	if i < 0 {
-		return 0, false
-	}
-	ms := parseMillis(msg[i+len(key):])
-	return ms, ms >= 0
-}
 
 // parseMillis parses the number of seconds at the start of p (after
 // optional spaces) as milliseconds, or returns -1.

@@ -41,7 +41,7 @@ func TestURL(t *testing.T) {
 	}
 }
 
-func TestTimestampMillis(t *testing.T) {
+func TestTimestamp(t *testing.T) {
 	for msg, want := range map[string]int64{
 		`{"data":{"seen":1.5,"submission_timestamp":1779299687.576,"source":{}}}`: 1779299687576,
 		`{"submission_timestamp": 1700000000.0}`:                                  1700000000000,
@@ -51,15 +51,15 @@ func TestTimestampMillis(t *testing.T) {
 		// A subject holding the key as text does not fool it.
 		`{"subject":"\"submission_timestamp\":1","submission_timestamp":2.0}`: 2000,
 	} {
-		if got, ok := TimestampMillis([]byte(msg), SubmissionKey); !ok || got != want {
+		if got, ok := timestampMillis([]byte(msg), submissionKey); !ok || got != want {
 			t.Errorf("%s: got %d %v, want %d", msg, got, ok, want)
 		}
 	}
-	if got, ok := TimestampMillis([]byte(`{"seen":1.25,"submission_timestamp":1.0}`), SeenKey); !ok || got != 1250 {
+	if got, ok := timestampMillis([]byte(`{"seen":1.25,"submission_timestamp":1.0}`), seenKey); !ok || got != 1250 {
 		t.Errorf("seen: %d %v", got, ok)
 	}
 	for _, msg := range []string{`{"message_type":"dns_entries","data":["a"]}`, `{"submission_timestamp":"x"}`, `{"submission_timestamp":`} {
-		if _, ok := TimestampMillis([]byte(msg), SubmissionKey); ok {
+		if _, ok := timestampMillis([]byte(msg), submissionKey); ok {
 			t.Errorf("%s: ok", msg)
 		}
 	}
@@ -122,13 +122,25 @@ func TestHeartbeatDetection(t *testing.T) {
 	}
 }
 
-func BenchmarkTimestampMillis(b *testing.B) {
+func BenchmarkTimestamp(b *testing.B) {
 	msg := []byte(`{"message_type":"certificate_update","data":{"update_type":"X509LogEntry","leaf_cert":{"subject":{"CN":"a.example.test","aggregated":"/CN=a.example.test"},"extensions":{"authorityInfoAccess":"URI:http://ocsp.example.test, URI:http://ca.example.test/int.der","subjectAltName":"DNS:a.example.test"}},"cert_index":12345,"cert_link":"http://127.0.0.1:1/logs/bench0/ct/v1/get-entries?start=12345&end=12345","seen":1779299687.576,"submission_timestamp":1779299687.5,"source":{"name":"Fakelog 'bench0'","url":"http://127.0.0.1:1/logs/bench0/"}}}`)
 	for b.Loop() {
-		_, ok1 := TimestampMillis(msg, SubmissionKey)
-		_, ok2 := TimestampMillis(msg, SeenKey)
+		_, ok1 := timestampMillis(msg, submissionKey)
+		_, ok2 := timestampMillis(msg, seenKey)
 		if !ok1 || !ok2 {
 			b.Fatal("not found")
 		}
 	}
+}
+
+// timestampMillis extracts the timestamp after key (float seconds with up
+// to millisecond precision) as Unix milliseconds. The keys sit near the end
+// of a message, so they are searched backwards, colon by colon.
+func timestampMillis(msg, key []byte) (int64, bool) {
+	i := lastKey(msg, key)
+	if i < 0 {
+		return 0, false
+	}
+	ms := parseMillis(msg[i+len(key):])
+	return ms, ms >= 0
 }
