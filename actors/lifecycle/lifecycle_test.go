@@ -7,6 +7,7 @@ import (
 	"github.com/anthdm/hollywood/actor"
 
 	"github.com/certstream/certstream/actors/supervise"
+	"github.com/certstream/certstream/internal/await"
 	"github.com/certstream/certstream/messages"
 )
 
@@ -52,17 +53,6 @@ func find(v *View, pid string) *View {
 	return nil
 }
 
-func waitUntil(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-}
-
 func TestTreeFromEventsAndInspect(t *testing.T) {
 	e, err := actor.NewEngine(actor.NewEngineConfig())
 	if err != nil {
@@ -72,11 +62,11 @@ func TestTreeFromEventsAndInspect(t *testing.T) {
 	pp := &parent{}
 	p := e.Spawn(func() actor.Receiver { return pp }, "parent", actor.WithID("0"))
 	m := e.Spawn(func() actor.Receiver { return mute{} }, "mute", actor.WithID("0"))
-	waitUntil(t, "the child to start", func() bool { return len(tr.Snapshot().Live) == 4 })
+	await.True(t, 5*time.Second, "the child to start", func() bool { return len(tr.Snapshot().Live) == 4 })
 	childPID := pp.child.String()
 
 	e.Send(pp.child, boom{})
-	waitUntil(t, "the restart to be recorded", func() bool {
+	await.True(t, 5*time.Second, "the restart to be recorded", func() bool {
 		for _, r := range tr.Snapshot().Live {
 			if r.PID == childPID && r.Restarts == 1 {
 				return true
@@ -108,12 +98,12 @@ func TestTreeFromEventsAndInspect(t *testing.T) {
 	}
 
 	<-e.Poison(pp.child).Done()
-	waitUntil(t, "the stop to be recorded", func() bool {
+	await.True(t, 5*time.Second, "the stop to be recorded", func() bool {
 		s := tr.Snapshot()
 		return len(s.Stopped) == 1 && s.Stopped[0].PID == childPID
 	})
 	e.Send(pp.child, boom{}) // to a stopped actor: a dead letter
-	waitUntil(t, "the dead letter", func() bool {
+	await.True(t, 5*time.Second, "the dead letter", func() bool {
 		s := tr.Snapshot()
 		return s.DeadLetters == 1 && s.RecentDead[0].Target == childPID
 	})

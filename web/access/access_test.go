@@ -3,6 +3,7 @@ package access
 import (
 	"bufio"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -16,6 +17,7 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"github.com/certstream/certstream/config"
+	"github.com/certstream/certstream/internal/await"
 )
 
 // testServer is a fasthttp server behind a Controller: /api and /health
@@ -201,13 +203,10 @@ func openStream(t *testing.T, addr string, headers ...string) (net.Conn, int) {
 
 func waitConns(t *testing.T, c *Controller, want int) {
 	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for c.connections() != want {
-		if time.Now().After(deadline) {
-			t.Fatalf("connections %d, want %d", c.connections(), want)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	await.Value(t, 5*time.Second, fmt.Sprintf("%d connections", want), func() (int, bool) {
+		n := c.connections()
+		return n, n == want
+	})
 }
 
 func TestPerIPConnectionLimitAndRelease(t *testing.T) {
