@@ -76,7 +76,7 @@ func Start(cfg *config.Config, opts Options) (*Node, error) {
 	n.startTracking(engine) // before any other actor: it sees them start
 
 	n.State = spawn(engine, "state", state.New(state.Config{Path: cfg.CTLog.StateFile, Initial: cursors}), 1024)
-	sink, sinkCapacity := archive(cfg.DeltaSink)
+	sink, sinkCapacity := deltaSink(cfg.DeltaSink)
 	n.Router = spawn(engine, "router", router.New(router.Config{MailboxCapacity: cfg.Clients.MailboxCapacity,
 		TickInterval: clientTick, OnPublish: n.Recent.Add, Live: n.Clients, Sink: sink, SinkCapacity: sinkCapacity}), 4096)
 	n.Dedup = spawn(engine, "dedup", dedup.New(dedup.Config{

@@ -3,7 +3,7 @@ package deltasink_test
 import (
 	"testing"
 
-	"github.com/certstream/certstream/actors/deltasink"
+	"github.com/certstream/certstream/internal/archive"
 	"github.com/certstream/certstream/internal/delta/deltatest"
 )
 
@@ -12,7 +12,7 @@ import (
 func BenchmarkSink(b *testing.B) {
 	const rows = 10000
 	updates := deltatest.Generated(b, rows, 0, seen0)
-	h := newHarness(b, rows, func(c *deltasink.Config) { c.BatchSize = rows; c.Compression = "zstd" })
+	h := newHarness(b, rows, func(c *archive.Config) { c.BatchSize = rows; c.Compression = "zstd" })
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		h.push(updates)

@@ -16,6 +16,7 @@ import (
 
 	"github.com/certstream/certstream/actors/deltasink"
 	"github.com/certstream/certstream/actors/router"
+	"github.com/certstream/certstream/internal/archive"
 	"github.com/certstream/certstream/internal/delta/deltatest"
 	"github.com/certstream/certstream/internal/mailbox"
 	"github.com/certstream/certstream/internal/wire"
@@ -44,7 +45,7 @@ type harness struct {
 	dir    string
 }
 
-func newHarness(t testing.TB, capacity int, mod func(*deltasink.Config), opts ...actor.OptFunc) *harness {
+func newHarness(t testing.TB, capacity int, mod func(*archive.Config), opts ...actor.OptFunc) *harness {
 	t.Helper()
 	engine, err := actor.NewEngine(actor.NewEngineConfig())
 	if err != nil {
@@ -52,7 +53,7 @@ func newHarness(t testing.TB, capacity int, mod func(*deltasink.Config), opts ..
 	}
 	h := &harness{t: t, engine: engine, ring: mailbox.New[*wire.Update](capacity),
 		clock: &clock{t: time.UnixMilli(seen0)}, dir: filepath.Join(t.TempDir(), "table")}
-	cfg := deltasink.Config{TablePath: h.dir, BatchSize: 100, FlushInterval: time.Minute, Compression: "snappy",
+	cfg := archive.Config{TablePath: h.dir, BatchSize: 100, FlushInterval: time.Minute, Compression: "snappy",
 		SinkID: "test-sink", Now: h.clock.Now, RetryMin: time.Second, RetryMax: 8 * time.Second}
 	if mod != nil {
 		mod(&cfg)
@@ -81,13 +82,13 @@ func (h *harness) inspect() messages.ActorInfo {
 	return resp.(messages.ActorInfo)
 }
 
-func (h *harness) stats() deltasink.Stats {
+func (h *harness) stats() archive.Stats {
 	h.t.Helper()
-	return h.inspect().Details["stats"].(deltasink.Stats)
+	return h.inspect().Details["stats"].(archive.Stats)
 }
 
 // waitFor polls the sink's stats until cond holds (10 s at most).
-func (h *harness) waitFor(what string, cond func(deltasink.Stats) bool) deltasink.Stats {
+func (h *harness) waitFor(what string, cond func(archive.Stats) bool) archive.Stats {
 	h.t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for {
@@ -161,7 +162,7 @@ func TestBatchesIntervalAndShutdown(t *testing.T) {
 	updates := deltatest.Updates(t, 1050, 0, seen0)
 	h.push(updates)
 	// 10 full batches commit on size; 50 rows wait for the interval.
-	st := h.waitFor("10 commits", func(s deltasink.Stats) bool { return s.Commits == 10 })
+	st := h.waitFor("10 commits", func(s archive.Stats) bool { return s.Commits == 10 })
 	if st.RowsWritten != 1000 || h.inspect().Details["buffered"] != 50 {
 		t.Fatalf("after the full batches: %+v, buffered %v", st, h.inspect().Details["buffered"])
 	}
@@ -171,7 +172,7 @@ func TestBatchesIntervalAndShutdown(t *testing.T) {
 	}
 	h.clock.Advance(time.Minute)
 	h.tick()
-	h.waitFor("the interval flush", func(s deltasink.Stats) bool { return s.RowsWritten == 1050 })
+	h.waitFor("the interval flush", func(s archive.Stats) bool { return s.RowsWritten == 1050 })
 
 	// Rows received after that are archived by the final flush on stop.
 	more := deltatest.Updates(t, 30, 5000, seen0+5000)
@@ -245,7 +246,7 @@ func TestFailingTableRetriesDropsAndRecovers(t *testing.T) {
 	}
 	updates := deltatest.Updates(t, 450, 0, seen0)
 	h.push(updates[:150])
-	st := h.waitFor("the first failure", func(s deltasink.Stats) bool { return s.WriteErrors == 1 })
+	st := h.waitFor("the first failure", func(s archive.Stats) bool { return s.WriteErrors == 1 })
 	if info := h.inspect(); info.Status != "failing" || st.LastError == "" {
 		t.Fatalf("status %s, last error %q", info.Status, st.LastError)
 	}
@@ -259,7 +260,7 @@ func TestFailingTableRetriesDropsAndRecovers(t *testing.T) {
 	}
 	h.clock.Advance(time.Second)
 	h.tick()
-	h.waitFor("the second failure", func(s deltasink.Stats) bool { return s.WriteErrors == 2 })
+	h.waitFor("the second failure", func(s archive.Stats) bool { return s.WriteErrors == 2 })
 	h.clock.Advance(time.Second) // the backoff is now 2 s
 	h.tick()
 	if st := h.stats(); st.WriteErrors != 2 {
@@ -270,7 +271,7 @@ func TestFailingTableRetriesDropsAndRecovers(t *testing.T) {
 	// 2×batch_size while failing, so the oldest half is dropped and counted.
 	h.push(updates[150:])
 	h.tick()
-	st = h.waitFor("a drop", func(s deltasink.Stats) bool { return s.Dropped > 0 })
+	st = h.waitFor("a drop", func(s archive.Stats) bool { return s.Dropped > 0 })
 	if b := h.inspect().Details["buffered"].(int); b > 200 {
 		t.Fatalf("buffer holds %d rows while failing, limit 200", b)
 	}
@@ -285,7 +286,7 @@ func TestFailingTableRetriesDropsAndRecovers(t *testing.T) {
 	}
 	h.clock.Advance(time.Minute)
 	h.tick()
-	h.waitFor("recovery", func(s deltasink.Stats) bool { return s.Commits > 0 })
+	h.waitFor("recovery", func(s archive.Stats) bool { return s.Commits > 0 })
 	for h.ring.Len() > 0 {
 		h.tick()
 		time.Sleep(5 * time.Millisecond)
@@ -322,13 +323,13 @@ func TestRestartKeepsTheBuffer(t *testing.T) {
 			next(c)
 		}
 	}
-	h := newHarness(t, 4096, func(c *deltasink.Config) { c.BatchSize = 1000 },
+	h := newHarness(t, 4096, func(c *archive.Config) { c.BatchSize = 1000 },
 		actor.WithMiddleware(panicky), actor.WithMaxRestarts(5), actor.WithRestartDelay(0))
 	updates := deltatest.Updates(t, 500, 0, seen0)
 	h.push(updates[:300])
 	h.engine.Send(h.pid, panicOn{})
 	h.push(updates[300:])
-	h.waitFor("all rows buffered or written", func(s deltasink.Stats) bool {
+	h.waitFor("all rows buffered or written", func(s archive.Stats) bool {
 		return s.RowsWritten+uint64(h.inspect().Details["buffered"].(int)) == 500
 	})
 	h.stop()
@@ -342,7 +343,7 @@ func TestRouterFeedsTheSink(t *testing.T) {
 		t.Fatal(err)
 	}
 	dir := filepath.Join(t.TempDir(), "table")
-	sink := deltasink.New(deltasink.Config{TablePath: dir, BatchSize: 64, FlushInterval: time.Hour, Compression: "snappy"})
+	sink := deltasink.New(archive.Config{TablePath: dir, BatchSize: 64, FlushInterval: time.Hour, Compression: "snappy"})
 	pid := engine.Spawn(router.New(router.Config{Sink: sink, SinkCapacity: 10000}), "router")
 	updates := deltatest.Updates(t, 1000, 0, seen0)
 	for i := 0; i < len(updates); i += 100 {
@@ -357,7 +358,7 @@ func TestRouterFeedsTheSink(t *testing.T) {
 	}
 	<-engine.Poison(pid).Done() // stops the sink first, which flushes
 	tbl := checkTable(t, dir, updates)
-	if len(tbl.Txns) == 0 || tbl.Txns[0].AppID != deltasink.DefaultSinkID(dir) {
+	if len(tbl.Txns) == 0 || tbl.Txns[0].AppID != archive.DefaultSinkID(dir) {
 		t.Fatalf("txns %+v", tbl.Txns)
 	}
 }
@@ -365,7 +366,7 @@ func TestRouterFeedsTheSink(t *testing.T) {
 func TestRestartedNodeContinuesTheSequence(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "table")
 	for run := 0; run < 2; run++ {
-		h := newHarness(t, 1000, func(c *deltasink.Config) { c.TablePath = dir })
+		h := newHarness(t, 1000, func(c *archive.Config) { c.TablePath = dir })
 		h.dir = dir
 		h.push(deltatest.Updates(t, 150, uint64(run*1000), seen0))
 		h.stop()
@@ -391,8 +392,8 @@ func TestRestartedNodeContinuesTheSequence(t *testing.T) {
 // rows at the same indices are new and kept.
 func TestReplayedRowsAreLeftOut(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "table")
-	run := func(updates []*wire.Update) deltasink.Stats {
-		h := newHarness(t, 1000, func(c *deltasink.Config) { c.TablePath = dir })
+	run := func(updates []*wire.Update) archive.Stats {
+		h := newHarness(t, 1000, func(c *archive.Config) { c.TablePath = dir })
 		h.dir = dir
 		h.push(updates)
 		st := h.stats()
