@@ -78,7 +78,7 @@ func applyEnv(environ []string, cfg *Config, src sources, ps *Problems) {
 			continue
 		}
 		f.field.Set(x)
-		src.set(f.key, source{file: from})
+		src.override(f.key, source{file: from})
 	}
 }
 

@@ -6,40 +6,87 @@ import (
 	"strings"
 )
 
-// keyLines maps every key path defined in a TOML document to the 1-based line
-// that defines it. Paths use the same spelling as the decoder's problems:
-// "section.key", "array[2]" for elements and "table_array[0].key" for
-// [[table_array]] entries and arrays of inline tables. The toml library does
-// not expose key positions, so this is a small scanner over a document the
-// library has already parsed successfully; on anything it does not
-// understand it stops recording, and callers fall back to a parent's line.
-func keyLines(doc string) map[string]int {
-	s := &lineScanner{doc: doc, out: map[string]int{}, aot: map[string]int{}}
+// keyNode is one key defined in a TOML document: the 1-based line that
+// defines it, its keys when it is a table and its elements when it is an
+// array (inline elements, or the tables of a [[table_array]]).
+type keyNode struct {
+	line  int
+	keys  map[string]*keyNode
+	elems []*keyNode
+}
+
+// key returns the child named seg, or nil (n may be nil).
+func (n *keyNode) key(seg string) *keyNode {
+	if n == nil {
+		return nil
+	}
+	return n.keys[seg]
+}
+
+// elem returns element i, or nil (n may be nil).
+func (n *keyNode) elem(i int) *keyNode {
+	if n == nil || i >= len(n.elems) {
+		return nil
+	}
+	return n.elems[i]
+}
+
+// lineOr returns n's line, or def when n is nil.
+func (n *keyNode) lineOr(def int) int {
+	if n == nil {
+		return def
+	}
+	return n.line
+}
+
+// child returns the child named seg, recording it at line when new: the
+// first definition wins.
+func (n *keyNode) child(seg string, line int) *keyNode {
+	if c, ok := n.keys[seg]; ok {
+		return c
+	}
+	if n.keys == nil {
+		n.keys = map[string]*keyNode{}
+	}
+	c := &keyNode{line: line}
+	n.keys[seg] = c
+	return c
+}
+
+// add appends an element defined at line.
+func (n *keyNode) add(line int) *keyNode {
+	c := &keyNode{line: line}
+	n.elems = append(n.elems, c)
+	return c
+}
+
+// keyLines returns the tree of every key defined in a TOML document with
+// the line that defines it. The toml library does not expose key
+// positions, so this is a small scanner over a document the library has
+// already parsed successfully; on anything it does not understand it stops
+// recording, and callers fall back to a parent's line. It is linear in the
+// document: a key is a node holding its segment once, never a path string
+// rebuilt for each element below it.
+func keyLines(doc string) *keyNode {
+	s := &lineScanner{doc: doc, root: &keyNode{}}
 	for i := 0; i < len(doc); i++ {
 		if doc[i] == '\n' {
 			s.newlines = append(s.newlines, i)
 		}
 	}
 	s.document()
-	return s.out
+	return s.root
 }
 
 type lineScanner struct {
 	doc      string
 	i        int
-	newlines []int          // offsets of '\n'
-	out      map[string]int // path → line
-	aot      map[string]int // [[array]] path → elements seen
+	newlines []int // offsets of '\n'
+	root     *keyNode
 }
 
 func (s *lineScanner) lineAt(off int) int {
 	return sort.SearchInts(s.newlines, off) + 1
-}
-
-func (s *lineScanner) record(path string, off int) {
-	if _, ok := s.out[path]; !ok {
-		s.out[path] = s.lineAt(off)
-	}
 }
 
 func (s *lineScanner) peek() byte {
@@ -80,7 +127,7 @@ func (s *lineScanner) skipLine() {
 }
 
 func (s *lineScanner) document() {
-	table := ""
+	table := s.root
 	for {
 		s.skipSpace()
 		if s.i >= len(s.doc) {
@@ -106,43 +153,38 @@ func (s *lineScanner) document() {
 			return
 		}
 		s.i++
-		path := s.dotted(table, segs, start)
+		key := s.dotted(table, segs, start)
 		s.skipBlank()
-		if !s.value(path) {
+		if !s.value(key) {
 			return
 		}
 		s.skipLine()
 	}
 }
 
-// header resolves a [table] or [[array]] header to a path, recording it.
+// header resolves a [table] or [[array]] header to its node, recording it.
 // Segments that name an existing table array refer to its last element.
-func (s *lineScanner) header(segs []string, array bool, off int) string {
-	path := ""
-	for n, seg := range segs {
-		path = join(path, seg)
-		s.record(path, off)
-		last := n == len(segs)-1
-		if last && array {
-			k := s.aot[path]
-			s.aot[path] = k + 1
-			path = index(path, k)
-			s.record(path, off)
-		} else if k := s.aot[path]; k > 0 {
-			path = index(path, k-1)
+func (s *lineScanner) header(segs []string, array bool, off int) *keyNode {
+	line, n := s.lineAt(off), s.root
+	for i, seg := range segs {
+		n = n.child(seg, line)
+		switch {
+		case i == len(segs)-1 && array:
+			n = n.add(line)
+		case len(n.elems) > 0:
+			n = n.elems[len(n.elems)-1]
 		}
 	}
-	return path
+	return n
 }
 
-// dotted records a (possibly dotted) key under table and returns its path.
-func (s *lineScanner) dotted(table string, segs []string, off int) string {
-	path := table
+// dotted records a (possibly dotted) key under table and returns its node.
+func (s *lineScanner) dotted(table *keyNode, segs []string, off int) *keyNode {
+	line, n := s.lineAt(off), table
 	for _, seg := range segs {
-		path = join(path, seg)
-		s.record(path, off)
+		n = n.child(seg, line)
 	}
-	return path
+	return n
 }
 
 // key reads a bare, quoted or dotted key, leaving the scanner after trailing blanks.
@@ -186,22 +228,21 @@ func isBare(c byte) bool {
 	return c == '_' || c == '-' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9'
 }
 
-// value skips one value, recording array elements and inline-table keys.
-func (s *lineScanner) value(path string) bool {
+// value skips one value, recording array elements and inline-table keys
+// under n.
+func (s *lineScanner) value(n *keyNode) bool {
 	switch s.peek() {
 	case '"', '\'':
 		return s.skipString()
 	case '[':
 		s.i++
-		for n := 0; ; n++ {
+		for {
 			s.skipSpace()
 			if s.peek() == ']' {
 				s.i++
 				return true
 			}
-			elem := index(path, n)
-			s.record(elem, s.i)
-			if !s.value(elem) {
+			if !s.value(n.add(s.lineAt(s.i))) {
 				return false
 			}
 			s.skipSpace()
@@ -232,7 +273,7 @@ func (s *lineScanner) value(path string) bool {
 			}
 			s.i++
 			s.skipBlank()
-			if !s.value(s.dotted(path, segs, start)) {
+			if !s.value(s.dotted(n, segs, start)) {
 				return false
 			}
 		}
@@ -247,40 +288,9 @@ func (s *lineScanner) value(path string) bool {
 
 // skipString skips a basic, literal or multi-line string starting at s.i.
 func (s *lineScanner) skipString() bool {
-	q := s.doc[s.i]
-	if s.hasPrefix(strings.Repeat(string(q), 3)) {
-		delim := strings.Repeat(string(q), 3)
-		s.i += 3
-		for s.i < len(s.doc) {
-			if q == '"' && s.doc[s.i] == '\\' {
-				s.i += 2
-				continue
-			}
-			if s.hasPrefix(delim) {
-				s.i += 3
-				for n := 0; n < 2 && s.peek() == q; n++ { // up to two quotes may end the content
-					s.i++
-				}
-				return true
-			}
-			s.i++
-		}
-		return false
-	}
-	s.i++
-	for s.i < len(s.doc) && s.doc[s.i] != '\n' {
-		switch s.doc[s.i] {
-		case '\\':
-			if q == '"' {
-				s.i++
-			}
-		case q:
-			s.i++
-			return true
-		}
-		s.i++
-	}
-	return false
+	end, ok := stringEnd(s.doc, s.i)
+	s.i = end
+	return ok
 }
 
 // join appends a key segment to a path.

@@ -3,6 +3,7 @@ package config
 import (
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"math"
 	"os"
@@ -19,6 +20,15 @@ const EnvConfigFile = "CERTSTREAM_CONFIG"
 
 // DefaultFile is the config file looked for in the working directory.
 const DefaultFile = "certstream.toml"
+
+// MaxFileSize is the largest config file read: 1 MiB, far more than any
+// real configuration, so that a mistaken path (a log, a device) is refused
+// instead of read into memory.
+const MaxFileSize = 1 << 20
+
+// maxDepth is the deepest nesting of tables, arrays and dotted keys a
+// config file may have; the configuration itself is three levels deep.
+const maxDepth = 16
 
 // FindFile picks the config file: flagPath when set, else $CERTSTREAM_CONFIG,
 // else ./certstream.toml when it exists. It returns "" (and no error) when
@@ -77,11 +87,29 @@ func LoadNamed(flagPath string, environ []string) (*Config, string, error) {
 // (entries "NAME=value", as os.Environ returns), then validation. The error,
 // if any, is a *[Problems] holding every problem found.
 func Load(path string, environ []string) (*Config, error) {
+	if path == "" {
+		return load("", nil, environ)
+	}
+	data, err := ReadFile(path)
+	if err != nil {
+		return nil, &Problems{List: []Problem{{File: path, Msg: err.Error()}}}
+	}
+	return load(path, data, environ)
+}
+
+// Parse is [Load] of a file already read: data is the content of the file
+// named path (which is not read again). The hot reload uses it to load
+// exactly the version whose hash it compared.
+func Parse(path string, data []byte, environ []string) (*Config, error) {
+	return load(path, data, environ)
+}
+
+func load(path string, data []byte, environ []string) (*Config, error) {
 	cfg := Default()
 	ps := &Problems{}
 	src := sources{}
 	if path != "" {
-		decodeFile(path, &cfg, src, ps)
+		decodeFile(path, data, &cfg, src, ps)
 	}
 	applyEnv(environ, &cfg, src, ps)
 	validate(&cfg, src, ps)
@@ -89,6 +117,24 @@ func Load(path string, environ []string) (*Config, error) {
 		return nil, err
 	}
 	return &cfg, nil
+}
+
+// ReadFile reads a config file, refusing one larger than [MaxFileSize]
+// after reading at most one byte more (a device such as /dev/zero too).
+func ReadFile(path string) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, MaxFileSize+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(data) > MaxFileSize {
+		return nil, fmt.Errorf("larger than %d MiB: not a config file", MaxFileSize>>20)
+	}
+	return data, nil
 }
 
 // source says where a key's value came from.
@@ -111,8 +157,9 @@ func (s sources) problem(key, format string, args ...any) Problem {
 	return Problem{Key: key, Msg: fmt.Sprintf(format, args...)}
 }
 
-// set records the source of key, forgetting what was recorded below it.
-func (s sources) set(key string, src source) {
+// override records the source of key, set again, forgetting what was
+// recorded below it (a list from the file replaced by the environment's).
+func (s sources) override(key string, src source) {
 	for k := range s {
 		if strings.HasPrefix(k, key+".") || strings.HasPrefix(k, key+"[") {
 			delete(s, k)
@@ -121,15 +168,26 @@ func (s sources) set(key string, src source) {
 	s[key] = src
 }
 
-// decodeFile reads and decodes path into cfg, recording sources and problems.
-func decodeFile(path string, cfg *Config, src sources, ps *Problems) {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		ps.add(Problem{File: path, Msg: err.Error()})
+// decodeFile decodes data, read from path, into cfg, recording sources and
+// problems.
+func decodeFile(path string, data []byte, cfg *Config, src sources, ps *Problems) {
+	text := string(data)
+	if at := tooDeep(text, maxDepth); at >= 0 {
+		s := &lineScanner{doc: text, i: at}
+		for s.peek() == '[' {
+			s.i++
+		}
+		segs, _ := s.key()
+		p := Problem{File: path, Line: strings.Count(text[:at], "\n") + 1,
+			Msg: fmt.Sprintf("nested deeper than %d levels (tables, arrays and dotted keys)", maxDepth)}
+		if len(segs) > 0 {
+			p.Key = segs[0]
+		}
+		ps.add(p)
 		return
 	}
 	var doc map[string]any
-	if _, err := toml.Decode(string(data), &doc); err != nil {
+	if _, err := toml.Decode(text, &doc); err != nil {
 		var pe toml.ParseError
 		if errors.As(err, &pe) {
 			ps.add(Problem{File: path, Line: pe.Position.Line, Col: pe.Position.Col, Key: pe.LastKey,
@@ -139,34 +197,25 @@ func decodeFile(path string, cfg *Config, src sources, ps *Problems) {
 		}
 		return
 	}
-	d := fileDecoder{file: path, lines: keyLines(string(data)), src: src, ps: ps}
-	d.table("", doc, reflect.ValueOf(cfg).Elem())
+	d := fileDecoder{file: path, src: src, ps: ps}
+	d.table("", doc, reflect.ValueOf(cfg).Elem(), keyLines(text), 0)
 }
 
 // fileDecoder assigns a generic TOML document onto a struct, field by field,
 // so that every unknown key and every type mismatch is reported, not just the first.
 type fileDecoder struct {
-	file  string
-	lines map[string]int
-	src   sources
-	ps    *Problems
+	file string
+	src  sources
+	ps   *Problems
 }
 
-func (d *fileDecoder) line(key string) int {
-	for k := key; k != ""; k = parent(k) {
-		if l, ok := d.lines[k]; ok {
-			return l
-		}
-	}
-	return 0
+func (d *fileDecoder) fail(key string, line int, format string, args ...any) {
+	d.ps.add(Problem{File: d.file, Line: line, Key: key, Msg: fmt.Sprintf(format, args...)})
 }
 
-func (d *fileDecoder) fail(key, format string, args ...any) {
-	d.ps.add(Problem{File: d.file, Line: d.line(key), Key: key, Msg: fmt.Sprintf(format, args...)})
-}
-
-// table assigns the keys of m onto the struct rv.
-func (d *fileDecoder) table(path string, m map[string]any, rv reflect.Value) {
+// table assigns the keys of m onto the struct rv. at holds where the keys
+// of m are defined, line where m is (for keys the scanner did not record).
+func (d *fileDecoder) table(path string, m map[string]any, rv reflect.Value, at *keyNode, line int) {
 	fields := fieldsByKey(rv.Type())
 	keys := make([]string, 0, len(m))
 	for k := range m {
@@ -174,34 +223,37 @@ func (d *fileDecoder) table(path string, m map[string]any, rv reflect.Value) {
 	}
 	slices.Sort(keys)
 	for _, k := range keys {
-		key := join(path, k)
+		key, kn := join(path, k), at.key(k)
+		kl := kn.lineOr(line)
 		i, ok := fields[k]
 		if !ok {
 			if near := nearest(k, fields); near != "" {
-				d.fail(key, "unknown key (did you mean %q?)", near)
+				d.fail(key, kl, "unknown key (did you mean %q?)", near)
 			} else {
-				d.fail(key, "unknown key")
+				d.fail(key, kl, "unknown key")
 			}
 			continue
 		}
-		d.value(key, m[k], rv.Field(i))
+		d.value(key, m[k], rv.Field(i), kn, kl)
 	}
 }
 
-// value assigns one TOML value onto rv, reporting a type mismatch.
-func (d *fileDecoder) value(key string, v any, rv reflect.Value) {
-	d.src.set(key, source{file: d.file, line: d.line(key)})
+// value assigns one TOML value, defined at line (its node at), onto rv,
+// reporting a type mismatch.
+func (d *fileDecoder) value(key string, v any, rv reflect.Value, at *keyNode, line int) {
+	d.src[key] = source{file: d.file, line: line}
 	switch rv.Kind() {
 	case reflect.Struct:
 		if m, ok := v.(map[string]any); ok {
-			d.table(key, m, rv)
+			d.table(key, m, rv, at, line)
 			return
 		}
 	case reflect.Slice:
 		if items, ok := asList(v); ok {
 			out := reflect.MakeSlice(rv.Type(), len(items), len(items))
 			for i, item := range items {
-				d.value(index(key, i), item, out.Index(i))
+				en := at.elem(i)
+				d.value(index(key, i), item, out.Index(i), en, en.lineOr(line))
 			}
 			rv.Set(out)
 			return
@@ -211,11 +263,11 @@ func (d *fileDecoder) value(key string, v any, rv reflect.Value) {
 			rv.Set(x)
 			return
 		} else if !errors.Is(err, errType) {
-			d.fail(key, "%v", err)
+			d.fail(key, line, "%v", err)
 			return
 		}
 	}
-	d.fail(key, "expected %s, got %s", kindName(rv.Type()), describe(v))
+	d.fail(key, line, "expected %s, got %s", kindName(rv.Type()), describe(v))
 }
 
 // asList accepts both TOML arrays and arrays of tables.

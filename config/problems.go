@@ -42,6 +42,8 @@ func (p Problem) String() string {
 // file position, then environment variables, then the rest.
 type Problems struct {
 	List []Problem
+
+	seen map[[2]string]bool // key and file of every problem with a key in List
 }
 
 // Error lists every problem, one per line.
@@ -56,10 +58,15 @@ func (ps *Problems) Error() string {
 // add records a problem unless one is already recorded for the same key and
 // source, so a value that failed to decode is not reported again by validation.
 func (ps *Problems) add(p Problem) {
-	for _, q := range ps.List {
-		if p.Key != "" && q.Key == p.Key && q.File == p.File {
+	if p.Key != "" {
+		id := [2]string{p.Key, p.File}
+		if ps.seen[id] {
 			return
 		}
+		if ps.seen == nil {
+			ps.seen = map[[2]string]bool{}
+		}
+		ps.seen[id] = true
 	}
 	ps.List = append(ps.List, p)
 }

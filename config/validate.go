@@ -4,8 +4,10 @@ import (
 	"crypto/x509"
 	"encoding/base64"
 	"fmt"
+	"math"
 	"net/netip"
 	"net/url"
+	"os"
 	"reflect"
 	"slices"
 	"strconv"
@@ -45,12 +47,50 @@ func validate(cfg *Config, src sources, ps *Problems) {
 	if cfg.Admin.Enabled && cfg.Admin.Token == "" {
 		v.badAt("admin.enabled", "admin.token", "required when admin.enabled is true")
 	}
-	if p := cfg.Metrics.Path; len(p) < 2 || p[0] != '/' || strings.ContainsAny(p, " ?#") {
-		v.bad("metrics.path", "must be an absolute URL path other than \"/\", got %q", p)
+	// (Mask is left alone: a rendered configuration loads again.)
+	if t := cfg.Admin.Token; t != "" && t != Mask && slices.Contains(cfg.Auth.Tokens, t) {
+		v.bad("admin.token", "must differ from every auth.tokens entry: a client token would open the admin endpoints")
 	}
+	v.metricsPath(cfg.Metrics.Path)
 	v.nonEmpty("ct_log.state_file", cfg.CTLog.StateFile)
+	if st, err := os.Stat(cfg.CTLog.StateFile); err == nil && !st.Mode().IsRegular() {
+		if st.IsDir() {
+			v.bad("ct_log.state_file", "is a directory: %q", cfg.CTLog.StateFile)
+		} else {
+			v.bad("ct_log.state_file", "not a regular file: %q", cfg.CTLog.StateFile)
+		}
+	}
 	v.nonEmpty("ct_log.user_agent", cfg.CTLog.UserAgent)
 	v.nonEmpty("delta_sink.table_path", cfg.DeltaSink.TablePath)
+}
+
+// routes are the node's own paths, which metrics.path must not take over;
+// a path under one ending in "/" (but "/") is taken too.
+var routes = []struct{ path, what string }{
+	{"/", "the lite stream"},
+	{"/full-stream", "the full stream"},
+	{"/domains-only", "the domains stream"},
+	{"/sse", "the server-sent events"},
+	{"/health", "the health check"},
+	{"/health/", "the health checks"},
+	{"/api/", "the REST API"},
+	{"/example.json", "the example message"},
+	{"/admin", "the admin page"},
+	{"/admin/", "the admin endpoints"},
+}
+
+// metricsPath checks that p is an absolute path of its own.
+func (v validator) metricsPath(p string) {
+	if p == "" || p[0] != '/' || strings.ContainsAny(p, " ?#") {
+		v.bad("metrics.path", "must be an absolute URL path, got %q", p)
+		return
+	}
+	for _, r := range routes {
+		if p == r.path || len(r.path) > 1 && strings.HasSuffix(r.path, "/") && strings.HasPrefix(p, r.path) {
+			v.bad("metrics.path", "%q is the route of %s; choose another path such as \"/metrics\"", p, r.what)
+			return
+		}
+	}
 }
 
 // tags applies the `range` and `oneof` struct tags to every field under rv.
@@ -87,6 +127,8 @@ func (v validator) inRange(key string, x float64, tag string) {
 	}
 	g := func(f float64) string { return strconv.FormatFloat(f, 'g', -1, 64) }
 	switch {
+	case math.IsNaN(x) || math.IsInf(x, 0):
+		v.bad(key, "must be a finite number, got %s", g(x))
 	case lo != nil && hi != nil && (x < *lo || x > *hi):
 		v.bad(key, "must be between %s and %s, got %s", g(*lo), g(*hi), g(x))
 	case lo != nil && hi == nil && x < *lo:
@@ -206,10 +248,10 @@ func (v validator) ctLog(c CTLogConfig) {
 		}
 		if l.URL == "" {
 			v.bad(key+".url", "required")
-		} else if j, dup := urls[l.URL]; dup {
-			v.bad(key+".url", "duplicate of ct_log.custom_logs[%d].url %q", j, l.URL)
+		} else if j, dup := urls[sameLog(l.URL)]; dup {
+			v.bad(key+".url", "same log as ct_log.custom_logs[%d].url: it would be followed twice", j)
 		} else {
-			urls[l.URL] = i
+			urls[sameLog(l.URL)] = i
 			v.httpURL(key+".url", l.URL)
 		}
 		if l.Key != "" {
@@ -218,12 +260,25 @@ func (v validator) ctLog(c CTLogConfig) {
 	}
 }
 
-// httpURL checks that s is an absolute http or https URL.
+// sameLog reduces a log URL to what identifies the log: the scheme and
+// host in lower case, the path without trailing slashes, the query.
+func sameLog(s string) string {
+	u, err := url.Parse(s)
+	if err != nil {
+		return s
+	}
+	return strings.ToLower(u.Scheme) + "://" + strings.ToLower(u.Host) + strings.TrimRight(u.EscapedPath(), "/") + "?" + u.RawQuery
+}
+
+// httpURL checks that s is an absolute http or https URL without
+// credentials (they would show in /api/logs, metrics and log lines).
 func (v validator) httpURL(key, s string) {
 	u, err := url.Parse(s)
 	switch {
 	case err != nil:
 		v.bad(key, "not a valid URL: %v", err)
+	case u.User != nil:
+		v.bad(key, "must not contain credentials (user:password@): a log URL is shown in /api/logs, metrics and log lines")
 	case u.Scheme != "http" && u.Scheme != "https":
 		v.bad(key, "URL scheme must be http or https, got %q", s)
 	case u.Host == "":

@@ -68,7 +68,7 @@ func (n *Node) operate(cfg *config.Config, opts Options, ln net.Listener) net.Li
 		Sent: server.Sent, Tree: n.Tree,
 	})
 	if cfg.HotReload.Enabled && opts.ConfigPath != "" {
-		n.reloader = reload.New(opts.ConfigPath, opts.Environ, n.Reconfigure)
+		n.reloader = reload.New(opts.ConfigPath, opts.Environ, cfg, n.Reconfigure)
 		go n.reloader.Run(cfg.HotReload.PollInterval())
 	}
 	return access.Listen(ln)

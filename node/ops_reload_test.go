@@ -33,6 +33,18 @@ func writeConfig(t *testing.T, path string, cfg *config.Config, drop ...string) 
 	}
 }
 
+// logsWith asks /api/logs with token: the status, and the number of logs
+// followed when it is 200.
+func logsWith(t *testing.T, n *Node, token string) (status, logs int) {
+	t.Helper()
+	var out struct{ Logs []api.LogStatus }
+	r := get(t, base(n)+"/api/logs?token="+token)
+	if r.status == 200 {
+		getJSON(t, base(n)+"/api/logs?token="+token, 200, &out)
+	}
+	return r.status, len(out.Logs)
+}
+
 // TestHotReload changes the config file under a running node: tokens,
 // connection limits and custom logs apply live; an invalid file is
 // rejected (and counted) and the running configuration stays; a removed
@@ -53,14 +65,7 @@ func TestHotReload(t *testing.T) {
 	}
 	n := startNode(t, loaded, Options{ConfigPath: path})
 	defer shutdown(t, n)
-	logsWith := func(token string) (int, int) {
-		var out struct{ Logs []api.LogStatus }
-		r := get(t, base(n)+"/api/logs?token="+token)
-		if r.status == 200 {
-			getJSON(t, base(n)+"/api/logs?token="+token, 200, &out)
-		}
-		return r.status, len(out.Logs)
-	}
+	logsWith := func(token string) (int, int) { return logsWith(t, n, token) }
 	if st, nlogs := logsWith("one"); st != 200 || nlogs != 2 {
 		t.Fatalf("before reload: %d, %d logs", st, nlogs)
 	}
@@ -113,4 +118,90 @@ func TestHotReload(t *testing.T) {
 		st, nlogs := logsWith("")
 		return st == 200 && nlogs == 3
 	})
+}
+
+// TestHotReloadHalfWrittenFile: editors and cp pass through an empty file
+// and a file cut short, both seen by a poll. Neither may open the API or
+// stop the logs; a deliberate change turning auth off applies once the file
+// is unchanged at the next check. The test drives the node's watcher by
+// hand (its own poll is a day), so each check happens exactly when wanted.
+func TestHotReloadHalfWrittenFile(t *testing.T) {
+	f := newFakeLogs(t)
+	dir := t.TempDir()
+	cfg := f.config(t, dir)
+	cfg.CTLog.CustomLogs = cfg.CTLog.CustomLogs[:2]
+	cfg.Auth.Enabled, cfg.Auth.Tokens = true, []string{"one"}
+	cfg.HotReload.Enabled, cfg.HotReload.PollIntervalSecs = true, 86400
+	path := filepath.Join(dir, "certstream.toml")
+	writeConfig(t, path, cfg)
+	full, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := bytes.Index(full, []byte("\n[auth]\n"))
+	if at < 0 || !bytes.Contains(full[:at], []byte("[[ct_log.custom_logs]]")) {
+		t.Fatalf("[auth] not after the custom logs:\n%s", full)
+	}
+	cut := full[:at+1]
+	loaded, err := config.Load(path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := startNode(t, loaded, Options{ConfigPath: path})
+	defer shutdown(t, n)
+	secured := func(when string) {
+		t.Helper()
+		if st, _ := logsWith(t, n, ""); st != 401 {
+			t.Fatalf("%s: /api/logs without a token: %d", when, st)
+		}
+		if st, nlogs := logsWith(t, n, "one"); st != 200 || nlogs != 2 {
+			t.Fatalf("%s: /api/logs with the token: %d, %d logs", when, st, nlogs)
+		}
+	}
+	// mtime moves forward at each write, as it would between polls.
+	mtime := time.Now()
+	write := func(content []byte) {
+		t.Helper()
+		if err := os.WriteFile(path, content, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		mtime = mtime.Add(time.Second)
+		if err := os.Chtimes(path, mtime, mtime); err != nil {
+			t.Fatal(err)
+		}
+	}
+	secured("at start")
+	outcome := func(o string) float64 {
+		return scrape(t, n, "Authorization", "Bearer one")[`certstream_config_reloads{outcome="`+o+`"}`]
+	}
+	rejected, deferred := outcome("rejected"), outcome("deferred")
+
+	write(nil) // : > certstream.toml
+	n.reloader.Check()
+	secured("after an empty file")
+	write(full)
+	n.reloader.Check()
+
+	write(cut)
+	n.reloader.Check()
+	secured("after a file cut before [auth]")
+	write(full) // the writer finishes before the next poll
+	n.reloader.Check()
+	n.reloader.Check()
+	secured("after the file was complete again")
+	if d := outcome("rejected") - rejected; d != 1 {
+		t.Errorf("rejected reloads: %v more, want 1 (the empty file)", d)
+	}
+	if d := outcome("deferred") - deferred; d != 1 {
+		t.Errorf("deferred reloads: %v more, want 1 (the cut file)", d)
+	}
+
+	// Turning auth off on purpose: the same file at two polls.
+	write(cut)
+	n.reloader.Check()
+	secured("at the first look at auth turned off")
+	n.reloader.Check()
+	if st, nlogs := logsWith(t, n, ""); st != 200 || nlogs != 2 {
+		t.Fatalf("auth off, applied at the second look: %d, %d logs", st, nlogs)
+	}
 }

@@ -7,6 +7,8 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/certstream/certstream/web/api"
 )
 
 // runValidate runs the subcommand in an empty working directory with no
@@ -135,5 +137,53 @@ func TestValidateConfigUsage(t *testing.T) {
 	}
 	if code, _, _ := runValidate(t, nil, "-h"); code != 0 {
 		t.Errorf("-h: exit %d", code)
+	}
+}
+
+// Hostile or mistaken files that used to validate: each problem names the
+// file, line and key.
+func TestValidateConfigRefusesHostileFiles(t *testing.T) {
+	logs := `[[ct_log.custom_logs]]
+name = "a"
+url = "https://ct.example/log"
+kind = "rfc6962"
+[[ct_log.custom_logs]]
+name = "b"
+url = "https://ct.example/log/"
+kind = "rfc6962"
+[[ct_log.custom_logs]]
+name = "c"
+url = "https://me:pw@ct2.example/"
+kind = "rfc6962"
+`
+	for _, c := range []struct {
+		name, doc, want string
+	}{
+		{"NaN rate", "[rate_limit]\nper_ip_per_sec = nan\n", ":2: rate_limit.per_ip_per_sec: must be a finite number"},
+		{"NaN drop ratio", "[clients]\nmax_drop_ratio = nan\n", ":2: clients.max_drop_ratio: must be a finite number"},
+		{"same log twice", logs, ":7: ct_log.custom_logs[1].url: same log as ct_log.custom_logs[0].url"},
+		{"credentials", logs, ":11: ct_log.custom_logs[2].url: must not contain credentials"},
+		{"admin token is a client token", "[auth]\ntokens = [\"t\"]\n[admin]\nenabled = true\ntoken = \"t\"\n",
+			":5: admin.token: must differ from every auth.tokens entry"},
+		{"state file is a directory", "[ct_log]\nstate_file = \"/\"\n", ":2: ct_log.state_file: is a directory"},
+		{"nested arrays", "x = " + strings.Repeat("[", 100_000) + strings.Repeat("]", 100_000) + "\n", ":1: x: nested deeper than"},
+		{"nested tables", "\n[" + strings.Repeat("t.", 2999) + "t]\n", ":2: t: nested deeper than"},
+	} {
+		path := write(t, c.doc)
+		code, _, errOut := runValidate(t, nil, "--config", path)
+		if code != 1 || !strings.Contains(errOut, path+c.want) {
+			t.Errorf("%s: exit %d, want a line with %q in:\n%s", c.name, code, path+c.want, errOut)
+		}
+	}
+}
+
+// metrics.path may not take any route the node serves.
+func TestValidateConfigMetricsPathNotARoute(t *testing.T) {
+	for _, route := range []string{"/", "/full-stream", "/domains-only", "/sse", api.PathHealth, api.PathHealthDeep,
+		api.PathStats, api.PathLogs, api.PathCertPrefix + "ab", api.PathExample, api.PathAdmin, api.PathAdminActors} {
+		code, _, errOut := runValidate(t, map[string]string{"CERTSTREAM_METRICS_PATH": route})
+		if code != 1 || !strings.Contains(errOut, "metrics.path: \""+route+"\" is the route of") {
+			t.Errorf("metrics.path %q: exit %d, %s", route, code, errOut)
+		}
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 )
@@ -13,20 +14,27 @@ import (
 // version is the file format version.
 const version = 1
 
+// maxSize bounds the file read: 16 MiB holds the cursors of some 100,000
+// logs, while a path pointing at a device or a wrong file is refused.
+const maxSize = 16 << 20
+
 type file struct {
 	Version int               `json:"version"`
 	Logs    map[string]uint64 `json:"logs"`
 }
 
 // Load reads the cursors saved at path. A missing file is not an error: it
-// yields an empty map (a first start).
+// yields an empty map (a first start). A file larger than 16 MiB is one.
 func Load(path string) (map[string]uint64, error) {
-	data, err := os.ReadFile(path)
+	data, err := read(path)
 	if errors.Is(err, os.ErrNotExist) {
 		return map[string]uint64{}, nil
 	}
 	if err != nil {
 		return nil, fmt.Errorf("cursor file: %w", err)
+	}
+	if len(data) > maxSize {
+		return nil, fmt.Errorf("cursor file %s: larger than %d MiB: not a cursor file", path, maxSize>>20)
 	}
 	var f file
 	if err := json.Unmarshal(data, &f); err != nil {
@@ -39,6 +47,16 @@ func Load(path string) (map[string]uint64, error) {
 		f.Logs = map[string]uint64{}
 	}
 	return f.Logs, nil
+}
+
+// read reads path up to one byte more than maxSize.
+func read(path string) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return io.ReadAll(io.LimitReader(f, maxSize+1))
 }
 
 // Save writes cursors to path atomically: a temporary file in the same

@@ -3,6 +3,7 @@ package cursorfile
 import (
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -44,5 +45,28 @@ func TestCorruptFileIsAnError(t *testing.T) {
 func TestSaveIntoMissingDirFails(t *testing.T) {
 	if err := Save(filepath.Join(t.TempDir(), "no", "such", "state.json"), map[string]uint64{}); err == nil {
 		t.Fatal("expected an error")
+	}
+}
+
+// A state file is read through a size limit: a link to /dev/zero or a huge
+// file is an error, not an endless read.
+func TestOversizedFileIsAnError(t *testing.T) {
+	dir := t.TempDir()
+	zero := filepath.Join(dir, "zero.json")
+	if err := os.Symlink("/dev/zero", zero); err != nil {
+		t.Fatal(err)
+	}
+	big := filepath.Join(dir, "big.json")
+	if err := os.WriteFile(big, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Truncate(big, maxSize+1); err != nil { // sparse: no disk used
+		t.Fatal(err)
+	}
+	for _, path := range []string{zero, big} {
+		_, err := Load(path)
+		if err == nil || !strings.Contains(err.Error(), "larger than") || !strings.Contains(err.Error(), path) {
+			t.Errorf("%s: %v", path, err)
+		}
 	}
 }

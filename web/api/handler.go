@@ -54,9 +54,11 @@ type Sources struct {
 	Tree     func() *lifecycle.View          // the live actor tree
 }
 
-// Register adds the endpoints cfg enables to mux. The deep health check is
-// always served (the plain one is the server's own).
+// Register adds the endpoints cfg enables to mux. The health checks are
+// always served; the plain one replaces the server's own, so that it too
+// answers other methods than GET and HEAD with 405.
 func Register(mux Mux, cfg Config, src Sources) {
+	mux.Handle(PathHealth, getOnly(health))
 	mux.Handle(PathHealthDeep, getOnly(src.deepHealth))
 	if cfg.Metrics {
 		mux.Handle(cfg.MetricsPath, getOnly(src.metrics))

@@ -66,3 +66,37 @@ func TestGetOnly(t *testing.T) {
 		t.Fatal("GET not handled")
 	}
 }
+
+// mux records the handlers Register adds.
+type mux map[string]fasthttp.RequestHandler
+
+func (m mux) Handle(path string, h fasthttp.RequestHandler)         { m[path] = h }
+func (m mux) HandlePrefix(prefix string, h fasthttp.RequestHandler) { m[prefix+"*"] = h }
+
+// /health answers GET and HEAD; every other method is a 405 (README).
+func TestHealthMethods(t *testing.T) {
+	m := mux{}
+	Register(m, Config{}, Sources{})
+	h := m[PathHealth]
+	if h == nil {
+		t.Fatal("/health not registered")
+	}
+	for _, method := range []string{"GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "TRACE", "OPTIONS", "CONNECT"} {
+		var ctx fasthttp.RequestCtx
+		ctx.Request.Header.SetMethod(method)
+		h(&ctx)
+		want := 405
+		if method == "GET" || method == "HEAD" {
+			want = 200
+		}
+		if got := ctx.Response.StatusCode(); got != want {
+			t.Errorf("%s /health: %d, want %d", method, got, want)
+		}
+	}
+	var ctx fasthttp.RequestCtx
+	ctx.Request.Header.SetMethod("GET")
+	h(&ctx)
+	if string(ctx.Response.Body()) != "OK" {
+		t.Errorf("GET /health body %q", ctx.Response.Body())
+	}
+}

@@ -34,6 +34,12 @@ func Judge(counts map[string]int) string {
 	}
 }
 
+// health is the plain liveness check: "OK" while the node serves.
+func health(ctx *fasthttp.RequestCtx) {
+	ctx.SetContentType("text/plain; charset=utf-8")
+	ctx.SetBodyString("OK")
+}
+
 func (src *Sources) deepHealth(ctx *fasthttp.RequestCtx) {
 	counts := map[string]int{"total": 0, follow.Healthy: 0, follow.Degraded: 0, follow.Unhealthy: 0, follow.Starting: 0}
 	for _, f := range src.Fetchers.Fetchers() {
