@@ -1,6 +1,7 @@
 package fakelog
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"maps"
@@ -48,6 +49,11 @@ type Faults struct {
 	// Cosignature appends an extra witness cosignature line, from a key no
 	// node knows, to static-ct checkpoints.
 	Cosignature bool
+	// HoldFrom, when positive, holds back the entries at index HoldFrom and
+	// above: a get-entries or data tile request that would return one of them
+	// waits until the faults change (or the request ends). The head still
+	// counts every entry. Static-ct fixture directories ignore it.
+	HoldFrom int64
 }
 
 // validate reports knobs out of range.
@@ -59,7 +65,7 @@ func (f Faults) validate() error {
 	}{
 		{"PageSize", f.PageSize}, {"RetryAfter", f.RetryAfter}, {"RateLimitEvery", f.RateLimitEvery},
 		{"ServerErrorEvery", f.ServerErrorEvery}, {"TruncateEvery", f.TruncateEvery},
-		{"GarbageLeafEvery", f.GarbageLeafEvery}, {"Tile404Every", f.Tile404Every},
+		{"GarbageLeafEvery", f.GarbageLeafEvery}, {"Tile404Every", f.Tile404Every}, {"HoldFrom", int(f.HoldFrom)},
 	} {
 		if knob.value < 0 {
 			errs = append(errs, fmt.Errorf("fakelog: faults: %s is negative (%d)", knob.name, knob.value))
@@ -118,6 +124,7 @@ const (
 	FaultServerError Fault = "server-error"
 	FaultTruncate    Fault = "truncate"
 	FaultTile404     Fault = "tile-404"
+	FaultHold        Fault = "hold"
 )
 
 // Stats counts the requests a log served and the faults it injected.
@@ -143,6 +150,7 @@ type Knobs struct {
 	requests int64 // all requests, drives the Every N knobs
 	tiles    int64 // tile requests, drives Tile404Every
 	stats    Stats
+	changed  chan struct{} // closed (and replaced) when the settings change
 }
 
 // newKnobs validates f and returns knobs holding it.
@@ -150,7 +158,8 @@ func newKnobs(f Faults) (*Knobs, error) {
 	if err := f.validate(); err != nil {
 		return nil, err
 	}
-	return &Knobs{faults: f, stats: Stats{Requests: map[Endpoint]int64{}, Faults: map[Fault]int64{}}}, nil
+	return &Knobs{faults: f, stats: Stats{Requests: map[Endpoint]int64{}, Faults: map[Fault]int64{}},
+		changed: make(chan struct{})}, nil
 }
 
 // Faults returns the current fault settings.
@@ -175,6 +184,32 @@ func (k *Knobs) SetFaults(f Faults) error {
 func (k *Knobs) set(f Faults) {
 	k.faults = f
 	k.requests, k.tiles = 0, 0
+	close(k.changed)
+	k.changed = make(chan struct{})
+}
+
+// hold waits while the entry at index last is held back (Faults.HoldFrom),
+// re-reading the settings each time they change. It returns false if ctx
+// ends first.
+func (k *Knobs) hold(ctx context.Context, last int64) bool {
+	counted := false
+	for {
+		k.mu.Lock()
+		from, changed := k.faults.HoldFrom, k.changed
+		if from > 0 && last >= from && !counted {
+			k.stats.Faults[FaultHold]++
+			counted = true
+		}
+		k.mu.Unlock()
+		if from <= 0 || last < from {
+			return true
+		}
+		select {
+		case <-changed:
+		case <-ctx.Done():
+			return false
+		}
+	}
 }
 
 // UpdateFaults applies change to a copy of the settings and stores it like

@@ -138,6 +138,39 @@ func TestFaultKnobs(t *testing.T) {
 			t.Errorf("tile-404 counted %d times", n)
 		}
 	})
+	t.Run("hold", func(t *testing.T) {
+		set(rfc, Faults{HoldFrom: 5})
+		set(tiled, Faults{HoldFrom: 290})
+		if f := get(t, rfc.URL()+"ct/v1/get-entries?start=0&end=4"); f.status != http.StatusOK {
+			t.Fatalf("entries below the hold: status %d", f.status)
+		}
+		if f := get(t, tiled.URL()+"tile/data/000"); f.status != http.StatusOK {
+			t.Fatalf("tile below the hold: status %d", f.status)
+		}
+		held := make(chan fetched, 2)
+		go func() { held <- get(t, rfc.URL()+"ct/v1/get-entries?start=3&end=9") }()
+		go func() { held <- get(t, tiled.URL()+"tile/data/001.p/44") }()
+		select {
+		case f := <-held:
+			t.Fatalf("a held request was answered (status %d)", f.status)
+		case <-time.After(200 * time.Millisecond):
+		}
+		set(rfc, Faults{})
+		set(tiled, Faults{})
+		for range 2 {
+			select {
+			case f := <-held:
+				if f.status != http.StatusOK {
+					t.Errorf("released request: status %d", f.status)
+				}
+			case <-time.After(5 * time.Second):
+				t.Fatal("a held request was not released when the hold was lifted")
+			}
+		}
+		if rfc.Stats().Faults[FaultHold] != 1 || tiled.Stats().Faults[FaultHold] != 1 {
+			t.Errorf("holds counted: rfc %d, tiled %d", rfc.Stats().Faults[FaultHold], tiled.Stats().Faults[FaultHold])
+		}
+	})
 	t.Run("counters", func(t *testing.T) {
 		set(rfc, Faults{})
 		before := rfc.Stats()

@@ -20,6 +20,9 @@ type backend interface {
 	knobs() *Knobs
 	classify(rest string) Endpoint
 	handle(r *http.Request, rest string, f Faults) response
+	// lastEntry returns the highest entry index a request would return
+	// (ok is false for requests that return no entries).
+	lastEntry(r *http.Request, rest string) (last int64, ok bool)
 }
 
 // knobs returns the log's fault settings and counters.
@@ -49,6 +52,34 @@ func (l *Log) handle(r *http.Request, rest string, f Faults) response {
 
 // handle answers a request for a path under the monitoring prefix.
 func (d *StaticDir) handle(_ *http.Request, rest string, _ Faults) response { return d.serve(rest) }
+
+// lastEntry returns the highest index a get-entries or data tile request
+// asks for.
+func (l *Log) lastEntry(r *http.Request, rest string) (int64, bool) {
+	if l.kind == StaticCT {
+		if classifyStaticCT(rest) != EndpointDataTile {
+			return 0, false
+		}
+		t, err := parseTilePath(rest)
+		if err != nil {
+			return 0, false
+		}
+		return t.N*tileWidth + int64(t.W) - 1, true
+	}
+	if rest != pathGetEntries {
+		return 0, false
+	}
+	q := r.URL.Query()
+	start, err1 := queryIndex(q, "start")
+	end, err2 := queryIndex(q, "end")
+	if err1 != nil || err2 != nil || end < start {
+		return 0, false
+	}
+	return min(end, start+l.Faults().pageSize()-1), true
+}
+
+// lastEntry reports that a fixture holds nothing back (its entries are fixed).
+func (d *StaticDir) lastEntry(*http.Request, string) (int64, bool) { return 0, false }
 
 // response is a handler's answer before faults and compression.
 type response struct {
@@ -98,6 +129,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	k := b.knobs()
 	d := k.admit(b.classify(rest))
+	if last, ok := b.lastEntry(r, rest); ok && !k.hold(r.Context(), last) {
+		return
+	}
 	if d.faults.Delay > 0 {
 		t := time.NewTimer(d.faults.Delay)
 		select {
