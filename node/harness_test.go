@@ -404,7 +404,7 @@ func shutdown(t *testing.T, n *Node) {
 func diagnose(t *testing.T, n *Node, want *expected, clients ...*client) func() {
 	return func() {
 		for _, f := range n.Fetchers.Fetchers() {
-			st := f.Shared.Status()
+			st := f.Handle.Status()
 			t.Logf("fetcher %s: %+v restarts=%d", f.ID, st, f.Budget.Restarts())
 		}
 		for _, c := range clients {

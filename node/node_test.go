@@ -113,7 +113,7 @@ func TestFaultsLoseNothing(t *testing.T) {
 		t.Fatal("the injected panic never fired")
 	}
 	for _, fe := range n.Fetchers.Fetchers() {
-		if fe.Shared.Log().URL == alpha && fe.Budget.Restarts() != 1 {
+		if fe.Handle.Log().URL == alpha && fe.Budget.Restarts() != 1 {
 			t.Errorf("alpha's fetcher restarted %d times, want 1", fe.Budget.Restarts())
 		}
 	}

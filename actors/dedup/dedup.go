@@ -29,8 +29,9 @@ var (
 	size       = metrics.NewGauge("certstream_dedup_size", nil)
 )
 
-// state survives restarts of the actor.
-type state struct {
+// memory is what dedup keeps across its restarts: the recent set and the
+// totals.
+type memory struct {
 	cfg     Config
 	seen    *recentset.Set
 	started time.Time
@@ -38,16 +39,16 @@ type state struct {
 	perLog  map[string]*follow.Metrics // each log's published counter, by log name
 }
 
-type dedup struct{ *state }
+type dedup struct{ *memory }
 
 // New returns the dedup actor's producer.
 func New(cfg Config) actor.Producer {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	st := &state{cfg: cfg, seen: recentset.New(cfg.Capacity, cfg.TTL.Milliseconds()),
+	m := &memory{cfg: cfg, seen: recentset.New(cfg.Capacity, cfg.TTL.Milliseconds()),
 		started: cfg.Now(), perLog: map[string]*follow.Metrics{}}
-	return func() actor.Receiver { return &dedup{st} }
+	return func() actor.Receiver { return &dedup{m} }
 }
 
 // Receive filters each batch and forwards the new certificates in order,

@@ -35,9 +35,10 @@ type Config struct {
 	MaxInFlight int
 }
 
-// Shared is the part of a fetcher that outlives its incarnations: the last
-// reported cursor and the current follower (for status).
-type Shared struct {
+// Handle is a fetcher as the rest of the node sees it: the part that
+// outlives the actor's incarnations (the last reported cursor, the current
+// follower, the batches in flight), readable from any goroutine.
+type Handle struct {
 	cfg      Config
 	next     atomic.Uint64
 	known    atomic.Bool
@@ -47,7 +48,7 @@ type Shared struct {
 }
 
 // Status returns the log's current status (zero before the first start).
-func (s *Shared) Status() follow.Status {
+func (s *Handle) Status() follow.Status {
 	if f := s.follower.Load(); f != nil {
 		return f.Status()
 	}
@@ -57,30 +58,30 @@ func (s *Shared) Status() follow.Status {
 // InFlight returns how many of this fetcher's batches dedup and the router
 // have not routed yet, and the most it may have: at the most, the fetcher
 // waits (the pipeline downstream is the bottleneck).
-func (s *Shared) InFlight() (n, limit int) { return len(s.credit), cap(s.credit) }
+func (s *Handle) InFlight() (n, limit int) { return len(s.credit), cap(s.credit) }
 
 // Log returns the log this fetcher follows.
-func (s *Shared) Log() follow.Log { return s.cfg.Log }
+func (s *Handle) Log() follow.Log { return s.cfg.Log }
 
 // crashed carries a panic from the follower goroutine into the actor.
 type crashed struct{ reason any }
 
 type fetcher struct {
-	*Shared
+	*Handle
 	cancel context.CancelFunc
 	done   chan struct{}
 	once   sync.Once
 }
 
-// New returns the fetcher's shared state and its producer.
-func New(cfg Config) (*Shared, actor.Producer) {
+// New returns the fetcher's handle and its producer.
+func New(cfg Config) (*Handle, actor.Producer) {
 	if cfg.MaxInFlight <= 0 {
 		cfg.MaxInFlight = 8
 	}
-	s := &Shared{cfg: cfg, credit: make(chan struct{}, cfg.MaxInFlight), metrics: follow.NewMetrics(cfg.Log.Name)}
+	s := &Handle{cfg: cfg, credit: make(chan struct{}, cfg.MaxInFlight), metrics: follow.NewMetrics(cfg.Log.Name)}
 	s.next.Store(cfg.Start)
 	s.known.Store(cfg.StartKnown)
-	return s, func() actor.Receiver { return &fetcher{Shared: s} }
+	return s, func() actor.Receiver { return &fetcher{Handle: s} }
 }
 
 // Receive starts and stops the follower and re-raises its panics.

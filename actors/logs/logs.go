@@ -64,7 +64,7 @@ var (
 type Fetcher struct {
 	ID     string
 	PID    *actor.PID
-	Shared *fetcher.Shared
+	Handle *fetcher.Handle
 	Budget *supervise.Budget
 }
 
@@ -82,7 +82,7 @@ func (r *Registry) Fetchers() []*Fetcher {
 	for _, f := range r.by {
 		out = append(out, f)
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Shared.Log().Name < out[j].Shared.Log().Name })
+	sort.Slice(out, func(i, j int) bool { return out[i].Handle.Log().Name < out[j].Handle.Log().Name })
 	return out
 }
 
@@ -217,10 +217,10 @@ func (s *supervisor) apply(c *actor.Context) {
 	var changed []stopping
 	for url, f := range s.reg.by {
 		l, ok := want[url]
-		if ok && sameLog(l, f.Shared.Log()) {
+		if ok && sameLog(l, f.Handle.Log()) {
 			continue
 		}
-		st := f.Shared.Status()
+		st := f.Handle.Status()
 		if st.CursorKnown {
 			s.cursors[url] = st.Next
 		}
@@ -230,7 +230,7 @@ func (s *supervisor) apply(c *actor.Context) {
 			changed = append(changed, stopping{f, stopped})
 			slog.Info("log settings changed; restarting its fetcher", "log", l.Name, "url", url)
 		} else {
-			slog.Info("log no longer followed; fetcher stopped", "log", f.Shared.Log().Name, "url", url)
+			slog.Info("log no longer followed; fetcher stopped", "log", f.Handle.Log().Name, "url", url)
 		}
 	}
 	s.reg.mu.Unlock()
@@ -242,8 +242,8 @@ func (s *supervisor) apply(c *actor.Context) {
 		case <-old.done.Done():
 		case <-timeout:
 		}
-		if st := old.f.Shared.Status(); st.CursorKnown {
-			s.cursors[old.f.Shared.Log().URL] = st.Next
+		if st := old.f.Handle.Status(); st.CursorKnown {
+			s.cursors[old.f.Handle.Log().URL] = st.Next
 		}
 	}
 	s.reg.mu.Lock()
@@ -273,13 +273,13 @@ func (s *supervisor) inspect(c *actor.Context) messages.ActorInfo {
 	info := messages.ActorInfo{PID: c.PID().String(), Kind: "logs", Status: "running", Started: s.started,
 		Details: map[string]any{"follow_log_list": s.cfg.FollowList, "custom_logs": len(s.cfg.Custom)}}
 	for _, f := range s.reg.Fetchers() {
-		st, l := f.Shared.Status(), f.Shared.Log()
+		st, l := f.Handle.Status(), f.Handle.Log()
 		status := st.Health
 		if f.Budget.GaveUp() {
 			status = "failed"
 		}
 		why, when := f.Budget.LastFailure()
-		inFlight, maxInFlight := f.Shared.InFlight()
+		inFlight, maxInFlight := f.Handle.InFlight()
 		info.Children = append(info.Children, messages.ActorInfo{
 			PID: f.PID.String(), Kind: "fetcher", Parent: info.PID, Status: status, Restarts: f.Budget.Restarts(),
 			Details: map[string]any{"log": l.Name, "url": l.URL, "operator": l.Operator, "log_kind": l.Kind,
@@ -304,7 +304,7 @@ func (s *supervisor) spawn(c *actor.Context, l follow.Log) *Fetcher {
 	if hook := s.cfg.OnDecode; hook != nil {
 		deps.OnDecode = func(i uint64) { hook(l, i) }
 	}
-	shared, producer := fetcher.New(fetcher.Config{
+	handle, producer := fetcher.New(fetcher.Config{
 		Log: l, Follow: s.cfg.Follow, Deps: deps, Key: l.URL,
 		Start: start, StartKnown: known,
 		Dedup: s.cfg.Dedup, State: s.cfg.State,
@@ -317,7 +317,7 @@ func (s *supervisor) spawn(c *actor.Context, l follow.Log) *Fetcher {
 	budget.OnRestart = func(any) { m.Restarted() }
 	pid := c.SpawnChild(producer, "fetcher", append(budget.Opts(16), actor.WithID(id))...)
 	slog.Info("following log", "log", l.Name, "url", l.URL, "kind", l.Kind, "cursor", start, "saved_cursor", known)
-	return &Fetcher{ID: id, PID: pid, Shared: shared, Budget: budget}
+	return &Fetcher{ID: id, PID: pid, Handle: handle, Budget: budget}
 }
 
 // client returns the operator's shared HTTP client (one connection pool per operator).

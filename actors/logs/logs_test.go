@@ -101,7 +101,7 @@ func waitFollowing(t *testing.T, reg *Registry, want string) {
 func following(reg *Registry) []string {
 	var names []string
 	for _, f := range reg.Fetchers() {
-		names = append(names, f.Shared.Log().Name)
+		names = append(names, f.Handle.Log().Name)
 	}
 	sort.Strings(names)
 	return names
@@ -189,7 +189,7 @@ func TestEmbeddedListFollowsUsableLogs(t *testing.T) {
 		t.Fatalf("%d fetchers for %d followed logs", got, want)
 	}
 	for _, f := range reg.Fetchers() {
-		if h := f.Shared.Status().Health; h != "unhealthy" && h != "starting" {
+		if h := f.Handle.Status().Health; h != "unhealthy" && h != "starting" {
 			t.Errorf("%s: health %q without network", f.ID, h)
 		}
 	}

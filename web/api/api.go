@@ -67,7 +67,7 @@ type LogStatus struct {
 func (src *Sources) logs(ctx *fasthttp.RequestCtx) {
 	out := []LogStatus{}
 	for _, f := range src.Fetchers.Fetchers() {
-		st, l := f.Shared.Status(), f.Shared.Log()
+		st, l := f.Handle.Status(), f.Handle.Log()
 		ls := LogStatus{Name: l.Name, URL: l.URL, Operator: l.Operator, Kind: l.Kind, Status: st.Health,
 			Cursor: st.Next, TreeSize: st.TreeSize, LagEntries: st.LagEntries, LagSecs: st.LagSeconds,
 			Errors: st.Errors, LastError: st.LastError, Restarts: f.Budget.Restarts()}

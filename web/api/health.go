@@ -43,7 +43,7 @@ func health(ctx *fasthttp.RequestCtx) {
 func (src *Sources) deepHealth(ctx *fasthttp.RequestCtx) {
 	counts := map[string]int{"total": 0, follow.Healthy: 0, follow.Degraded: 0, follow.Unhealthy: 0, follow.Starting: 0}
 	for _, f := range src.Fetchers.Fetchers() {
-		counts[f.Shared.Status().Health]++
+		counts[f.Handle.Status().Health]++
 		counts["total"]++
 	}
 	h := DeepHealth{Status: Judge(counts), Logs: counts, Connections: src.Clients.Totals().ConnectionCount(),

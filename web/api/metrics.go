@@ -33,7 +33,7 @@ func (src *Sources) writeScraped(w io.Writer) {
 	metrics.WriteGaugeUint64(w, "certstream_client_mailbox_depth_max", uint64(t.QueuedMax))
 	byHealth := map[string]uint64{follow.Healthy: 0, follow.Degraded: 0, follow.Unhealthy: 0, follow.Starting: 0}
 	for _, f := range src.Fetchers.Fetchers() {
-		byHealth[f.Shared.Status().Health]++
+		byHealth[f.Handle.Status().Health]++
 	}
 	for _, h := range []string{follow.Healthy, follow.Degraded, follow.Unhealthy, follow.Starting} {
 		metrics.WriteGaugeUint64(w, fmt.Sprintf(`certstream_ct_logs{health=%q}`, h), byHealth[h])
