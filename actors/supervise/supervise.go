@@ -1,11 +1,20 @@
 // Package supervise gives actors a restart budget that hollywood v1.0.5 cannot
 // provide safely: exceeding its WithMaxRestarts crashes the whole process, so
 // actors are spawned with unlimited hollywood restarts and this package's
-// middleware decides, per actor, whether a panic becomes a restart (after a
-// backoff) or a clean stop.
+// middleware decides, per actor, whether a panic becomes a restart or a clean
+// stop.
+//
+// The restart itself is immediate: the old incarnation gets Stopped, the new
+// one Started, and the messages queued meanwhile reach it in order. The
+// backoff is never slept on the actor's goroutine, where it would hold up
+// Stop, Poison and Inspect (and hollywood cannot hold messages aside without
+// reordering them). An actor whose restarts must be paced, because it works
+// on something outside the process, waits for Budget.WaitBackoff before it
+// starts that work, off its goroutine.
 package supervise
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
 	"math"
@@ -43,6 +52,7 @@ type Budget struct {
 	gaveUp   bool
 	lastWhy  string
 	lastWhen time.Time
+	resume   time.Time // the end of the last restart's backoff
 }
 
 // NewBudget returns a budget for the actor called name.
@@ -71,6 +81,29 @@ func (b *Budget) GaveUp() bool {
 	return b.gaveUp
 }
 
+// WaitBackoff waits until the backoff after the actor's last restart has
+// passed, or ctx ends (returning its error). It does not wait before the
+// first start. A nil budget never waits.
+func (b *Budget) WaitBackoff(ctx context.Context) error {
+	if b == nil {
+		return ctx.Err()
+	}
+	b.mu.Lock()
+	d := time.Until(b.resume)
+	b.mu.Unlock()
+	if d <= 0 {
+		return ctx.Err()
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
 // record notes a panic and returns the backoff before restarting, or
 // ok=false when the budget is spent.
 func (b *Budget) record(reason any, now time.Time) (backoff time.Duration, ok bool) {
@@ -91,14 +124,15 @@ func (b *Budget) record(reason any, now time.Time) (backoff time.Duration, ok bo
 	b.recent = append(b.recent, now)
 	b.total++
 	exp := math.Pow(2, float64(len(b.recent)-1))
-	d := time.Duration(float64(b.policy.MinBackoff) * exp)
-	return min(d, b.policy.MaxBackoff), true
+	d := min(time.Duration(float64(b.policy.MinBackoff)*exp), b.policy.MaxBackoff)
+	b.resume = now.Add(d)
+	return d, true
 }
 
-// Middleware turns a panic in the actor's Receive into a restart after a
-// backoff while the budget allows, and into a stop once it is spent. A panic
-// while handling Stopped is logged and swallowed: there is nothing left to
-// restart.
+// Middleware turns a panic in the actor's Receive into an immediate restart
+// while the budget allows (the backoff is for WaitBackoff), and into a stop
+// once it is spent. A panic while handling Stopped is logged and swallowed:
+// there is nothing left to restart.
 func (b *Budget) Middleware() actor.MiddlewareFunc {
 	return func(next actor.ReceiveFunc) actor.ReceiveFunc {
 		return func(c *actor.Context) {
@@ -125,8 +159,7 @@ func (b *Budget) Middleware() actor.MiddlewareFunc {
 				if b.OnRestart != nil {
 					b.OnRestart(v)
 				}
-				time.Sleep(backoff)
-				panic(v) // hollywood restarts the actor from its producer
+				panic(v) // hollywood restarts the actor from its producer, now
 			}()
 			next(c)
 		}
@@ -134,8 +167,8 @@ func (b *Budget) Middleware() actor.MiddlewareFunc {
 }
 
 // Opts returns the spawn options of a supervised actor: hollywood restarts
-// unbounded and immediate (the budget does the pacing), the budget's
-// middleware, and the given inbox size.
+// unbounded and immediate (the budget bounds them; WaitBackoff paces the
+// actor's work), the budget's middleware, and the given inbox size.
 func (b *Budget) Opts(inboxSize int) []actor.OptFunc {
 	return []actor.OptFunc{
 		actor.WithMaxRestarts(math.MaxInt32),

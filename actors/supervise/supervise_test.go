@@ -1,6 +1,7 @@
 package supervise
 
 import (
+	"context"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -82,5 +83,50 @@ func TestBudgetWindowForgetsOldRestarts(t *testing.T) {
 	b.gaveUp = false
 	if _, ok := b.record("d", t0.Add(2*time.Second)); !ok {
 		t.Fatal("restart after the window must be allowed")
+	}
+}
+
+type ping struct{}
+
+// echo answers ping and panics on boom.
+type echo struct{}
+
+func (echo) Receive(c *actor.Context) {
+	switch c.Message().(type) {
+	case ping:
+		c.Respond("pong")
+	case boom:
+		panic("boom")
+	}
+}
+
+// TestBackoffDoesNotBlockTheInbox panics an actor whose backoff is long: it
+// still answers a request at once, and stops at once.
+func TestBackoffDoesNotBlockTheInbox(t *testing.T) {
+	e, err := actor.NewEngine(actor.NewEngineConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := NewBudget("echo", Policy{Max: 5, Window: time.Minute, MinBackoff: time.Minute, MaxBackoff: time.Minute})
+	pid := e.Spawn(func() actor.Receiver { return echo{} }, "echo", b.Opts(8)...)
+	if err := b.WaitBackoff(context.Background()); err != nil {
+		t.Fatalf("wait before any restart: %v", err)
+	}
+	e.Send(pid, boom{})
+	if _, err := e.Request(pid, ping{}, time.Second).Result(); err != nil {
+		t.Fatalf("a request to an actor in backoff: %v", err)
+	}
+	if b.Restarts() != 1 {
+		t.Fatalf("restarts = %d, want 1", b.Restarts())
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	if err := b.WaitBackoff(ctx); err != context.DeadlineExceeded {
+		t.Fatalf("wait during the backoff: %v, want the context's deadline", err)
+	}
+	select {
+	case <-e.Stop(pid).Done():
+	case <-time.After(time.Second):
+		t.Fatal("an actor in backoff did not stop within a second")
 	}
 }
