@@ -19,10 +19,13 @@ import (
 // Batch is a run of entries of one log in index order, sent by a fetcher to
 // dedup. Release, when set, is called once the batch has been routed (or
 // found to hold only duplicates), which lets the fetcher bound how much it
-// has in flight in dedup's and the router's inboxes together.
+// has in flight in dedup's and the router's inboxes together. Published,
+// when set, counts the batch's updates that passed dedup in the log's
+// metrics.
 type Batch struct {
-	Updates []*wire.Update
-	Release func()
+	Updates   []*wire.Update
+	Release   func()
+	Published func(n int)
 }
 
 // Published is a run of new (deduplicated) certificates sent by dedup to the

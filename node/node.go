@@ -35,8 +35,6 @@ type Options struct {
 	Listener net.Listener
 	// LogList overrides the embedded log list.
 	LogList *loglist.List
-	// OnDecode is a test hook called before each entry is decoded.
-	OnDecode func(log follow.Log, index uint64)
 	// ConfigPath is the file cfg was loaded from ("" for none); with
 	// hot_reload.enabled it is watched, and reloaded with Environ's
 	// CERTSTREAM_* overrides (as from os.Environ).
@@ -99,7 +97,6 @@ func Start(cfg *config.Config, opts Options) (*Node, error) {
 		Cursors:        cursors,
 		Dedup:          n.Dedup,
 		State:          n.State,
-		OnDecode:       opts.OnDecode,
 		RequestTimeout: cfg.CTLog.RequestTimeout(),
 	})
 	n.Logs = spawn(engine, "logs", logsProducer, 256)

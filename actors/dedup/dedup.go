@@ -9,7 +9,6 @@ import (
 	"github.com/VictoriaMetrics/metrics"
 	"github.com/anthdm/hollywood/actor"
 
-	"github.com/certstream/certstream/internal/follow"
 	"github.com/certstream/certstream/internal/recentset"
 	"github.com/certstream/certstream/internal/wire"
 	"github.com/certstream/certstream/messages"
@@ -36,7 +35,6 @@ type memory struct {
 	seen    *recentset.Set
 	started time.Time
 	total   struct{ in, passed uint64 }
-	perLog  map[string]*follow.Metrics // each log's published counter, by log name
 }
 
 type dedup struct{ *memory }
@@ -47,7 +45,7 @@ func New(cfg Config) actor.Producer {
 		cfg.Now = time.Now
 	}
 	m := &memory{cfg: cfg, seen: recentset.New(cfg.Capacity, cfg.TTL.Milliseconds()),
-		started: cfg.Now(), perLog: map[string]*follow.Metrics{}}
+		started: cfg.Now()}
 	return func() actor.Receiver { return &dedup{m} }
 }
 
@@ -64,7 +62,8 @@ func (d *dedup) Receive(c *actor.Context) {
 	}
 }
 
-// filter forwards b's first sightings and counts them per log. The batch's
+// filter forwards b's first sightings and counts them in the batch's log's
+// metrics (b.Published). The batch's
 // Release goes along with them, so the fetcher's credit comes back only once
 // the router has routed them: the fetchers' in-flight limit bounds the
 // router's inbox, which hollywood would otherwise let grow without bound.
@@ -88,30 +87,12 @@ func (d *dedup) filter(c *actor.Context, b messages.Batch) {
 	passed.Add(len(fresh))
 	d.total.in += uint64(len(b.Updates))
 	d.total.passed += uint64(len(fresh))
-	d.countPublished(fresh)
+	if b.Published != nil {
+		b.Published(len(fresh))
+	}
 	size.Set(float64(d.seen.Len()))
 	if len(fresh) > 0 {
 		c.Send(d.cfg.Router, messages.Published{Updates: fresh, Release: b.Release})
 		forwarded = true
-	}
-}
-
-// countPublished adds fresh to each log's published counter: one lookup per
-// run of updates from the same log (a batch comes from one log).
-func (d *dedup) countPublished(fresh []*wire.Update) {
-	for i := 0; i < len(fresh); {
-		src, j := fresh[i].Source, i+1
-		for j < len(fresh) && fresh[j].Source == src {
-			j++
-		}
-		if src != nil {
-			m, ok := d.perLog[src.Name]
-			if !ok {
-				m = follow.NewMetrics(src.Name)
-				d.perLog[src.Name] = m
-			}
-			m.Published(j - i)
-		}
-		i = j
 	}
 }

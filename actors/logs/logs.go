@@ -48,11 +48,17 @@ type Config struct {
 	OperatorRPS     float64
 	Cursors         map[string]uint64 // saved cursors by log URL
 	Dedup, State    *actor.PID
-	// OnDecode is a test hook called before each entry of each log is decoded.
-	OnDecode func(log follow.Log, index uint64)
-	// Transport, when set, replaces the per-operator connection pools (tests).
-	Transport http.RoundTripper
 }
+
+// tuning is what tests may change besides the Config.
+type tuning struct {
+	transport http.RoundTripper // when set, replaces the per-operator connection pools
+	restart   supervise.Policy  // each fetcher's restart budget
+}
+
+// fetcherRestarts allows a fetcher 20 restarts in 10 minutes, backing off
+// from 1 s to a minute.
+var fetcherRestarts = supervise.Policy{Max: 20, Window: 10 * time.Minute, MinBackoff: time.Second, MaxBackoff: time.Minute}
 
 var (
 	listRefreshes = metrics.NewCounter(`certstream_loglist_refreshes_total{outcome="ok"}`)
@@ -88,6 +94,7 @@ func (r *Registry) Fetchers() []*Fetcher {
 
 type supervisor struct {
 	cfg      Config
+	tuning   tuning
 	started  time.Time
 	reg      *Registry
 	clients  map[string]*http.Client // per operator
@@ -114,6 +121,10 @@ type listResult struct {
 
 // New returns the supervisor's registry and producer.
 func New(cfg Config) (*Registry, actor.Producer) {
+	return newSupervisor(cfg, tuning{restart: fetcherRestarts})
+}
+
+func newSupervisor(cfg Config, tn tuning) (*Registry, actor.Producer) {
 	if cfg.RefreshInterval <= 0 {
 		cfg.RefreshInterval = time.Hour
 	}
@@ -123,6 +134,7 @@ func New(cfg Config) (*Registry, actor.Producer) {
 	reg := &Registry{by: map[string]*Fetcher{}}
 	s := &supervisor{
 		cfg:      cfg,
+		tuning:   tn,
 		reg:      reg,
 		clients:  map[string]*http.Client{},
 		limiters: follow.NewLimiters(cfg.OperatorRPS, max(1, int(cfg.OperatorRPS))),
@@ -291,30 +303,29 @@ func (s *supervisor) inspect(c *actor.Context) messages.ActorInfo {
 	return info
 }
 
-// spawn starts one supervised fetcher.
+// spawn starts one supervised fetcher. The supervisor owns the log's metrics:
+// the follower, the restart budget and dedup (through each batch) count
+// into the same set.
 func (s *supervisor) spawn(c *actor.Context, l follow.Log) *Fetcher {
 	start, known := s.cursors[l.URL]
+	m := follow.NewMetrics(l.Name)
+	id := ID(l)
+	budget := supervise.NewBudget("fetcher/"+id, s.tuning.restart)
+	budget.OnGiveUp = func(any) { fetcherGiveUp.Inc() }
+	budget.OnRestart = func(any) { m.Restarted() }
 	deps := follow.Deps{
 		HTTP:      s.client(l.Operator),
 		UserAgent: s.cfg.UserAgent,
 		Limiter:   s.limiters.For(l.Operator),
 		Issuers:   s.issuers,
 		Chains:    s.chains,
-	}
-	if hook := s.cfg.OnDecode; hook != nil {
-		deps.OnDecode = func(i uint64) { hook(l, i) }
+		Metrics:   m,
 	}
 	handle, producer := fetcher.New(fetcher.Config{
 		Log: l, Follow: s.cfg.Follow, Deps: deps, Key: l.URL,
 		Start: start, StartKnown: known,
-		Dedup: s.cfg.Dedup, State: s.cfg.State,
+		Dedup: s.cfg.Dedup, State: s.cfg.State, Budget: budget,
 	})
-	id := ID(l)
-	budget := supervise.NewBudget("fetcher/"+id, supervise.Policy{
-		Max: 20, Window: 10 * time.Minute, MinBackoff: time.Second, MaxBackoff: time.Minute})
-	budget.OnGiveUp = func(any) { fetcherGiveUp.Inc() }
-	m := follow.NewMetrics(l.Name)
-	budget.OnRestart = func(any) { m.Restarted() }
 	pid := c.SpawnChild(producer, "fetcher", append(budget.Opts(16), actor.WithID(id))...)
 	slog.Info("following log", "log", l.Name, "url", l.URL, "kind", l.Kind, "cursor", start, "saved_cursor", known)
 	return &Fetcher{ID: id, PID: pid, Handle: handle, Budget: budget}
@@ -325,7 +336,7 @@ func (s *supervisor) client(operator string) *http.Client {
 	if hc, ok := s.clients[operator]; ok {
 		return hc
 	}
-	var rt http.RoundTripper = s.cfg.Transport
+	rt := s.tuning.transport
 	if rt == nil {
 		tr := http.DefaultTransport.(*http.Transport).Clone()
 		tr.MaxIdleConnsPerHost = 16

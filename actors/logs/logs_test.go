@@ -7,6 +7,7 @@ import (
 	"crypto/sha256"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"sort"
@@ -16,8 +17,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/VictoriaMetrics/metrics"
 	"github.com/anthdm/hollywood/actor"
 
+	"github.com/certstream/certstream/actors/supervise"
 	"github.com/certstream/certstream/internal/fakelog"
 	"github.com/certstream/certstream/internal/follow"
 	"github.com/certstream/certstream/internal/loglist"
@@ -181,7 +184,7 @@ func TestEmbeddedListFollowsUsableLogs(t *testing.T) {
 		asked.Add(1)
 		return nil, errors.New("offline test: no network")
 	})
-	reg, producer := New(Config{List: list, FollowList: true, Transport: offline})
+	reg, producer := newSupervisor(Config{List: list, FollowList: true}, tuning{transport: offline, restart: fetcherRestarts})
 	pid := e.Spawn(producer, "logs")
 	defer func() { <-e.Poison(pid).Done() }()
 	time.Sleep(100 * time.Millisecond)
@@ -197,6 +200,10 @@ func TestEmbeddedListFollowsUsableLogs(t *testing.T) {
 		t.Fatal("fetchers never tried their logs")
 	}
 }
+
+// fastRestarts restarts fetchers after 10 ms.
+var fastRestarts = tuning{restart: supervise.Policy{Max: 50, Window: time.Minute,
+	MinBackoff: 10 * time.Millisecond, MaxBackoff: 10 * time.Millisecond}}
 
 type roundTripFunc func(*http.Request) (*http.Response, error)
 
@@ -251,4 +258,42 @@ func TestSetCustomAndInspect(t *testing.T) {
 	}
 	e.Send(pid, SetCustom{})
 	wait("")
+}
+
+// TestFetcherThatCannotStartFailsVisibly follows a log whose follower cannot
+// be built: its fetcher restarts with backoff, counts its restarts, and shows
+// as unhealthy with the error.
+func TestFetcherThatCannotStartFailsVisibly(t *testing.T) {
+	bad := follow.Log{Name: "log bad", URL: "http://127.0.0.1:1/bad/", Kind: "carrier-pigeon", Operator: "op"}
+	e, _ := actor.NewEngine(actor.NewEngineConfig())
+	dedup := e.SpawnFunc(func(*actor.Context) {}, "dedup")
+	_, producer := newSupervisor(Config{Custom: []follow.Log{bad}, Dedup: dedup}, fastRestarts)
+	pid := e.Spawn(producer, "logs")
+	defer func() { <-e.Poison(pid).Done() }()
+	restarts := metrics.GetOrCreateCounter(`certstream_ct_fetcher_restarts_total{log="log bad"}`)
+	before := restarts.Get()
+	var child messages.ActorInfo
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		res, err := e.Request(pid, messages.Inspect{}, 5*time.Second).Result()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if children := res.(messages.ActorInfo).Children; len(children) == 1 {
+			child = children[0]
+		}
+		if child.Restarts >= 2 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the fetcher that cannot start was not restarted: %+v", child)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if child.Status != follow.Unhealthy || !strings.Contains(fmt.Sprint(child.Details["last_error"]), "carrier-pigeon") {
+		t.Fatalf("status %q, last error %q", child.Status, child.Details["last_error"])
+	}
+	if got := restarts.Get() - before; got < 2 {
+		t.Fatalf("restarts counted %d times", got)
+	}
 }

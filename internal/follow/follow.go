@@ -56,8 +56,7 @@ type Deps struct {
 	Issuers   *ctclient.IssuerCache // static-ct issuers, shared by every follower
 	Chains    *certfields.Cache     // parsed chain certificates, shared
 	Now       func() time.Time      // clock (default time.Now)
-	Metrics   *Metrics              // per-log metrics (nil: a fresh set)
-	OnDecode  func(index uint64)    // test hook, called before each entry is decoded
+	Metrics   *Metrics              // the log's metrics (nil: NewMetrics(log.Name))
 	Logger    *slog.Logger          // default slog.Default()
 }
 

@@ -56,9 +56,6 @@ func (s *rfc6962Source) fetch(ctx context.Context, start, end, _ uint64) (fetche
 	out := fetched{ups: make([]*wire.Update, 0, len(raw)), n: uint64(len(raw))}
 	for i, r := range raw {
 		index := start + uint64(i)
-		if hook := s.f.deps.OnDecode; hook != nil {
-			hook(index)
-		}
 		e, err := ctdecode.DecodeRFC6962(index, r.LeafInput, r.ExtraData, s.f.deps.Chains)
 		if err != nil {
 			out.bad = append(out.bad, badLeaf{index, err})

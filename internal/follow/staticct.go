@@ -51,9 +51,6 @@ func (s *staticSource) fetch(ctx context.Context, start, end, size uint64) (fetc
 	link := joinURL(s.c.MonitoringURL, ctdecode.DataTilePath(n, tileWidth))
 	out := fetched{ups: make([]*wire.Update, 0, end-start), n: end - start}
 	for _, tl := range leaves[start-first : end-first] {
-		if hook := s.f.deps.OnDecode; hook != nil {
-			hook(tl.LeafIndex)
-		}
 		chain, err := s.chain(ctx, tl.Chain)
 		if err != nil {
 			return fetched{}, err
