@@ -105,6 +105,7 @@ type supervisor struct {
 	cursors  map[string]uint64 // last cursor of fetchers that were stopped
 	ticker   actor.SendRepeater
 	ticking  bool
+	fetching bool // a list refresh is in flight
 }
 
 type refresh struct{}
@@ -168,13 +169,17 @@ func (s *receiver) Receive(c *actor.Context) {
 			s.ticking = false
 		}
 	case refresh:
-		s.fetchList(c)
+		if !s.fetching {
+			s.fetching = true
+			s.fetchList(c)
+		}
 	case SetCustom:
 		s.cfg.Custom = msg.Logs
 		s.apply(c)
 	case messages.Inspect:
 		c.Respond(s.inspect(c))
 	case listResult:
+		s.fetching = false
 		if msg.err != nil {
 			listFailures.Inc()
 			slog.Warn("log list refresh failed; keeping the last good list", "url", s.cfg.ListURL, "err", msg.err)
@@ -186,7 +191,8 @@ func (s *receiver) Receive(c *actor.Context) {
 	}
 }
 
-// fetchList downloads and verifies the list off the actor's goroutine.
+// fetchList downloads and verifies the list off the actor's goroutine and
+// sends the result back; refreshes due meanwhile are skipped.
 func (s *receiver) fetchList(c *actor.Context) {
 	engine, self := c.Engine(), c.PID()
 	hc := &http.Client{Timeout: 30 * time.Second}
