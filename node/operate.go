@@ -13,7 +13,7 @@ import (
 	"github.com/certstream/certstream/actors/logs"
 	"github.com/certstream/certstream/actors/router"
 	"github.com/certstream/certstream/config"
-	"github.com/certstream/certstream/internal/recent"
+	"github.com/certstream/certstream/internal/certindex"
 	"github.com/certstream/certstream/internal/reload"
 	"github.com/certstream/certstream/web/access"
 	"github.com/certstream/certstream/web/api"
@@ -32,7 +32,7 @@ var streamPaths = []string{"/", "/full-stream", "/domains-only", "/sse"}
 type ops struct {
 	Lifecycle *lifecycle.Tracker
 	Clients   *router.Live
-	Recent    *recent.Index
+	Recent    *certindex.Index
 	Access    *access.Controller
 	started   time.Time
 
@@ -47,7 +47,7 @@ func (n *Node) startTracking(e *actor.Engine) {
 	n.started = time.Now()
 	n.Lifecycle, _ = lifecycle.Start(e)
 	n.Clients = router.NewLive()
-	n.Recent = recent.New(recentCapacity)
+	n.Recent = certindex.New(recentCapacity)
 }
 
 // operate adds access control and the operational endpoints to the server,

@@ -1,8 +1,8 @@
-// Package recent keeps the node's most recent certificates for the REST API:
+// Package certindex keeps the node's most recent certificates for the REST API:
 // a bounded index by SHA-256 and SHA-1 of the leaf, and the latest one
 // published. It is safe for concurrent use: the router adds, HTTP handlers
 // read. Adding does no serialization; readers encode what they return.
-package recent
+package certindex
 
 import (
 	"encoding/hex"

@@ -1,4 +1,4 @@
-package recent
+package certindex
 
 import (
 	"crypto/sha1"
