@@ -49,7 +49,7 @@ type Sources struct {
 	Start    time.Time                       // when the node started (uptime)
 	Fetchers *logs.Registry                  // the followed logs
 	Clients  *router.Live                    // the router's client accounting
-	Recent   *certindex.Index                   // recent certificates
+	Recent   *certindex.Index                // recent certificates
 	Sent     func() (messages, bytes uint64) // written to clients, all transports
 	Tree     func() *lifecycle.View          // the live actor tree
 }
