@@ -6,9 +6,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/anthdm/hollywood/actor"
-
-	"github.com/certstream/certstream/actors/conn"
 	"github.com/certstream/certstream/actors/lifecycle"
 	"github.com/certstream/certstream/internal/fakelog"
 	"github.com/certstream/certstream/internal/follow"
@@ -278,20 +275,19 @@ func TestCertLookupStatsAndExample(t *testing.T) {
 }
 
 // TestAdminTree checks the admin view: the supervisor, one fetcher per
-// log, dedup, router, state, one connection actor per client, and the
-// restart count of a connection actor that was made to panic. (A fetcher's
-// restarts in the supervisor's view are tested in actors/logs.)
+// log, dedup, router, state and one connection actor per client. (Restart
+// counts are tested where the restarts can be caused: a fetcher's in
+// actors/logs, a connection actor's in actors/conn.)
 func TestAdminTree(t *testing.T) {
 	f := newFakeLogs(t)
 	cfg := f.config(t, t.TempDir())
 	cfg.Admin.Enabled, cfg.Admin.Token = true, "admin-secret"
-	alpha := f.logs[0]
 	n := startNode(t, cfg, Options{})
 	defer shutdown(t, n)
 	c1 := dialWS(t, n.Addr(), "/full-stream")
 	dialSSE(t, n.Addr(), "lite")
 	grow(t, f, 60, 1)
-	waitFor(t, 30*time.Second, "alpha's entries", func() bool { return c1.count() >= 60 })
+	waitFor(t, 30*time.Second, "the entries", func() bool { return c1.count() >= 60 })
 
 	url := base(n) + api.PathAdminActors
 	if r := get(t, url); r.status != 401 {
@@ -329,48 +325,13 @@ func TestAdminTree(t *testing.T) {
 		}
 	}
 
-	// Kill a connection actor: it restarts, and the tree counts it.
-	var victim string
-	for _, c := range conns {
-		if cs := c.Details["conn"].(map[string]any); cs["transport"] == "ws" {
-			victim = c.PID
-		}
-	}
-	n.Engine.Send(pidOf(t, n, victim), conn.InjectPanic{})
-	waitFor(t, 10*time.Second, "the connection's restart in the tree", func() bool {
-		getJSON(t, url+"?token=admin-secret", 200, &tree)
-		for _, c := range findKind(&tree, "conn") {
-			if c.PID == victim {
-				return c.Restarts == 1 && c.LastRestart != ""
-			}
-		}
-		return false
-	})
-	if err := alpha.Append(5); err != nil {
-		t.Fatal(err)
-	}
-	waitFor(t, 10*time.Second, "the restarted connection to keep streaming", func() bool { return c1.count() >= 65 })
-
 	r := get(t, base(n)+api.PathAdmin+"?token=admin-secret")
 	if r.status != 200 || !strings.HasPrefix(r.header.Get("Content-Type"), "text/html") {
 		t.Fatalf("/admin: %d %q", r.status, r.header.Get("Content-Type"))
 	}
-	for _, s := range []string{"fetcher", "router", "dedup", "state", "conn", victim, "restarts 1"} {
+	for _, s := range []string{"fetcher", "router", "dedup", "state", "conn", "restarts 0"} {
 		if !strings.Contains(string(r.body), s) {
 			t.Errorf("/admin page lacks %q", s)
 		}
 	}
-}
-
-// pidOf returns the PID of the router's live child written as pid.
-func pidOf(t *testing.T, n *Node, pid string) *actor.PID {
-	t.Helper()
-	for _, ch := range inspectRouter(t, n).Children {
-		if ch.PID == pid {
-			i := strings.IndexByte(pid, '/')
-			return actor.NewPID(pid[:i], pid[i+1:])
-		}
-	}
-	t.Fatalf("no live actor %s", pid)
-	return nil
 }

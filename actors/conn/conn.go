@@ -11,7 +11,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"strings"
 	"time"
 
 	"github.com/anthdm/hollywood/actor"
@@ -118,6 +117,11 @@ type Config struct {
 	Stream    wire.Stream
 	Policy
 	Hooks
+	// Now is the clock of the keep-alive bookkeeping: when data and pings
+	// were last written, and so when the next Tick is due. It must agree
+	// with the clock of the messages.Tick the router sends. Write and read
+	// deadlines always use the wall clock. Default time.Now.
+	Now func() time.Time
 }
 
 // maxBatchesPerWake is how many batches one Wake writes before the actor
@@ -132,9 +136,8 @@ type (
 		code   uint16
 		reason string
 	}
-	// InjectPanic makes the actor panic, at once or in its next flush with
-	// a batch drained: a test hook for supervision.
-	InjectPanic struct{ InFlush bool }
+	// survived is the note a panicking actor sends itself: see Receive.
+	survived struct{}
 )
 
 // New returns the producer factory to put in messages.Subscribe: the router
@@ -142,6 +145,9 @@ type (
 // must survive a restart lives in s and the ring, not in the receiver.
 func New(s *Socket, cfg Config) func(ring *mailbox.Ring[[]byte]) actor.Producer {
 	cfg.Policy = cfg.Policy.WithDefaults()
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
 	return func(ring *mailbox.Ring[[]byte]) actor.Producer {
 		return func() actor.Receiver { return &connActor{s: s, ring: ring, cfg: &cfg} }
 	}
@@ -151,11 +157,40 @@ type connActor struct {
 	s    *Socket
 	ring *mailbox.Ring[[]byte]
 	cfg  *Config
+	// panicked is set when a Receive of this incarnation panicked and no
+	// message has been received since.
+	panicked bool
 }
 
 // Receive handles the router's Wake and Tick, the reader's reports and the
 // actor lifecycle.
+//
+// Stopped comes both when the actor stops for good and when hollywood is
+// about to restart it after a panic; only the first must tear the
+// connection down. After a panic that reaches hollywood, Stopped is the
+// very next call on the crashed receiver, which is then replaced. A panic
+// that a supervisor absorbs (its restart budget spent: it stops the actor
+// instead) leaves the receiver in place, and the note the actor sent itself
+// when it panicked arrives before the stop does. So a Stopped that finds
+// panicked still set is a restart.
 func (a *connActor) Receive(c *actor.Context) {
+	if _, ok := c.Message().(actor.Stopped); ok {
+		a.stopped()
+		return
+	}
+	a.panicked = false
+	returned := false
+	defer func() {
+		if !returned {
+			a.panicked = true
+			c.Send(c.PID(), survived{})
+		}
+	}()
+	a.receive(c)
+	returned = true
+}
+
+func (a *connActor) receive(c *actor.Context) {
 	switch m := c.Message().(type) {
 	case messages.Wake:
 		a.flush(c)
@@ -178,14 +213,6 @@ func (a *connActor) Receive(c *actor.Context) {
 		a.close(c, m.code, m.reason, "")
 	case actor.Started:
 		a.started(c)
-	case actor.Stopped:
-		a.stopped(c)
-	case InjectPanic:
-		if m.InFlush {
-			a.s.crashInFlush = true
-			return
-		}
-		panic("conn: injected panic")
 	}
 }
 
@@ -194,7 +221,7 @@ func (a *connActor) started(c *actor.Context) {
 	s.self.Store(&actorRef{engine: c.Engine(), pid: c.PID()})
 	if !s.started {
 		s.started = true
-		now := time.Now().UnixMilli()
+		now := a.cfg.Now().UnixMilli()
 		s.lastData, s.lastPing = now, now
 	}
 	if s.inflight > 0 { // a crash between drain and write: those frames are lost
@@ -242,10 +269,6 @@ func (a *connActor) writeNext(c *actor.Context) bool {
 		return false
 	}
 	s.inflight = len(wb.frames)
-	if s.crashInFlush {
-		s.crashInFlush = false
-		panic("conn: injected panic in flush")
-	}
 	frames, bytes, err := s.writeBatch(wb, a.cfg.WriteTimeout)
 	a.ring.Done(frames, len(wb.frames)-frames)
 	s.inflight = 0
@@ -253,7 +276,7 @@ func (a *connActor) writeNext(c *actor.Context) bool {
 		a.writeFailed(c, err)
 		return false
 	}
-	s.lastData = time.Now().UnixMilli()
+	s.lastData = a.cfg.Now().UnixMilli()
 	if a.cfg.OnWrite != nil {
 		a.cfg.OnWrite(frames, bytes)
 	}
@@ -271,7 +294,7 @@ func (a *connActor) tick(c *actor.Context, now int64) {
 		return
 	}
 	ws := a.cfg.Transport == wire.WebSocket
-	if ws && s.pingSent != 0 && s.lastSeen.Load() >= s.pingSent {
+	if ws && s.pingSent != 0 && s.seen.Load() != s.seenAtPing {
 		s.pingSent = 0 // answered (any frame counts)
 	}
 	if ws && s.pingSent != 0 && now-s.pingSent >= p.PongTimeout.Milliseconds() {
@@ -292,9 +315,9 @@ func (a *connActor) tick(c *actor.Context, now int64) {
 		wb.b = out // keep a grown buffer for the pool
 	}
 	if len(out) > 0 {
-		// Take the time before writing: a pong can arrive (and be recorded
-		// in lastSeen) before the write call returns.
-		sent := time.Now().UnixMilli()
+		// Take the time and the frame count before writing: a pong can
+		// arrive (and be counted in seen) before the write call returns.
+		sent, seen := a.cfg.Now().UnixMilli(), s.seen.Load()
 		if _, err := s.write(out, p.WriteTimeout); err != nil {
 			a.writeFailed(c, err)
 			return
@@ -305,7 +328,7 @@ func (a *connActor) tick(c *actor.Context, now int64) {
 		if ping {
 			s.lastPing = sent
 			if s.pingSent == 0 {
-				s.pingSent = sent
+				s.pingSent, s.seenAtPing = sent, seen
 			}
 		}
 	}
@@ -425,11 +448,10 @@ func (a *connActor) close(c *actor.Context, code uint16, reason, detail string) 
 	}
 }
 
-// stopped finishes the connection when the actor stops for good. hollywood
-// also delivers Stopped to a panicking actor just before restarting it; the
-// process is then still registered, and nothing must be torn down.
-func (a *connActor) stopped(c *actor.Context) {
-	if registered(c) {
+// stopped finishes the connection when the actor stops for good, and leaves
+// everything in place when hollywood is restarting it (see Receive).
+func (a *connActor) stopped() {
+	if a.panicked {
 		return
 	}
 	a.s.finish(a.ring, a.cfg.OnClose)
@@ -449,15 +471,4 @@ func (s *Socket) finish(ring *mailbox.Ring[[]byte], onClose func(string)) {
 		}
 		close(s.done)
 	})
-}
-
-// registered reports whether c's process is still in the engine's registry:
-// true during a restart, false once it is being stopped.
-func registered(c *actor.Context) bool {
-	id := c.PID().ID
-	i := strings.LastIndexByte(id, '/')
-	if i < 0 {
-		return false
-	}
-	return c.Engine().Registry.GetPID(id[:i], id[i+1:]) != nil
 }

@@ -4,19 +4,20 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/binary"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/anthdm/hollywood/actor"
 
-	"github.com/certstream/certstream/actors/conn/conntest"
+	"github.com/certstream/certstream/actors/router"
+	"github.com/certstream/certstream/actors/supervise"
 	"github.com/certstream/certstream/internal/mailbox"
 	"github.com/certstream/certstream/internal/wire"
 	"github.com/certstream/certstream/internal/wsframe"
@@ -26,13 +27,15 @@ import (
 // quiet is a policy without heartbeats or pings within a test's lifetime.
 var quiet = Policy{HeartbeatInterval: time.Hour, PingInterval: time.Hour}
 
-// harness is one connection actor under the stand-in router, writing to the
-// server end of a loopback TCP connection whose client end the test reads.
+// harness is one connection actor under the router, writing to the server
+// end of a loopback TCP connection whose client end the test reads. The
+// actor's clock is the router's (router.Config.Now).
 type harness struct {
 	t      *testing.T
 	e      *actor.Engine
 	router *actor.PID
 	sock   *Socket
+	srv    *faultConn
 	pid    *actor.PID
 	cli    net.Conn
 	br     *bufio.Reader
@@ -40,25 +43,29 @@ type harness struct {
 	closed chan string // the reason passed to OnClose
 }
 
-func newHarness(t *testing.T, cfg Config, rcfg conntest.Config, cli *net.Dialer) *harness {
+func newHarness(t *testing.T, cfg Config, rcfg router.Config, cli *net.Dialer) *harness {
 	t.Helper()
 	return newHarnessWith(t, cfg, rcfg, cli, nil)
 }
 
 // newHarnessWith is newHarness with a socket preamble.
-func newHarnessWith(t *testing.T, cfg Config, rcfg conntest.Config, cli *net.Dialer, preamble []byte) *harness {
+func newHarnessWith(t *testing.T, cfg Config, rcfg router.Config, cli *net.Dialer, preamble []byte) *harness {
 	t.Helper()
 	e, err := actor.NewEngine(actor.NewEngineConfig())
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := &harness{t: t, e: e, cfg: cfg, closed: make(chan string, 1)}
-	h.router = e.Spawn(conntest.New(rcfg), "router")
+	h := &harness{t: t, e: e, closed: make(chan string, 2)}
+	h.router = e.Spawn(router.New(rcfg), "router")
 	t.Cleanup(func() { <-e.Poison(h.router).Done() })
 	srv, c := dialPair(t, cli)
+	h.srv = &faultConn{Conn: srv}
 	h.cli, h.br = c, bufio.NewReaderSize(c, 64<<10)
-	h.sock = NewSocket(srv, preamble)
+	h.sock = NewSocket(h.srv, preamble)
+	cfg.Stream = wire.StreamDomains // publish expects domains-only messages
+	cfg.Now = rcfg.Now
 	cfg.OnClose = func(r string) { h.closed <- r }
+	h.cfg = cfg
 	res, err := e.Request(h.router, messages.Subscribe{Stream: cfg.Stream, Transport: cfg.Transport,
 		Name: "c-1", Producer: New(h.sock, cfg), TickAfter: h.sock.TickAfter()}, 5*time.Second).Result()
 	if err != nil {
@@ -66,6 +73,26 @@ func newHarnessWith(t *testing.T, cfg Config, rcfg conntest.Config, cli *net.Dia
 	}
 	h.pid = res.(*actor.PID)
 	return h
+}
+
+// faultConn is a connection whose next Write of a frame that crash accepts
+// panics (in the connection actor, which alone writes).
+type faultConn struct {
+	net.Conn
+	crash atomic.Pointer[func([]byte) bool]
+}
+
+func (c *faultConn) Write(p []byte) (int, error) {
+	if f := c.crash.Load(); f != nil && (*f)(p) && c.crash.CompareAndSwap(f, nil) {
+		panic("conn test: injected panic in Write")
+	}
+	return c.Conn.Write(p)
+}
+
+// crashOn makes the next Write starting with a frame of opcode op panic.
+func (c *faultConn) crashOn(op byte) {
+	f := func(p []byte) bool { return len(p) > 0 && p[0]&0x0f == op }
+	c.crash.Store(&f)
 }
 
 // dialPair connects a client (dialed with d, or a default dialer) to a
@@ -92,12 +119,21 @@ func dialPair(t *testing.T, d *net.Dialer) (srv, cli net.Conn) {
 	return srv, cli
 }
 
-func (h *harness) publish(payloads ...[]byte) [][]byte {
+// domainsUpdate is a certificate with one domain, tag padded so that its
+// domains-only message (the payload of its frame) is size bytes long.
+func domainsUpdate(tag string, size int) *wire.Update {
+	const overhead = len(`{"message_type":"dns_entries","data":[""]}`)
+	domain := tag + strings.Repeat("d", size-overhead-len(tag))
+	return &wire.Update{Entry: wire.Entry{Leaf: &wire.Cert{AllDomains: []string{domain}}}}
+}
+
+// publish has the router publish updates and returns the frames the client
+// must get for them.
+func (h *harness) publish(updates ...*wire.Update) [][]byte {
+	h.e.Send(h.router, messages.Published{Updates: updates})
 	var sent [][]byte
-	for _, p := range payloads {
-		f := wire.Frames{WS: wsframe.AppendText(nil, p), SSE: wire.AppendFrame(nil, wire.SSE, p)}
-		h.e.Send(h.router, conntest.Publish{Stream: h.cfg.Stream, Frames: f})
-		sent = append(sent, f.For(h.cfg.Transport))
+	for _, u := range updates {
+		sent = append(sent, wire.AppendFrame(nil, h.cfg.Transport, wire.AppendDomainsOnly(nil, u)))
 	}
 	return sent
 }
@@ -116,17 +152,34 @@ func (h *harness) expectStream(sent [][]byte, what string) {
 	}
 }
 
-func (h *harness) stats() conntest.Sub {
+// sub is the connection as the router accounts for it.
+type sub struct {
+	messages.ConnStats
+	Active bool // still subscribed
+}
+
+func (h *harness) stats() sub {
 	h.t.Helper()
-	subs, err := conntest.Stats(h.e, h.router)
-	if err != nil || len(subs) != 1 {
-		h.t.Fatalf("stats: %v %v", subs, err)
+	res, err := h.e.Request(h.router, messages.Inspect{}, 5*time.Second).Result()
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	info := res.(messages.ActorInfo)
+	var subs []sub
+	for _, ch := range info.Children {
+		subs = append(subs, sub{ch.Details["conn"].(messages.ConnStats), true})
+	}
+	for _, cs := range info.Details["closed"].([]messages.ConnStats) {
+		subs = append(subs, sub{cs, false})
+	}
+	if len(subs) != 1 {
+		h.t.Fatalf("router has %d subscribers: %+v", len(subs), subs)
 	}
 	return subs[0]
 }
 
 // waitStats polls the subscriber's stats until ok accepts them.
-func (h *harness) waitStats(what string, ok func(conntest.Sub) bool) conntest.Sub {
+func (h *harness) waitStats(what string, ok func(sub) bool) sub {
 	h.t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for {
@@ -158,9 +211,45 @@ func (h *harness) waitDone() {
 	default:
 		h.t.Fatal("OnClose not called")
 	}
+	select {
+	case r := <-h.closed:
+		h.t.Fatalf("OnClose called again (%q)", r)
+	default:
+	}
 }
 
-func checkAccounting(t *testing.T, s mailbox.Stats) {
+// clock is a manual clock for the router and its connections: time moves
+// only when the test advances it, so keep-alive tests do not wait.
+type clock struct{ ms atomic.Int64 }
+
+func newClock() *clock {
+	c := &clock{}
+	c.ms.Store(1_700_000_000_000)
+	return c
+}
+
+func (c *clock) Now() time.Time { return time.UnixMilli(c.ms.Load()) }
+
+// set moves the clock to ms (Unix ms).
+func (c *clock) set(ms int64) { c.ms.Store(ms) }
+
+// ticking is a router config with c as its clock, ticking often.
+func (c *clock) ticking() router.Config {
+	return router.Config{Now: c.Now, TickInterval: 5 * time.Millisecond}
+}
+
+// waitTickAfter waits until the actor asks for no Tick before want.
+func (h *harness) waitTickAfter(want int64) {
+	h.t.Helper()
+	for end := time.Now().Add(5 * time.Second); h.sock.TickAfter().Load() != want; {
+		if time.Now().After(end) {
+			h.t.Fatalf("TickAfter %d, want %d", h.sock.TickAfter().Load(), want)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+func checkAccounting(t *testing.T, s sub) {
 	t.Helper()
 	if s.Pushed != s.Delivered+s.Dropped+uint64(s.Queued)+uint64(s.InFlight) {
 		t.Fatalf("accounting broken: %+v", s)
@@ -209,13 +298,12 @@ func readUntilClose(t *testing.T, r io.Reader) (code uint16, text string, skippe
 	}
 }
 
-func payloads(n int) [][]byte {
-	out := make([][]byte, n)
+// updates returns n certificates whose messages are all different and whose
+// sizes cross the 7- and 16-bit WebSocket length boundaries.
+func updates(n int) []*wire.Update {
+	out := make([]*wire.Update, n)
 	for i := range out {
-		// sizes cross the 7- and 16-bit length boundaries
-		size := []int{10, 125, 126, 300, 70000}[i%5]
-		out[i] = append([]byte(fmt.Sprintf(`{"n":%d,"pad":"`, i)), bytes.Repeat([]byte{'x'}, size)...)
-		out[i] = append(out[i], `"}`...)
+		out[i] = domainsUpdate(fmt.Sprint(i, "."), []int{60, 125, 126, 300, 70000}[i%5])
 	}
 	return out
 }
@@ -223,21 +311,24 @@ func payloads(n int) [][]byte {
 func TestFramesArriveInOrderByteIdentical(t *testing.T) {
 	for _, tr := range []wire.Transport{wire.WebSocket, wire.SSE} {
 		t.Run(tr.String(), func(t *testing.T) {
-			h := newHarness(t, Config{Transport: tr, Stream: wire.StreamFull, Policy: quiet},
-				conntest.Config{RingCapacity: 1024}, nil)
-			sent := h.publish(payloads(200)...)
+			h := newHarness(t, Config{Transport: tr, Policy: quiet},
+				router.Config{MailboxCapacity: 1024}, nil)
+			sent := h.publish(updates(200)...)
 			h.expectStream(sent, "the concatenated frames")
-			s := h.waitStats("all delivered", func(s conntest.Sub) bool { return s.Stats.Delivered == 200 })
-			if s.Stats.Pushed != 200 || s.Stats.Dropped != 0 {
-				t.Fatalf("stats %+v", s.Stats)
+			s := h.waitStats("all delivered", func(s sub) bool { return s.Delivered == 200 })
+			if s.Pushed != 200 || s.Dropped != 0 {
+				t.Fatalf("stats %+v", s)
 			}
-			checkAccounting(t, s.Stats)
+			checkAccounting(t, s)
 		})
 	}
 }
 
+// TestHeartbeatOnIdleStream: on a silent stream, each heartbeat is written
+// by the first tick at or after HeartbeatInterval minus 1.5 TickPeriod of
+// silence (so that with ticks TickPeriod apart the silence stays under
+// HeartbeatInterval), carries that tick's time, and no tick before it.
 func TestHeartbeatOnIdleStream(t *testing.T) {
-	const interval = 3 * time.Second
 	cases := []struct {
 		name    string
 		tr      wire.Transport
@@ -246,27 +337,22 @@ func TestHeartbeatOnIdleStream(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			p := Policy{HeartbeatInterval: interval, PingInterval: time.Hour, SSEDataHeartbeat: tc.dataSSE}
-			h := newHarness(t, Config{Transport: tc.tr, Policy: p}, conntest.Config{}, nil)
-			last := time.Now()
-			for i := 0; i < 3; i++ {
-				_ = h.cli.SetReadDeadline(time.Now().Add(2 * interval))
+			clk := newClock()
+			start := clk.ms.Load()
+			p := Policy{HeartbeatInterval: 3 * time.Second, PingInterval: time.Hour, SSEDataHeartbeat: tc.dataSSE}
+			h := newHarness(t, Config{Transport: tc.tr, Policy: p}, clk.ticking(), nil)
+			const silence = 3000 - 1500 // HeartbeatInterval - 1.5 TickPeriod (1 s)
+			h.waitTickAfter(start + silence)
+			for i, last := 0, start; i < 3; i++ {
+				due := last + silence
+				clk.set(due)
+				_ = h.cli.SetReadDeadline(time.Now().Add(10 * time.Second))
 				msg := readHeartbeat(t, h.br, tc.tr, tc.dataSSE)
-				now := time.Now()
-				if gap := now.Sub(last); gap > interval+300*time.Millisecond {
-					t.Fatalf("heartbeat %d after %v of silence, interval %v", i, gap, interval)
+				if msg != nil && !bytes.Equal(msg, wire.AppendHeartbeat(nil, due)) {
+					t.Fatalf("heartbeat %d: %s, want the time %d", i, msg, due)
 				}
-				last = now
-				if msg != nil {
-					var hb struct {
-						Type string  `json:"message_type"`
-						TS   float64 `json:"timestamp"`
-					}
-					if err := json.Unmarshal(msg, &hb); err != nil || hb.Type != "heartbeat" ||
-						hb.TS < float64(now.Unix()-5) || hb.TS > float64(now.Unix()+1) {
-						t.Fatalf("heartbeat %q: %+v %v", msg, hb, err)
-					}
-				}
+				h.waitTickAfter(due + silence)
+				last = due
 			}
 		})
 	}
@@ -306,10 +392,13 @@ func readHeartbeat(t *testing.T, r *bufio.Reader, tr wire.Transport, dataSSE boo
 func TestPingDueBeforeNextHeartbeatGoesWithIt(t *testing.T) {
 	// Heartbeats after 2 s - 1.5 ticks = 1.7 s of silence; the ping due at
 	// 3 s would come before the second heartbeat, so it goes with the first.
+	clk := newClock()
+	start := clk.ms.Load()
 	p := Policy{HeartbeatInterval: 2 * time.Second, TickPeriod: 200 * time.Millisecond, PingInterval: 3 * time.Second}
-	h := newHarness(t, Config{Transport: wire.WebSocket, Policy: p}, conntest.Config{TickEvery: 200 * time.Millisecond}, nil)
-	start := time.Now()
-	_ = h.cli.SetReadDeadline(start.Add(10 * time.Second))
+	h := newHarness(t, Config{Transport: wire.WebSocket, Policy: p}, clk.ticking(), nil)
+	h.waitTickAfter(start + 1700)
+	clk.set(start + 1700)
+	_ = h.cli.SetReadDeadline(time.Now().Add(10 * time.Second))
 	op, _, err := readFrame(h.br)
 	if err != nil || op != wsframe.OpText {
 		t.Fatalf("want the heartbeat first: op %d %v", op, err)
@@ -320,33 +409,28 @@ func TestPingDueBeforeNextHeartbeatGoesWithIt(t *testing.T) {
 	if op, _, err = readFrame(h.br); err != nil || op != wsframe.OpPing {
 		t.Fatalf("want a ping with the heartbeat: op %d %v", op, err)
 	}
-	if waited := time.Since(start); waited >= 3*time.Second {
-		t.Fatalf("heartbeat and ping after %v: the ping waited for its own time", waited)
-	}
-	// The actor asks (once its write call has returned, which can be just
-	// after the client read the frames) for no tick before the next thing
-	// due: the pong deadline, a second heartbeat or the next ping, all over a
-	// second away.
-	ahead := func() int64 { return h.sock.TickAfter().Load() - time.Now().UnixMilli() }
-	for end := time.Now().Add(time.Second); ahead() < 500 && time.Now().Before(end); {
-		time.Sleep(5 * time.Millisecond)
-	}
-	if a := ahead(); a < 500 {
-		t.Fatalf("TickAfter only %d ms ahead after a heartbeat and a ping", a)
-	}
+	// No tick is needed before the next thing due: the second heartbeat,
+	// before the next ping (at 4.7 s) and the pong deadline (at 11.7 s).
+	h.waitTickAfter(start + 1700 + 1700)
 }
 
 func TestPongTimeoutCloses(t *testing.T) {
+	clk := newClock()
+	start := clk.ms.Load()
 	p := Policy{HeartbeatInterval: time.Hour, PingInterval: time.Second, PongTimeout: time.Second}
-	h := newHarness(t, Config{Transport: wire.WebSocket, Policy: p}, conntest.Config{TickEvery: 200 * time.Millisecond}, nil)
+	h := newHarness(t, Config{Transport: wire.WebSocket, Policy: p}, clk.ticking(), nil)
+	h.waitTickAfter(start + 1000)
+	clk.set(start + 1000)
 	_ = h.cli.SetReadDeadline(time.Now().Add(10 * time.Second))
 	op, _, err := readFrame(h.br)
 	if err != nil || op != wsframe.OpPing {
 		t.Fatalf("want a ping first: op %d %v", op, err)
 	}
-	code, text, _ := readUntilClose(t, h.br)
-	if code != wsframe.CloseGoingAway || text != ReasonPongTimeout {
-		t.Fatalf("close %d %q", code, text)
+	h.waitTickAfter(start + 2000) // the pong deadline (and the next ping)
+	clk.set(start + 2000)
+	code, text, skipped := readUntilClose(t, h.br)
+	if code != wsframe.CloseGoingAway || text != ReasonPongTimeout || skipped != 0 {
+		t.Fatalf("close %d %q after %d more frames", code, text, skipped)
 	}
 	h.waitDone()
 	if h.sock.Reason() != ReasonPongTimeout {
@@ -355,32 +439,27 @@ func TestPongTimeoutCloses(t *testing.T) {
 }
 
 func TestAnsweredPingsKeepConnection(t *testing.T) {
+	clk := newClock()
+	start := clk.ms.Load()
 	p := Policy{HeartbeatInterval: time.Hour, PingInterval: time.Second, PongTimeout: time.Second}
-	h := newHarness(t, Config{Transport: wire.WebSocket, Policy: p}, conntest.Config{TickEvery: 200 * time.Millisecond}, nil)
-	end := time.Now().Add(3500 * time.Millisecond)
-	pings := 0
-	for time.Now().Before(end) {
-		_ = h.cli.SetReadDeadline(end)
-		op, _, err := readFrame(h.br)
-		if err != nil {
-			break // deadline
+	h := newHarness(t, Config{Transport: wire.WebSocket, Policy: p}, clk.ticking(), nil)
+	_ = h.cli.SetReadDeadline(time.Now().Add(10 * time.Second))
+	for i := int64(1); i <= 3; i++ {
+		h.waitTickAfter(start + i*1000)
+		clk.set(start + i*1000)
+		if op, _, err := readFrame(h.br); err != nil || op != wsframe.OpPing {
+			t.Fatalf("ping %d: op %d %v", i, op, err)
 		}
-		if op != wsframe.OpPing {
-			t.Fatalf("unexpected frame op %d", op)
-		}
-		pings++
 		h.sock.Touch() // what the reader does when the pong arrives
 	}
-	if pings < 2 {
-		t.Fatalf("%d pings in 3.5 s with a 1 s interval", pings)
-	}
+	h.waitTickAfter(start + 4000)
 	if r := h.sock.Reason(); r != "" {
 		t.Fatalf("closed: %q", r)
 	}
 }
 
 func TestPeerPingAndClose(t *testing.T) {
-	h := newHarness(t, Config{Transport: wire.WebSocket, Policy: quiet}, conntest.Config{}, nil)
+	h := newHarness(t, Config{Transport: wire.WebSocket, Policy: quiet}, router.Config{}, nil)
 	_ = h.cli.SetReadDeadline(time.Now().Add(10 * time.Second))
 	h.sock.PeerPing("abc")
 	op, p, err := readFrame(h.br)
@@ -418,7 +497,7 @@ func TestPeerPingAndClose(t *testing.T) {
 }
 
 func TestFailSendsCloseFrame(t *testing.T) {
-	h := newHarness(t, Config{Transport: wire.WebSocket, Policy: quiet}, conntest.Config{}, nil)
+	h := newHarness(t, Config{Transport: wire.WebSocket, Policy: quiet}, router.Config{}, nil)
 	_ = h.cli.SetReadDeadline(time.Now().Add(10 * time.Second))
 	h.sock.Fail(wsframe.CloseTooBig, ReasonTooBig)
 	code, text, _ := readUntilClose(t, h.br)
@@ -436,14 +515,14 @@ func TestSlowClientDisconnected(t *testing.T) {
 	p := quiet
 	p.WriteTimeout = 10 * time.Second
 	h := newHarness(t, Config{Transport: wire.WebSocket, Policy: p},
-		conntest.Config{RingCapacity: 64}, smallBufferDialer(4096))
-	chunk := make([][]byte, 32)
+		router.Config{MailboxCapacity: 64}, smallBufferDialer(4096))
+	chunk := make([]*wire.Update, 32)
 	for i := range chunk {
-		chunk[i] = bytes.Repeat([]byte("y"), 4000)
+		chunk[i] = domainsUpdate("", 4000)
 	}
 	deadline := time.Now().Add(10 * time.Second)
 	// Go on until well over the 0.5 drop ratio (counted over the whole life).
-	for s := h.stats(); s.Active && (s.Stats.Pushed < 200 || s.Stats.Dropped*10 < s.Stats.Pushed*6); s = h.stats() {
+	for s := h.stats(); s.Active && (s.Pushed < 200 || s.Dropped*10 < s.Pushed*6); s = h.stats() {
 		if time.Now().After(deadline) {
 			t.Fatalf("no drops: %+v", s)
 		}
@@ -457,9 +536,9 @@ func TestSlowClientDisconnected(t *testing.T) {
 	}
 	h.waitDone()
 	s := h.stats()
-	checkAccounting(t, s.Stats)
-	if s.Stats.Delivered != uint64(got) || s.Stats.Dropped*2 <= s.Stats.Pushed || s.Stats.Queued != 0 {
-		t.Fatalf("client read %d frames; stats %+v", got, s.Stats)
+	checkAccounting(t, s)
+	if s.Delivered != uint64(got) || s.Dropped*2 <= s.Pushed || s.Queued != 0 {
+		t.Fatalf("client read %d frames; stats %+v", got, s)
 	}
 	if h.sock.Reason() != ReasonTooSlow {
 		t.Fatalf("reason %q", h.sock.Reason())
@@ -480,11 +559,11 @@ func smallBufferDialer(size int) *net.Dialer {
 }
 
 func TestWriteErrorClosesAndCountsLoss(t *testing.T) {
-	h := newHarness(t, Config{Transport: wire.WebSocket, Policy: quiet}, conntest.Config{RingCapacity: 64}, nil)
+	h := newHarness(t, Config{Transport: wire.WebSocket, Policy: quiet}, router.Config{MailboxCapacity: 64}, nil)
 	_ = h.cli.(*net.TCPConn).SetLinger(0)
 	h.cli.Close() // reset: writes fail
 	for i := 0; i < 200; i++ {
-		h.publish(payloads(5)...)
+		h.publish(updates(5)...)
 		select {
 		case <-h.sock.Done():
 			i = 200
@@ -496,8 +575,8 @@ func TestWriteErrorClosesAndCountsLoss(t *testing.T) {
 		t.Fatalf("reason %q", r)
 	}
 	s := h.stats()
-	checkAccounting(t, s.Stats)
-	if s.Active || s.Stats.Queued != 0 || s.Stats.InFlight != 0 || s.Stats.Dropped == 0 {
+	checkAccounting(t, s)
+	if s.Active || s.Queued != 0 || s.InFlight != 0 || s.Dropped == 0 {
 		t.Fatalf("after close: %+v", s)
 	}
 }
@@ -506,25 +585,84 @@ func TestWriteErrorClosesAndCountsLoss(t *testing.T) {
 // coming: the restarted actor writes every one of them, in order, to the
 // same socket.
 func TestPanicRestartKeepsQueueAndSocket(t *testing.T) {
-	h := newHarness(t, Config{Transport: wire.WebSocket, Policy: quiet}, conntest.Config{RingCapacity: 1024}, nil)
-	all := payloads(100)
+	h := newHarness(t, Config{Transport: wire.WebSocket, Policy: quiet}, router.Config{MailboxCapacity: 1024}, nil)
+	all := updates(100)
 	sent := h.publish(all[:50]...)
-	h.waitStats("first half delivered", func(s conntest.Sub) bool { return s.Stats.Delivered == 50 })
-	h.e.Send(h.pid, InjectPanic{})
+	h.waitStats("first half delivered", func(s sub) bool { return s.Delivered == 50 })
+	h.srv.crashOn(wsframe.OpPong)
+	h.sock.PeerPing("crash") // the actor panics writing the pong
 	sent = append(sent, h.publish(all[50:]...)...)
 	h.expectStream(sent, "the frames pushed around the restart")
-	s := h.waitStats("all delivered", func(s conntest.Sub) bool { return s.Stats.Delivered == 100 })
-	if s.Restarts != 1 || s.Stats.Dropped != 0 || !s.Active {
+	s := h.waitStats("all delivered", func(s sub) bool { return s.Delivered == 100 })
+	if s.Restarts != 1 || s.Dropped != 0 || !s.Active {
 		t.Fatalf("after restart: %+v", s)
 	}
-	checkAccounting(t, s.Stats)
+	checkAccounting(t, s)
 	select {
 	case <-h.sock.Done():
 		t.Fatal("Done closed by a restart")
 	default:
 	}
 	// The restarted actor still serves the same socket.
-	h.expectStream(h.publish([]byte(`{"after":"restart"}`)), "the frame pushed after the restart")
+	h.expectStream(h.publish(domainsUpdate("after.restart.", 100)), "the frame pushed after the restart")
+}
+
+// TestRestartThenStopTearsDownOnce: a restarted actor keeps its socket;
+// stopping it later tears the connection down, once.
+func TestRestartThenStopTearsDownOnce(t *testing.T) {
+	h := newHarness(t, Config{Transport: wire.WebSocket, Policy: quiet}, router.Config{}, nil)
+	h.srv.crashOn(wsframe.OpPong)
+	h.sock.PeerPing("crash")
+	h.waitStats("the restart", func(s sub) bool { return s.Restarts == 1 })
+	h.expectStream(h.publish(domainsUpdate("restarted.", 80)), "a frame after the restart")
+	select {
+	case <-h.sock.Done():
+		t.Fatal("Done closed by a restart")
+	default:
+	}
+	h.e.Send(h.router, messages.Unsubscribe{PID: h.pid})
+	h.waitDone()
+	if r := h.sock.Reason(); r != ReasonGone {
+		t.Fatalf("reason %q", r)
+	}
+}
+
+// TestGivenUpActorFinishes: when the supervisor's restart budget is spent
+// it stops the actor instead of letting hollywood restart it, and that
+// stop tears the connection down.
+func TestGivenUpActorFinishes(t *testing.T) {
+	e, err := actor.NewEngine(actor.NewEngineConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, _ := dialPair(t, nil)
+	fc := &faultConn{Conn: srv}
+	sock := NewSocket(fc, nil)
+	closes := make(chan string, 2)
+	cfg := Config{Transport: wire.WebSocket, Policy: quiet, Hooks: Hooks{OnClose: func(r string) { closes <- r }}}
+	budget := supervise.NewBudget("conn-test", supervise.Policy{Max: 1, Window: time.Minute})
+	pid := e.Spawn(New(sock, cfg)(mailbox.New[[]byte](8)), "conn", budget.Opts(8)...)
+	for i := range 2 { // one restart, then the budget is spent
+		fc.crashOn(wsframe.OpPong)
+		sock.PeerPing("crash")
+		for end := time.Now().Add(5 * time.Second); fc.crash.Load() != nil; {
+			if time.Now().After(end) {
+				t.Fatalf("panic %d not reached", i+1)
+			}
+			time.Sleep(time.Millisecond)
+		}
+	}
+	select {
+	case <-sock.Done():
+	case <-time.After(10 * time.Second):
+		t.Fatal("the given-up actor did not finish the connection")
+	}
+	if r := <-closes; r != ReasonGone || len(closes) != 0 || !budget.GaveUp() || budget.Restarts() != 1 {
+		t.Fatalf("OnClose(%q) (%d more), gave up %v, restarts %d", r, len(closes), budget.GaveUp(), budget.Restarts())
+	}
+	if e.Registry.GetPID("conn", pid.ID[len("conn/"):]) != nil {
+		t.Fatal("the actor is still running")
+	}
 }
 
 func TestFinishIsIdempotent(t *testing.T) {
@@ -556,16 +694,16 @@ func TestFinishIsIdempotent(t *testing.T) {
 func TestPanicMidFlushResumes(t *testing.T) {
 	p := quiet
 	p.BatchLimit = 8
-	h := newHarness(t, Config{Transport: wire.WebSocket, Policy: p}, conntest.Config{RingCapacity: 1024}, nil)
-	h.e.Send(h.pid, InjectPanic{InFlush: true})
-	sent := h.publish(payloads(60)...)
-	s := h.waitStats("the rest delivered", func(s conntest.Sub) bool {
-		return s.Restarts == 1 && s.Stats.Delivered+s.Stats.Dropped == 60
+	h := newHarness(t, Config{Transport: wire.WebSocket, Policy: p}, router.Config{MailboxCapacity: 1024}, nil)
+	h.srv.crashOn(wsframe.OpText) // the actor panics writing the first batch
+	sent := h.publish(updates(60)...)
+	s := h.waitStats("the rest delivered", func(s sub) bool {
+		return s.Restarts == 1 && s.Delivered+s.Dropped == 60
 	})
-	checkAccounting(t, s.Stats)
-	lost := int(s.Stats.Dropped)
+	checkAccounting(t, s)
+	lost := int(s.Dropped)
 	if lost == 0 || lost > p.BatchLimit {
-		t.Fatalf("lost %d frames, want 1..%d: %+v", lost, p.BatchLimit, s.Stats)
+		t.Fatalf("lost %d frames, want 1..%d: %+v", lost, p.BatchLimit, s)
 	}
 	want := bytes.Join(sent[lost:], nil)
 	got := make([]byte, len(want))
@@ -609,13 +747,13 @@ func TestPreambleFirstOnceSubscribed(t *testing.T) {
 	for _, tr := range []wire.Transport{wire.WebSocket, wire.SSE} {
 		t.Run(tr.String(), func(t *testing.T) {
 			pre := []byte("HTTP/1.1 200 OK\r\nX-Test: preamble\r\n\r\n")
-			h := newHarnessWith(t, Config{Transport: tr, Policy: quiet}, conntest.Config{}, nil, pre)
+			h := newHarnessWith(t, Config{Transport: tr, Policy: quiet}, router.Config{}, nil, pre)
 			got := make([]byte, len(pre))
 			_ = h.cli.SetReadDeadline(time.Now().Add(5 * time.Second))
 			if _, err := io.ReadFull(h.br, got); err != nil || !bytes.Equal(got, pre) {
 				t.Fatalf("preamble %q %v", got, err)
 			}
-			sent := h.publish(payloads(3)...)
+			sent := h.publish(updates(3)...)
 			want := bytes.Join(sent, nil)
 			got = make([]byte, len(want))
 			if _, err := io.ReadFull(h.br, got); err != nil || !bytes.Equal(got, want) {

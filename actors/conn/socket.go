@@ -16,7 +16,7 @@ import (
 type Socket struct {
 	conn net.Conn
 
-	lastSeen  atomic.Int64           // Unix ms of the last frame from the client
+	seen      atomic.Uint64          // frames received from the client
 	pingData  atomic.Pointer[string] // payload of the latest client ping not yet answered
 	self      atomic.Pointer[actorRef]
 	tickAfter atomic.Int64 // Unix ms before which the actor needs no Tick
@@ -32,8 +32,9 @@ type Socket struct {
 	lastData int64 // Unix ms of the last data frame (message or heartbeat) written
 	lastPing int64 // Unix ms of the last ping written
 	pingSent int64 // Unix ms of the oldest unanswered ping, 0 if none
-
-	crashInFlush bool // test hook: panic in the next flush
+	// seenAtPing is seen when the oldest unanswered ping was written: any
+	// frame received since answers it.
+	seenAtPing uint64
 }
 
 type actorRef struct {
@@ -48,9 +49,7 @@ type actorRef struct {
 // HTTP response that opens the stream (the WebSocket 101 or the SSE 200), so
 // that a client that got it is subscribed.
 func NewSocket(c net.Conn, preamble []byte) *Socket {
-	s := &Socket{conn: c, done: make(chan struct{}), preamble: preamble}
-	s.lastSeen.Store(time.Now().UnixMilli())
-	return s
+	return &Socket{conn: c, done: make(chan struct{}), preamble: preamble}
 }
 
 // Done is closed once the connection actor has stopped for good (not when it
@@ -73,7 +72,7 @@ func (s *Socket) TickAfter() *atomic.Int64 { return &s.tickAfter }
 
 // Touch records that a frame arrived from the client: any frame proves the
 // client is alive.
-func (s *Socket) Touch() { s.lastSeen.Store(time.Now().UnixMilli()) }
+func (s *Socket) Touch() { s.seen.Add(1) }
 
 // PeerPing asks the actor to answer a client's ping with a pong carrying
 // data. Pings that arrive before the actor got to answer are coalesced: only
