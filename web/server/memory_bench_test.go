@@ -16,8 +16,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/certstream/certstream/actors/conn/conntest"
-	"github.com/certstream/certstream/internal/wire"
+	"github.com/certstream/certstream/actors/router"
 )
 
 // idleClientsEnv tells the helper test to act as the client process of
@@ -44,7 +43,7 @@ func BenchmarkIdleConnections(b *testing.B) {
 }
 
 func idleConnectionCost(b *testing.B, n int) (rss, heap, stacks float64) {
-	v := start(b, Config{Streams: allStreams, Client: quiet}, conntest.Config{RingCapacity: 1024})
+	v := start(b, Config{Streams: allStreams, Client: quiet}, router.Config{MailboxCapacity: 1024})
 	baseGoroutines := runtime.NumGoroutine()
 	base := measure()
 
@@ -63,9 +62,9 @@ func idleConnectionCost(b *testing.B, n int) (rss, heap, stacks float64) {
 	if line, err := bufio.NewReader(stdout).ReadString('\n'); err != nil || line != "ready\n" {
 		b.Fatalf("client process: %q %v", line, err)
 	}
-	for end := time.Now().Add(time.Minute); Connections(wire.WebSocket, wire.StreamLite) < n; {
+	for end := time.Now().Add(time.Minute); len(v.subs()) < n; {
 		if time.Now().After(end) {
-			b.Fatalf("%d of %d connections subscribed", Connections(wire.WebSocket, wire.StreamLite), n)
+			b.Fatalf("%d of %d connections subscribed", len(v.subs()), n)
 		}
 		time.Sleep(10 * time.Millisecond)
 	}

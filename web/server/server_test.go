@@ -11,6 +11,8 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"sort"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"syscall"
@@ -22,11 +24,11 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"github.com/certstream/certstream/actors/conn"
-	"github.com/certstream/certstream/actors/conn/conntest"
+	"github.com/certstream/certstream/actors/router"
 	"github.com/certstream/certstream/internal/fixtures"
-	"github.com/certstream/certstream/internal/mailbox"
 	"github.com/certstream/certstream/internal/wire"
 	"github.com/certstream/certstream/internal/wsframe"
+	"github.com/certstream/certstream/messages"
 )
 
 var allStreams = [wire.NumStreams]bool{true, true, true}
@@ -34,7 +36,7 @@ var allStreams = [wire.NumStreams]bool{true, true, true}
 // quiet is a client policy without heartbeats or pings within a test.
 var quiet = conn.Policy{HeartbeatInterval: time.Hour, PingInterval: time.Hour}
 
-// env is a server on 127.0.0.1 in front of the stand-in router.
+// env is a server on 127.0.0.1 in front of a router.
 type env struct {
 	t      testing.TB
 	e      *actor.Engine
@@ -44,14 +46,26 @@ type env struct {
 	down   bool
 }
 
-func start(t testing.TB, cfg Config, rcfg conntest.Config, setup ...func(*Server)) *env {
+func start(t testing.TB, cfg Config, rcfg router.Config, setup ...func(*Server)) *env {
+	t.Helper()
+	return startDelayed(t, cfg, rcfg, 0, setup...)
+}
+
+// startDelayed is start with the server's Subscribe requests reaching the
+// router delay late (publishing goes on meanwhile), to expose clients that
+// think they are subscribed too early.
+func startDelayed(t testing.TB, cfg Config, rcfg router.Config, delay time.Duration, setup ...func(*Server)) *env {
 	t.Helper()
 	e, err := actor.NewEngine(actor.NewEngineConfig())
 	if err != nil {
 		t.Fatal(err)
 	}
-	router := e.Spawn(conntest.New(rcfg), "router")
-	srv := New(cfg, e, router)
+	rt := e.Spawn(router.New(rcfg), "router")
+	front := rt
+	if delay > 0 {
+		front = e.Spawn(func() actor.Receiver { return &delayer{router: rt, delay: delay} }, "delayer")
+	}
+	srv := New(cfg, e, front)
 	for _, f := range setup {
 		f(srv)
 	}
@@ -61,7 +75,7 @@ func start(t testing.TB, cfg Config, rcfg conntest.Config, setup ...func(*Server
 	}
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
-	v := &env{t: t, e: e, router: router, srv: srv, addr: ln.Addr().String()}
+	v := &env{t: t, e: e, router: rt, srv: srv, addr: ln.Addr().String()}
 	t.Cleanup(func() {
 		if !v.down {
 			v.shutdown()
@@ -69,9 +83,26 @@ func start(t testing.TB, cfg Config, rcfg conntest.Config, setup ...func(*Server
 		if err := <-served; err != nil {
 			t.Errorf("Serve: %v", err)
 		}
-		<-e.Poison(router).Done()
+		<-e.Poison(rt).Done()
 	})
 	return v
+}
+
+// delayer passes the server's messages on to the router, each Subscribe
+// delay late.
+type delayer struct {
+	router *actor.PID
+	delay  time.Duration
+}
+
+func (d *delayer) Receive(c *actor.Context) {
+	switch m := c.Message().(type) {
+	case messages.Subscribe:
+		e, sender := c.Engine(), c.Sender()
+		time.AfterFunc(d.delay, func() { e.SendWithSender(d.router, m, sender) })
+	case messages.Unsubscribe:
+		c.Forward(d.router)
+	}
 }
 
 func (v *env) shutdown() error {
@@ -95,17 +126,41 @@ func (v *env) dial(path string, d *net.Dialer) *websocket.Conn {
 	return c
 }
 
-func (v *env) subs() []conntest.Sub {
+// sub is a client's connection as the router accounts for it.
+type sub struct {
+	messages.ConnStats
+	Active bool // still subscribed
+}
+
+// subs returns the router's subscribers, current and departed, in the
+// order they subscribed.
+func (v *env) subs() []sub {
 	v.t.Helper()
-	subs, err := conntest.Stats(v.e, v.router)
+	res, err := v.e.Request(v.router, messages.Inspect{}, 5*time.Second).Result()
 	if err != nil {
 		v.t.Fatal(err)
 	}
-	return subs
+	info := res.(messages.ActorInfo)
+	var out []sub
+	for _, ch := range info.Children {
+		out = append(out, sub{ch.Details["conn"].(messages.ConnStats), true})
+	}
+	for _, cs := range info.Details["closed"].([]messages.ConnStats) {
+		out = append(out, sub{cs, false})
+	}
+	sort.Slice(out, func(i, j int) bool { return seq(out[i].ID) < seq(out[j].ID) })
+	return out
+}
+
+// seq is the sequence number the server gave a connection (its PID id ends
+// in "-<seq>").
+func seq(id string) int {
+	n, _ := strconv.Atoi(id[strings.LastIndexByte(id, '-')+1:])
+	return n
 }
 
 // waitSubs waits until ok accepts the router's subscribers.
-func (v *env) waitSubs(what string, ok func([]conntest.Sub) bool) []conntest.Sub {
+func (v *env) waitSubs(what string, ok func([]sub) bool) []sub {
 	v.t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for {
@@ -120,8 +175,8 @@ func (v *env) waitSubs(what string, ok func([]conntest.Sub) bool) []conntest.Sub
 	}
 }
 
-func activeCount(n int) func([]conntest.Sub) bool {
-	return func(subs []conntest.Sub) bool {
+func activeCount(n int) func([]sub) bool {
+	return func(subs []sub) bool {
 		k := 0
 		for _, s := range subs {
 			if s.Active {
@@ -132,23 +187,36 @@ func activeCount(n int) func([]conntest.Sub) bool {
 	}
 }
 
-// publish sends each payload, framed for both transports, on stream.
-func (v *env) publish(stream wire.Stream, payloads ...[]byte) {
-	for _, p := range payloads {
-		f := wire.Frames{WS: wsframe.AppendText(nil, p), SSE: []byte("data: " + string(p) + "\n\n")}
-		v.e.Send(v.router, conntest.Publish{Stream: stream, Frames: f})
-	}
+// publish has the router publish updates.
+func (v *env) publish(updates ...*wire.Update) {
+	v.e.Send(v.router, messages.Published{Updates: updates})
 }
 
-func messagesFor(tag string, n, pad int) [][]byte {
-	out := make([][]byte, n)
-	for i := range out {
-		out[i] = fmt.Appendf(nil, `{"stream":%q,"n":%d,"pad":"%s"}`, tag, i, strings.Repeat("x", pad))
+// update is certificate n of a test, with a domain of about pad bytes.
+func update(tag string, n, pad int) *wire.Update {
+	domain := fmt.Sprintf("%s-%d.%s.example", tag, n, strings.Repeat("x", pad))
+	return &wire.Update{Entry: wire.Entry{Index: uint64(n), Leaf: &wire.Cert{AllDomains: []string{domain}}},
+		Source: &wire.Source{Name: "test log", URL: "https://log.example/"}, CertLink: "https://log.example/1", Seen: 1}
+}
+
+// updates returns certificates from to to-1 of a test.
+func updates(tag string, from, to, pad int) []*wire.Update {
+	var out []*wire.Update
+	for n := from; n < to; n++ {
+		out = append(out, update(tag, n, pad))
 	}
 	return out
 }
 
-func checkAccounting(t *testing.T, s mailbox.Stats) {
+// encoders are the messages of each stream.
+var encoders = [wire.NumStreams]func([]byte, *wire.Update) []byte{
+	wire.StreamLite: wire.AppendLite, wire.StreamFull: wire.AppendFull, wire.StreamDomains: wire.AppendDomainsOnly,
+}
+
+// message is u as clients of stream st get it.
+func message(st wire.Stream, u *wire.Update) []byte { return encoders[st](nil, u) }
+
+func checkAccounting(t *testing.T, s sub) {
 	t.Helper()
 	if s.Pushed != s.Delivered+s.Dropped+uint64(s.Queued)+uint64(s.InFlight) {
 		t.Fatalf("accounting broken: %+v", s)
@@ -156,23 +224,20 @@ func checkAccounting(t *testing.T, s mailbox.Stats) {
 }
 
 func TestWebSocketStreamsDeliverInOrder(t *testing.T) {
-	v := start(t, Config{Streams: allStreams, Client: quiet}, conntest.Config{RingCapacity: 512})
+	v := start(t, Config{Streams: allStreams, Client: quiet}, router.Config{MailboxCapacity: 512})
 	paths := map[wire.Stream]string{wire.StreamLite: "/", wire.StreamFull: "/full-stream", wire.StreamDomains: "/domains-only"}
 	clients := map[wire.Stream]*websocket.Conn{}
 	for st, path := range paths {
 		clients[st] = v.dial(path, nil)
 	}
 	v.waitSubs("3 subscribers", activeCount(3))
-	sent := map[wire.Stream][][]byte{}
-	for st := range paths {
-		sent[st] = messagesFor(st.String(), 100, 40*int(st)+10)
-		v.publish(st, sent[st]...)
-	}
+	sent := updates("ordered", 0, 100, 50)
+	v.publish(sent...)
 	for st, c := range clients {
 		_ = c.SetReadDeadline(time.Now().Add(10 * time.Second))
-		for i, want := range sent[st] {
+		for i, u := range sent {
 			typ, got, err := c.ReadMessage()
-			if err != nil || typ != websocket.TextMessage || !bytes.Equal(got, want) {
+			if err != nil || typ != websocket.TextMessage || !bytes.Equal(got, message(st, u)) {
 				t.Fatalf("%s message %d: type %d %q %v", st, i, typ, got, err)
 			}
 		}
@@ -182,16 +247,16 @@ func TestWebSocketStreamsDeliverInOrder(t *testing.T) {
 	}
 	subs := v.waitSubs("all gone", activeCount(0))
 	for _, s := range subs {
-		checkAccounting(t, s.Stats)
-		if s.Stats.Pushed != 100 || s.Stats.Delivered != 100 || s.Transport != wire.WebSocket {
-			t.Fatalf("%s: %+v", s.Name, s)
+		checkAccounting(t, s)
+		if s.Pushed != 100 || s.Delivered != 100 || s.Transport != wire.WebSocket.String() {
+			t.Fatalf("%s: %+v", s.ID, s)
 		}
 	}
 }
 
 func TestHeartbeatOnIdleWebSocket(t *testing.T) {
 	const interval = 2 * time.Second
-	v := start(t, Config{Streams: allStreams, Client: conn.Policy{HeartbeatInterval: interval, PingInterval: time.Hour}}, conntest.Config{})
+	v := start(t, Config{Streams: allStreams, Client: conn.Policy{HeartbeatInterval: interval, PingInterval: time.Hour}}, router.Config{})
 	c := v.dial("/", nil)
 	for i := 0; i < 2; i++ {
 		_ = c.SetReadDeadline(time.Now().Add(interval + 300*time.Millisecond))
@@ -213,7 +278,7 @@ func TestHeartbeatOnIdleWebSocket(t *testing.T) {
 // connected, and closes one that does not answer with 1001.
 func TestPings(t *testing.T) {
 	p := conn.Policy{HeartbeatInterval: time.Hour, PingInterval: time.Second, PongTimeout: time.Second}
-	v := start(t, Config{Streams: allStreams, Client: p}, conntest.Config{TickEvery: 250 * time.Millisecond})
+	v := start(t, Config{Streams: allStreams, Client: p}, router.Config{TickInterval: 250 * time.Millisecond})
 	answering := v.dial("/", nil)
 	v.waitSubs("first subscriber", activeCount(1)) // so that it is subs[0]
 	silent := v.dial("/", nil)
@@ -262,9 +327,9 @@ func smallBufferDialer(size int) *net.Dialer {
 // with a tiny receive buffer that stops reading. The slow one drops and is
 // closed with 1008; the fast one gets every message.
 func TestSlowClientClosedFastClientServed(t *testing.T) {
-	v := start(t, Config{Streams: allStreams, Client: quiet}, conntest.Config{RingCapacity: 64})
+	v := start(t, Config{Streams: allStreams, Client: quiet}, router.Config{MailboxCapacity: 64})
 	fast := v.dial("/", nil)
-	fastName := v.waitSubs("fast subscriber", activeCount(1))[0].Name
+	fastID := v.waitSubs("fast subscriber", activeCount(1))[0].ID
 	slow := v.dial("/", smallBufferDialer(4096))
 	v.waitSubs("2 subscribers", activeCount(2))
 
@@ -277,7 +342,7 @@ func TestSlowClientClosedFastClientServed(t *testing.T) {
 				return
 			}
 			n := got.Load()
-			if want := fmt.Sprintf(`{"stream":"lite","n":%d,`, n); !bytes.HasPrefix(p, []byte(want)) {
+			if want := message(wire.StreamLite, update("lite", int(n), 4000)); !bytes.Equal(p, want) {
 				t.Errorf("fast client message %d: %.40q", n, p)
 				return
 			}
@@ -290,9 +355,9 @@ func TestSlowClientClosedFastClientServed(t *testing.T) {
 	deadline := time.Now().Add(20 * time.Second)
 	for {
 		subs := v.subs()
-		var f, s conntest.Sub
+		var f, s sub
 		for _, x := range subs {
-			if x.Name == fastName {
+			if x.ID == fastID {
 				f = x
 			} else {
 				s = x
@@ -304,28 +369,28 @@ func TestSlowClientClosedFastClientServed(t *testing.T) {
 		if time.Now().After(deadline) {
 			t.Fatalf("slow client never closed: %+v", s)
 		}
-		if f.Stats.Delivered < f.Stats.Pushed { // let the fast client catch up
+		if f.Delivered < f.Pushed { // let the fast client catch up
 			time.Sleep(time.Millisecond)
 			continue
 		}
-		if slowErr == nil && s.Stats.Pushed > 200 && s.Stats.Dropped*10 > s.Stats.Pushed*6 {
+		if slowErr == nil && s.Pushed > 200 && s.Dropped*10 > s.Pushed*6 {
 			// Well over the ratio: let the slow client read, so that its
 			// blocked write completes and the ratio is checked.
 			slowErr = make(chan error, 1)
 			go func() { slowErr <- readAll(slow) }()
 		}
-		batch := messagesFor("lite", sent+32, 4000)[sent:]
-		v.publish(wire.StreamLite, batch...)
+		batch := updates("lite", sent, sent+32, 4000)
+		v.publish(batch...)
 		sent += len(batch)
 	}
 	if slowErr == nil { // closed before it was let read: it still gets the close frame
 		slowErr = make(chan error, 1)
 		go func() { slowErr <- readAll(slow) }()
 	}
-	v.waitSubs("fast client caught up", func(subs []conntest.Sub) bool {
+	v.waitSubs("fast client caught up", func(subs []sub) bool {
 		for _, x := range subs {
-			if x.Name == fastName {
-				return x.Stats.Delivered == uint64(sent)
+			if x.ID == fastID {
+				return x.Delivered == uint64(sent)
 			}
 		}
 		return false
@@ -338,12 +403,12 @@ func TestSlowClientClosedFastClientServed(t *testing.T) {
 	}
 	fast.Close()
 	for _, x := range v.waitSubs("both gone", activeCount(0)) {
-		checkAccounting(t, x.Stats)
-		if x.Name == fastName && (x.Stats.Dropped != 0 || x.Stats.Delivered != uint64(sent)) {
-			t.Fatalf("fast client: %+v", x.Stats)
+		checkAccounting(t, x)
+		if x.ID == fastID && (x.Dropped != 0 || x.Delivered != uint64(sent)) {
+			t.Fatalf("fast client: %+v", x)
 		}
-		if x.Name != fastName && x.Stats.Dropped*2 <= x.Stats.Pushed {
-			t.Fatalf("slow client: %+v", x.Stats)
+		if x.ID != fastID && x.Dropped*2 <= x.Pushed {
+			t.Fatalf("slow client: %+v", x)
 		}
 	}
 	if err := <-slowErr; !websocket.IsCloseError(err, int(wsframe.ClosePolicyViolation)) ||
@@ -363,7 +428,7 @@ func readAll(c *websocket.Conn) error {
 }
 
 func TestOversizedClientMessageCloses(t *testing.T) {
-	v := start(t, Config{Streams: allStreams, Client: quiet, ReadLimit: 4096}, conntest.Config{})
+	v := start(t, Config{Streams: allStreams, Client: quiet, ReadLimit: 4096}, router.Config{})
 	big, other := v.dial("/", nil), v.dial("/", nil)
 	v.waitSubs("2 subscribers", activeCount(2))
 	if err := big.WriteMessage(websocket.TextMessage, bytes.Repeat([]byte("z"), 10000)); err != nil {
@@ -378,15 +443,16 @@ func TestOversizedClientMessageCloses(t *testing.T) {
 	if err := other.WriteMessage(websocket.TextMessage, bytes.Repeat([]byte("z"), 4096)); err != nil {
 		t.Fatal(err)
 	}
-	v.publish(wire.StreamLite, []byte(`{"still":"here"}`))
+	still := update("still-here", 0, 10)
+	v.publish(still)
 	_ = other.SetReadDeadline(time.Now().Add(5 * time.Second))
-	if _, p, err := other.ReadMessage(); err != nil || string(p) != `{"still":"here"}` {
+	if _, p, err := other.ReadMessage(); err != nil || !bytes.Equal(p, message(wire.StreamLite, still)) {
 		t.Fatalf("other client: %q %v", p, err)
 	}
 }
 
 func TestSSEClientReceivesEvents(t *testing.T) {
-	v := start(t, Config{Streams: allStreams, Client: quiet}, conntest.Config{})
+	v := start(t, Config{Streams: allStreams, Client: quiet}, router.Config{})
 	for _, tc := range []struct {
 		query  string
 		stream wire.Stream
@@ -403,16 +469,16 @@ func TestSSEClientReceivesEvents(t *testing.T) {
 				}
 			}
 			subs := v.waitSubs("SSE subscriber", activeCount(1))
-			if subs[len(subs)-1].Transport != wire.SSE || subs[len(subs)-1].Stream != tc.stream {
+			if subs[len(subs)-1].Transport != wire.SSE.String() || subs[len(subs)-1].Stream != tc.stream.String() {
 				t.Fatalf("subscribed as %+v", subs[len(subs)-1])
 			}
-			sent := messagesFor(tc.stream.String(), 20, 30)
-			v.publish(tc.stream, sent...)
+			sent := updates(tc.stream.String(), 0, 20, 30)
+			v.publish(sent...)
 			br := bufio.NewReader(resp.Body)
-			for i, want := range sent {
+			for i, u := range sent {
 				line, err := br.ReadString('\n')
 				blank, err2 := br.ReadString('\n')
-				if err != nil || err2 != nil || line != "data: "+string(want)+"\n" || blank != "\n" {
+				if err != nil || err2 != nil || line != "data: "+string(message(tc.stream, u))+"\n" || blank != "\n" {
 					t.Fatalf("event %d: %q %q %v %v", i, line, blank, err, err2)
 				}
 			}
@@ -423,7 +489,7 @@ func TestSSEClientReceivesEvents(t *testing.T) {
 }
 
 func TestShutdownClosesClientsWithGoingAway(t *testing.T) {
-	v := start(t, Config{Streams: allStreams, Client: quiet}, conntest.Config{})
+	v := start(t, Config{Streams: allStreams, Client: quiet}, router.Config{})
 	ws1, ws2 := v.dial("/", nil), v.dial("/full-stream", nil)
 	resp, err := http.Get("http://" + v.addr + "/sse")
 	if err != nil {
@@ -451,8 +517,8 @@ func TestShutdownClosesClientsWithGoingAway(t *testing.T) {
 	case <-time.After(6 * time.Second):
 		t.Fatal("Shutdown did not return")
 	}
-	if n := Connections(wire.WebSocket, wire.StreamLite) + Connections(wire.SSE, wire.StreamLite); n != 0 {
-		t.Fatalf("%d connections still counted", n)
+	if subs := v.subs(); !activeCount(0)(subs) {
+		t.Fatalf("clients still subscribed after Shutdown: %+v", subs)
 	}
 	if _, _, err := (&websocket.Dialer{HandshakeTimeout: time.Second}).Dial("ws://"+v.addr+"/", nil); err == nil {
 		t.Fatal("dial after Shutdown succeeded")
@@ -462,7 +528,7 @@ func TestShutdownClosesClientsWithGoingAway(t *testing.T) {
 func TestRoutes(t *testing.T) {
 	streams := allStreams
 	streams[wire.StreamFull] = false
-	v := start(t, Config{Streams: streams, Client: quiet}, conntest.Config{}, func(s *Server) {
+	v := start(t, Config{Streams: streams, Client: quiet}, router.Config{}, func(s *Server) {
 		s.Handle("/extra", func(ctx *fasthttp.RequestCtx) { ctx.SetBodyString("extra") })
 		s.Use(func(next fasthttp.RequestHandler) fasthttp.RequestHandler {
 			return func(ctx *fasthttp.RequestCtx) {
@@ -497,7 +563,7 @@ func TestRoutes(t *testing.T) {
 		t.Fatalf("websocket to a disabled stream: %v %v", err, resp)
 	}
 	c := v.dial("/domains-only", nil) // enabled streams still work
-	if subs := v.waitSubs("subscriber", activeCount(1)); subs[0].Stream != wire.StreamDomains {
+	if subs := v.waitSubs("subscriber", activeCount(1)); subs[0].Stream != wire.StreamDomains.String() {
 		t.Fatalf("subscribed as %+v", subs[0])
 	}
 	c.Close()
@@ -507,7 +573,7 @@ func TestRoutes(t *testing.T) {
 // writes go through the TLS connection.
 func TestTLS(t *testing.T) {
 	certFile, keyFile := fixtures.SelfSignedTLS(t)
-	v := start(t, Config{Streams: allStreams, Client: quiet, TLSCertFile: certFile, TLSKeyFile: keyFile}, conntest.Config{})
+	v := start(t, Config{Streams: allStreams, Client: quiet, TLSCertFile: certFile, TLSKeyFile: keyFile}, router.Config{})
 	tlsCfg := &tls.Config{InsecureSkipVerify: true}
 	d := websocket.Dialer{HandshakeTimeout: 5 * time.Second, TLSClientConfig: tlsCfg}
 	c, _, err := d.Dial("wss://"+v.addr+"/full-stream", nil)
@@ -522,11 +588,12 @@ func TestTLS(t *testing.T) {
 	}
 	defer resp.Body.Close()
 	v.waitSubs("2 subscribers", activeCount(2))
-	sent := messagesFor("full", 10, 3000)
-	v.publish(wire.StreamFull, sent...)
+	sent := updates("full", 0, 10, 3000)
+	v.publish(sent...)
 	br := bufio.NewReader(resp.Body)
 	_ = c.SetReadDeadline(time.Now().Add(5 * time.Second))
-	for i, want := range sent {
+	for i, u := range sent {
+		want := message(wire.StreamFull, u)
 		if _, p, err := c.ReadMessage(); err != nil || !bytes.Equal(p, want) {
 			t.Fatalf("wss message %d: %v", i, err)
 		}
@@ -540,11 +607,12 @@ func TestTLS(t *testing.T) {
 // TestSubscribedBeforeResponse: a client that got its 101 or 200 is
 // subscribed, so a message published right then reaches it.
 func TestSubscribedBeforeResponse(t *testing.T) {
-	v := start(t, Config{Streams: allStreams, Client: quiet}, conntest.Config{SubscribeDelay: 50 * time.Millisecond})
+	v := startDelayed(t, Config{Streams: allStreams, Client: quiet}, router.Config{}, 50*time.Millisecond)
 	for i := 0; i < 3; i++ {
-		msg := fmt.Appendf(nil, `{"round":%d}`, i)
+		u := update("round", i, 10)
+		msg := message(wire.StreamLite, u)
 		ws := v.dial("/", nil)
-		v.publish(wire.StreamLite, msg)
+		v.publish(u)
 		_ = ws.SetReadDeadline(time.Now().Add(2 * time.Second))
 		if _, p, err := ws.ReadMessage(); err != nil || !bytes.Equal(p, msg) {
 			t.Fatalf("round %d, websocket: %q %v", i, p, err)
@@ -556,7 +624,7 @@ func TestSubscribedBeforeResponse(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		v.publish(wire.StreamLite, msg)
+		v.publish(u)
 		_ = time.AfterFunc(2*time.Second, func() { resp.Body.Close() })
 		line, err := bufio.NewReader(resp.Body).ReadString('\n')
 		if err != nil || line != "data: "+string(msg)+"\n" {
