@@ -17,7 +17,6 @@ import (
 	"github.com/certstream/certstream/internal/reload"
 	"github.com/certstream/certstream/web/access"
 	"github.com/certstream/certstream/web/api"
-	"github.com/certstream/certstream/web/server"
 )
 
 // recentCapacity is how many recent certificates /api/cert can find.
@@ -65,7 +64,7 @@ func (n *Node) operate(cfg *config.Config, opts Options, ln net.Listener) net.Li
 	api.Register(n.Server, api.Config{API: cfg.API.Enabled, Admin: cfg.Admin.Enabled,
 		Metrics: cfg.Metrics.Enabled, MetricsPath: cfg.Metrics.Path}, api.Sources{
 		Start: n.started, Fetchers: n.Fetchers, Clients: n.Clients, Recent: n.Recent,
-		Sent: server.Sent, Tree: n.Tree,
+		Sent: n.Server.Sent, Tree: n.Tree,
 	})
 	if cfg.HotReload.Enabled && opts.ConfigPath != "" {
 		n.reloader = reload.New(opts.ConfigPath, opts.Environ, cfg, n.Reconfigure)

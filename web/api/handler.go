@@ -50,7 +50,7 @@ type Sources struct {
 	Fetchers *logs.Registry                  // the followed logs
 	Clients  *router.Live                    // the router's client accounting
 	Recent   *certindex.Index                // recent certificates
-	Sent     func() (messages, bytes uint64) // written to clients, all transports
+	Sent     func() (messages, bytes uint64) // written to this node's clients, all transports
 	Tree     func() *lifecycle.View          // the live actor tree
 }
 

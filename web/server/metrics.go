@@ -41,20 +41,10 @@ func init() {
 	}
 }
 
-// Connections returns the number of live clients of transport t on stream s
-// (those with a running connection actor), across all servers.
-func Connections(t wire.Transport, s wire.Stream) int {
-	return int(liveGauges[t][s].Get())
-}
-
-// Sent returns the messages (and their bytes) written to clients of every
-// transport, across all servers.
-func Sent() (msgs, bytes uint64) {
-	for t := range wire.NumTransports {
-		msgs += framesWritten[t].Get()
-		bytes += bytesWritten[t].Get()
-	}
-	return msgs, bytes
+// Sent returns the messages (and their bytes) this server has written to
+// its clients, all transports.
+func (s *Server) Sent() (msgs, bytes uint64) {
+	return s.sentMsgs.Load(), s.sentBytes.Load()
 }
 
 func connected(t wire.Transport, s wire.Stream) {
@@ -67,14 +57,17 @@ func connected(t wire.Transport, s wire.Stream) {
 
 func disconnected(t wire.Transport, s wire.Stream) { liveGauges[t][s].Dec() }
 
-// hooksFor returns the connection actor hooks feeding the metrics of t.
-func hooksFor(t wire.Transport) conn.Hooks {
+// hooksFor returns the connection actor hooks feeding the metrics of t and
+// the server's own counts.
+func (s *Server) hooksFor(t wire.Transport) conn.Hooks {
 	frames, bytes := framesWritten[t], bytesWritten[t]
 	return conn.Hooks{
 		OnWrite: func(n, b int) {
 			frames.Add(n)
 			bytes.Add(b)
 			messagesSent.Add(n)
+			s.sentMsgs.Add(uint64(n))
+			s.sentBytes.Add(uint64(b))
 		},
 		OnClose: func(reason string) {
 			metrics.GetOrCreateCounter(fmt.Sprintf(`certstream_client_disconnects_total{transport=%q,reason=%q}`, t, reason)).Inc()

@@ -92,6 +92,8 @@ type Server struct {
 	clients  atomic.Pointer[clientSettings] // replaced whole by SetClientPolicy
 	seq      atomic.Uint64
 
+	sentMsgs, sentBytes atomic.Uint64 // written to this server's clients
+
 	mu       sync.Mutex
 	sessions int                       // hijacked connections being served
 	live     map[*conn.Socket]struct{} // those with a connection actor
@@ -161,7 +163,7 @@ func (s *Server) SetClientPolicy(p conn.Policy, readLimit int64) {
 	for t := range wire.NumTransports {
 		for st := range wire.NumStreams {
 			cs.conns[t][st] = conn.Config{Transport: wire.Transport(t), Stream: wire.Stream(st),
-				Policy: p, Hooks: hooksFor(wire.Transport(t))}
+				Policy: p, Hooks: s.hooksFor(wire.Transport(t))}
 		}
 	}
 	s.clients.Store(cs)

@@ -665,3 +665,33 @@ func TestUnavailableRouterRejects(t *testing.T) {
 		t.Fatalf("SSE: %d %q", hresp.StatusCode, body)
 	}
 }
+
+// TestSentCountsOwnClients: two servers in one process (two nodes) each
+// count only the messages written to their own clients.
+func TestSentCountsOwnClients(t *testing.T) {
+	busy := start(t, Config{Streams: allStreams, Client: quiet}, router.Config{})
+	idle := start(t, Config{Streams: allStreams, Client: quiet}, router.Config{})
+	c := busy.dial("/", nil)
+	busy.waitSubs("a subscriber", activeCount(1))
+	sent := updates("sent", 0, 10, 20)
+	busy.publish(sent...)
+	var frameBytes uint64
+	_ = c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	for i, u := range sent {
+		if _, p, err := c.ReadMessage(); err != nil || !bytes.Equal(p, message(wire.StreamLite, u)) {
+			t.Fatalf("message %d: %v", i, err)
+		}
+		frameBytes += uint64(len(wire.AppendFrame(nil, wire.WebSocket, message(wire.StreamLite, u))))
+	}
+	for end := time.Now().Add(5 * time.Second); ; time.Sleep(time.Millisecond) {
+		if msgs, _ := busy.srv.Sent(); msgs == uint64(len(sent)) || time.Now().After(end) {
+			break
+		}
+	}
+	if msgs, b := busy.srv.Sent(); msgs != uint64(len(sent)) || b != frameBytes {
+		t.Errorf("the server that wrote them counts %d messages, %d bytes; want %d, %d", msgs, b, len(sent), frameBytes)
+	}
+	if msgs, b := idle.srv.Sent(); msgs != 0 || b != 0 {
+		t.Errorf("the other server counts %d messages, %d bytes; want 0", msgs, b)
+	}
+}
