@@ -218,7 +218,6 @@ func serverConfig(cfg *config.Config) server.Config {
 	streams[wire.StreamFull] = cfg.Streams.Full.Enabled
 	streams[wire.StreamDomains] = cfg.Streams.DomainsOnly.Enabled
 	return server.Config{
-		Addr:    cfg.Server.Addr(),
 		Streams: streams,
 		Client: conn.Policy{
 			TickPeriod:        clientTick,

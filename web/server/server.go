@@ -28,10 +28,9 @@ import (
 	"github.com/certstream/certstream/messages"
 )
 
-// Config is the HTTP listener and the client policy. Zero durations and
-// limits take the defaults noted.
+// Config is what the server serves (streams, TLS) and the client policy.
+// Zero durations and limits take the defaults noted.
 type Config struct {
-	Addr string // listen address for ListenAndServe, e.g. ":8080"
 	// Streams lists the enabled stream types, indexed by wire.Stream. A
 	// disabled stream's routes answer 404.
 	Streams [wire.NumStreams]bool
@@ -184,15 +183,6 @@ func (s *Server) Handle(path string, h fasthttp.RequestHandler) { s.routes[path]
 // Use wraps every route, the built-in ones included, in mw; the first
 // middleware added is the outermost. Call it before Serve.
 func (s *Server) Use(mw Middleware) { s.mws = append(s.mws, mw) }
-
-// ListenAndServe listens on Config.Addr and serves until Shutdown.
-func (s *Server) ListenAndServe() error {
-	ln, err := net.Listen("tcp", s.cfg.Addr)
-	if err != nil {
-		return fmt.Errorf("server: listen on %q: %w", s.cfg.Addr, err)
-	}
-	return s.Serve(ln)
-}
 
 // Serve serves connections from ln (over TLS when configured) until
 // Shutdown.
