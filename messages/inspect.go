@@ -23,7 +23,9 @@ type ActorInfo struct {
 }
 
 // ConnStats is one subscriber's delivery accounting, as the router sees it:
-// Pushed = Delivered + Dropped + Queued + InFlight.
+// Pushed = Delivered + Dropped + Queued + InFlight. The router's ActorInfo
+// carries it as Details["conn"] of each connection child, and as
+// Details["closed"] ([]ConnStats) for the subscribers that left last.
 type ConnStats struct {
 	ID        string    `json:"id"`
 	Stream    string    `json:"stream"`

@@ -2,6 +2,7 @@ package node
 
 import (
 	"encoding/json"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -9,6 +10,7 @@ import (
 	"github.com/certstream/certstream/actors/lifecycle"
 	"github.com/certstream/certstream/internal/fakelog"
 	"github.com/certstream/certstream/internal/follow"
+	"github.com/certstream/certstream/messages"
 	"github.com/certstream/certstream/web/api"
 )
 
@@ -318,9 +320,8 @@ func TestAdminTree(t *testing.T) {
 	router := findKind(&tree, "router")[0]
 	conns := findKind(&tree, "conn")
 	for _, c := range conns {
-		cs, _ := c.Details["conn"].(map[string]any)
-		if c.Parent != router.PID || cs["stream"] == nil || cs["transport"] == nil || cs["remote"] == nil ||
-			cs["delivered"] == nil || cs["dropped"] == nil || c.MailboxCapacity == 0 {
+		cs := connStats(t, c)
+		if c.Parent != router.PID || cs.Stream == "" || cs.Transport == "" || cs.Remote == "" || c.MailboxCapacity == 0 {
 			t.Errorf("connection %s: parent %s, details %v", c.PID, c.Parent, c.Details)
 		}
 	}
@@ -334,4 +335,27 @@ func TestAdminTree(t *testing.T) {
 			t.Errorf("/admin page lacks %q", s)
 		}
 	}
+}
+
+// connStats reads a connection's details.conn from the admin JSON as the
+// messages.ConnStats the router reports, and fails unless the object has
+// exactly ConnStats' fields.
+func connStats(t *testing.T, v *lifecycle.View) messages.ConnStats {
+	t.Helper()
+	raw, err := json.Marshal(v.Details["conn"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cs messages.ConnStats
+	var got, want map[string]any
+	if err := json.Unmarshal(raw, &cs); err != nil {
+		t.Fatalf("connection %s: details.conn %s: %v", v.PID, raw, err)
+	}
+	typed, _ := json.Marshal(cs)
+	_ = json.Unmarshal(raw, &got)
+	_ = json.Unmarshal(typed, &want)
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("connection %s: details.conn %s is not a ConnStats (%s)", v.PID, raw, typed)
+	}
+	return cs
 }

@@ -198,3 +198,33 @@ func TestRouterUnsubscribeClosesRing(t *testing.T) {
 		t.Fatalf("closed ring stats %+v", st)
 	}
 }
+
+// TestInspectReportsConnStats: each connection child's details hold its
+// messages.ConnStats, and the router's own details those of the
+// subscribers that left.
+func TestInspectReportsConnStats(t *testing.T) {
+	e, r := startRouter(Config{MailboxCapacity: 100})
+	_, stays := subscribe(t, e, r, wire.StreamLite, wire.WebSocket, "stays")
+	_, leaves := subscribe(t, e, r, wire.StreamDomains, wire.SSE, "leaves")
+	ups := updates(t)
+	e.Send(r, messages.Published{Updates: ups})
+	e.Send(r, messages.Unsubscribe{PID: leaves})
+	res, err := e.Request(r, messages.Inspect{}, time.Second).Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	info := res.(messages.ActorInfo)
+	if len(info.Children) != 1 {
+		t.Fatalf("%d children, want 1", len(info.Children))
+	}
+	cs, ok := info.Children[0].Details["conn"].(messages.ConnStats)
+	if !ok || cs.ID != stays.ID || cs.Stream != "lite" || cs.Transport != "ws" || cs.Pushed != uint64(len(ups)) ||
+		cs.Queued != len(ups) {
+		t.Fatalf("child details %#v", info.Children[0].Details)
+	}
+	closed, ok := info.Details["closed"].([]messages.ConnStats)
+	if !ok || len(closed) != 1 || closed[0].ID != leaves.ID || closed[0].Stream != "domains" || closed[0].Transport != "sse" ||
+		closed[0].Pushed != uint64(len(ups)) || closed[0].Dropped != uint64(len(ups)) {
+		t.Fatalf("closed %#v", info.Details["closed"])
+	}
+}
