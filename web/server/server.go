@@ -91,7 +91,8 @@ type Server struct {
 	clients  atomic.Pointer[clientSettings] // replaced whole by SetClientPolicy
 	seq      atomic.Uint64
 
-	sentMsgs, sentBytes atomic.Uint64 // written to this server's clients
+	sentMsgs, sentBytes atomic.Uint64    // written to this server's clients
+	now                 func() time.Time // the connections' clock; nil: time.Now (set by tests)
 
 	mu       sync.Mutex
 	sessions int                       // hijacked connections being served
@@ -162,7 +163,7 @@ func (s *Server) SetClientPolicy(p conn.Policy, readLimit int64) {
 	for t := range wire.NumTransports {
 		for st := range wire.NumStreams {
 			cs.conns[t][st] = conn.Config{Transport: wire.Transport(t), Stream: wire.Stream(st),
-				Policy: p, Hooks: s.hooksFor(wire.Transport(t))}
+				Policy: p, Hooks: s.hooksFor(wire.Transport(t)), Now: s.now}
 		}
 	}
 	s.clients.Store(cs)

@@ -5,7 +5,6 @@ import (
 	"bytes"
 	"context"
 	"crypto/tls"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -254,22 +253,26 @@ func TestWebSocketStreamsDeliverInOrder(t *testing.T) {
 	}
 }
 
+// TestHeartbeatOnIdleWebSocket: on a manual clock shared by the router and
+// the connection, a silent stream gets a heartbeat from the first tick after
+// HeartbeatInterval minus 1.5 TickPeriod (2 s - 1.5 s) of silence, carrying
+// that tick's time.
 func TestHeartbeatOnIdleWebSocket(t *testing.T) {
-	const interval = 2 * time.Second
-	v := start(t, Config{Streams: allStreams, Client: conn.Policy{HeartbeatInterval: interval, PingInterval: time.Hour}}, router.Config{})
+	var now atomic.Int64
+	begin := int64(1_700_000_000_000)
+	now.Store(begin)
+	clock := func() time.Time { return time.UnixMilli(now.Load()) }
+	p := conn.Policy{HeartbeatInterval: 2 * time.Second, PingInterval: time.Hour}
+	v := start(t, Config{Streams: allStreams, Client: p}, router.Config{Now: clock, TickInterval: 5 * time.Millisecond},
+		func(s *Server) { s.setClock(clock) })
 	c := v.dial("/", nil)
-	for i := 0; i < 2; i++ {
-		_ = c.SetReadDeadline(time.Now().Add(interval + 300*time.Millisecond))
-		_, p, err := c.ReadMessage()
-		if err != nil {
-			t.Fatalf("no heartbeat within %v: %v", interval, err)
-		}
-		var hb struct {
-			Type string  `json:"message_type"`
-			TS   float64 `json:"timestamp"`
-		}
-		if err := json.Unmarshal(p, &hb); err != nil || hb.Type != "heartbeat" || hb.TS < float64(time.Now().Unix()-5) {
-			t.Fatalf("heartbeat %q: %v", p, err)
+	v.waitSubs("the client", activeCount(1))
+	for i := int64(1); i <= 2; i++ {
+		due := begin + i*500
+		now.Store(due)
+		_ = c.SetReadDeadline(time.Now().Add(5 * time.Second))
+		if _, p, err := c.ReadMessage(); err != nil || !bytes.Equal(p, wire.AppendHeartbeat(nil, due)) {
+			t.Fatalf("heartbeat %d: %q %v, want one at %d", i, p, err, due)
 		}
 	}
 }
