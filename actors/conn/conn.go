@@ -171,8 +171,10 @@ type connActor struct {
 // very next call on the crashed receiver, which is then replaced. A panic
 // that a supervisor absorbs (its restart budget spent: it stops the actor
 // instead) leaves the receiver in place, and the note the actor sent itself
-// when it panicked arrives before the stop does. So a Stopped that finds
-// panicked still set is a restart.
+// when it panicked arrives before the stop the supervisor sends. So a
+// Stopped that finds panicked still set is a restart. (One case is taken
+// for a restart wrongly: a stop that was already queued right behind the
+// message whose panic spent the budget.)
 func (a *connActor) Receive(c *actor.Context) {
 	if _, ok := c.Message().(actor.Stopped); ok {
 		a.stopped()
