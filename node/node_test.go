@@ -63,11 +63,12 @@ func grow(t *testing.T, f *fakeLogs, perLog, steps int) {
 	}
 }
 
-// TestFaultsLoseNothing turns on every fault the fake logs have and crashes
-// every connection actor once, and still expects every entry exactly once
-// except the garbage leaves, which are counted. The followers retry the
-// faults: no fetcher restarts. (A fetcher's panic, restart and resume from
-// its cursor is tested in actors/fetcher.)
+// TestFaultsLoseNothing turns on every fault the fake logs have and still
+// expects every entry exactly once except the garbage leaves, which are
+// counted. The followers retry the faults: no fetcher restarts. (A
+// fetcher's panic, restart and resume from its cursor is tested in
+// actors/fetcher; a connection actor's restart with its queue in
+// actors/conn.)
 func TestFaultsLoseNothing(t *testing.T) {
 	f := newFakeLogs(t)
 	set := func(l interface{ SetFaults(fakelog.Faults) error }, fl fakelog.Faults) {
