@@ -18,6 +18,7 @@ import (
 
 	"github.com/certstream/certstream/actors/router"
 	"github.com/certstream/certstream/actors/supervise"
+	"github.com/certstream/certstream/internal/await"
 	"github.com/certstream/certstream/internal/mailbox"
 	"github.com/certstream/certstream/internal/wire"
 	"github.com/certstream/certstream/internal/wsframe"
@@ -181,17 +182,10 @@ func (h *harness) stats() sub {
 // waitStats polls the subscriber's stats until ok accepts them.
 func (h *harness) waitStats(what string, ok func(sub) bool) sub {
 	h.t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
+	return await.Value(h.t, 10*time.Second, what, func() (sub, bool) {
 		s := h.stats()
-		if ok(s) {
-			return s
-		}
-		if time.Now().After(deadline) {
-			h.t.Fatalf("timed out waiting for %s: %+v", what, s)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+		return s, ok(s)
+	})
 }
 
 // waitDone waits for the actor to stop and checks that OnClose was called
@@ -241,12 +235,10 @@ func (c *clock) ticking() router.Config {
 // waitTickAfter waits until the actor asks for no Tick before want.
 func (h *harness) waitTickAfter(want int64) {
 	h.t.Helper()
-	for end := time.Now().Add(5 * time.Second); h.sock.TickAfter().Load() != want; {
-		if time.Now().After(end) {
-			h.t.Fatalf("TickAfter %d, want %d", h.sock.TickAfter().Load(), want)
-		}
-		time.Sleep(time.Millisecond)
-	}
+	await.Value(h.t, 5*time.Second, fmt.Sprint("TickAfter ", want), func() (int64, bool) {
+		v := h.sock.TickAfter().Load()
+		return v, v == want
+	})
 }
 
 func checkAccounting(t *testing.T, s sub) {
@@ -645,12 +637,7 @@ func TestGivenUpActorFinishes(t *testing.T) {
 	for i := range 2 { // one restart, then the budget is spent
 		fc.crashOn(wsframe.OpPong)
 		sock.PeerPing("crash")
-		for end := time.Now().Add(5 * time.Second); fc.crash.Load() != nil; {
-			if time.Now().After(end) {
-				t.Fatalf("panic %d not reached", i+1)
-			}
-			time.Sleep(time.Millisecond)
-		}
+		await.True(t, 5*time.Second, fmt.Sprint("panic ", i+1), func() bool { return fc.crash.Load() == nil })
 	}
 	select {
 	case <-sock.Done():

@@ -24,6 +24,7 @@ import (
 
 	"github.com/certstream/certstream/actors/conn"
 	"github.com/certstream/certstream/actors/router"
+	"github.com/certstream/certstream/internal/await"
 	"github.com/certstream/certstream/internal/fixtures"
 	"github.com/certstream/certstream/internal/wire"
 	"github.com/certstream/certstream/internal/wsframe"
@@ -161,17 +162,10 @@ func seq(id string) int {
 // waitSubs waits until ok accepts the router's subscribers.
 func (v *env) waitSubs(what string, ok func([]sub) bool) []sub {
 	v.t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
+	return await.Value(v.t, 10*time.Second, what, func() ([]sub, bool) {
 		subs := v.subs()
-		if ok(subs) {
-			return subs
-		}
-		if time.Now().After(deadline) {
-			v.t.Fatalf("timed out waiting for %s: %+v", what, subs)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+		return subs, ok(subs)
+	})
 }
 
 func activeCount(n int) func([]sub) bool {
@@ -686,11 +680,7 @@ func TestSentCountsOwnClients(t *testing.T) {
 		}
 		frameBytes += uint64(len(wire.AppendFrame(nil, wire.WebSocket, message(wire.StreamLite, u))))
 	}
-	for end := time.Now().Add(5 * time.Second); ; time.Sleep(time.Millisecond) {
-		if msgs, _ := busy.srv.Sent(); msgs == uint64(len(sent)) || time.Now().After(end) {
-			break
-		}
-	}
+	await.True(t, 5*time.Second, "the writes counted", func() bool { msgs, _ := busy.srv.Sent(); return msgs >= uint64(len(sent)) })
 	if msgs, b := busy.srv.Sent(); msgs != uint64(len(sent)) || b != frameBytes {
 		t.Errorf("the server that wrote them counts %d messages, %d bytes; want %d, %d", msgs, b, len(sent), frameBytes)
 	}
