@@ -136,8 +136,6 @@ type (
 		code   uint16
 		reason string
 	}
-	// survived is the note a panicking actor sends itself: see Receive.
-	survived struct{}
 )
 
 // New returns the producer factory to put in messages.Subscribe: the router
@@ -157,8 +155,8 @@ type connActor struct {
 	s    *Socket
 	ring *mailbox.Ring[[]byte]
 	cfg  *Config
-	// panicked is set when a Receive of this incarnation panicked and no
-	// message has been received since.
+	// panicked is set while a Receive runs, so it is still set when a
+	// Receive panicked.
 	panicked bool
 }
 
@@ -167,29 +165,18 @@ type connActor struct {
 //
 // Stopped comes both when the actor stops for good and when hollywood is
 // about to restart it after a panic; only the first must tear the
-// connection down. After a panic that reaches hollywood, Stopped is the
-// very next call on the crashed receiver, which is then replaced. A panic
-// that a supervisor absorbs (its restart budget spent: it stops the actor
-// instead) leaves the receiver in place, and the note the actor sent itself
-// when it panicked arrives before the stop the supervisor sends. So a
-// Stopped that finds panicked still set is a restart. (One case is taken
-// for a restart wrongly: a stop that was already queued right behind the
-// message whose panic spent the budget.)
+// connection down. Whoever stops a connection for good closes its ring
+// first (the router when it unsubscribes it, the restart budget when it
+// gives up), so a Stopped right after a panic, with the ring still open, is
+// a restart.
 func (a *connActor) Receive(c *actor.Context) {
 	if _, ok := c.Message().(actor.Stopped); ok {
 		a.stopped()
 		return
 	}
-	a.panicked = false
-	returned := false
-	defer func() {
-		if !returned {
-			a.panicked = true
-			c.Send(c.PID(), survived{})
-		}
-	}()
+	a.panicked = true // until receive returns
 	a.receive(c)
-	returned = true
+	a.panicked = false
 }
 
 func (a *connActor) receive(c *actor.Context) {
@@ -453,7 +440,7 @@ func (a *connActor) close(c *actor.Context, code uint16, reason, detail string) 
 // stopped finishes the connection when the actor stops for good, and leaves
 // everything in place when hollywood is restarting it (see Receive).
 func (a *connActor) stopped() {
-	if a.panicked {
+	if a.panicked && !a.ring.Closed() {
 		return
 	}
 	a.s.finish(a.ring, a.cfg.OnClose)

@@ -619,36 +619,20 @@ func TestRestartThenStopTearsDownOnce(t *testing.T) {
 	}
 }
 
-// TestGivenUpActorFinishes: when the supervisor's restart budget is spent
-// it stops the actor instead of letting hollywood restart it, and that
-// stop tears the connection down.
+// TestGivenUpActorFinishes: when the router's restart budget for the
+// connection is spent, the supervisor stops the actor instead of letting
+// hollywood restart it, and that stop tears the connection down once.
 func TestGivenUpActorFinishes(t *testing.T) {
-	e, err := actor.NewEngine(actor.NewEngineConfig())
-	if err != nil {
-		t.Fatal(err)
+	h := newHarness(t, Config{Transport: wire.WebSocket, Policy: quiet}, router.Config{}, nil)
+	panics := supervise.DefaultPolicy.Max + 1 // the last one spends the budget
+	for i := range panics {
+		h.srv.crashOn(wsframe.OpPong)
+		h.sock.PeerPing("crash")
+		await.True(t, 5*time.Second, fmt.Sprint("panic ", i+1), func() bool { return h.srv.crash.Load() == nil })
 	}
-	srv, _ := dialPair(t, nil)
-	fc := &faultConn{Conn: srv}
-	sock := NewSocket(fc, nil)
-	closes := make(chan string, 2)
-	cfg := Config{Transport: wire.WebSocket, Policy: quiet, Hooks: Hooks{OnClose: func(r string) { closes <- r }}}
-	budget := supervise.NewBudget("conn-test", supervise.Policy{Max: 1, Window: time.Minute})
-	pid := e.Spawn(New(sock, cfg)(mailbox.New[[]byte](8)), "conn", budget.Opts(8)...)
-	for i := range 2 { // one restart, then the budget is spent
-		fc.crashOn(wsframe.OpPong)
-		sock.PeerPing("crash")
-		await.True(t, 5*time.Second, fmt.Sprint("panic ", i+1), func() bool { return fc.crash.Load() == nil })
-	}
-	select {
-	case <-sock.Done():
-	case <-time.After(10 * time.Second):
-		t.Fatal("the given-up actor did not finish the connection")
-	}
-	if r := <-closes; r != ReasonGone || len(closes) != 0 || !budget.GaveUp() || budget.Restarts() != 1 {
-		t.Fatalf("OnClose(%q) (%d more), gave up %v, restarts %d", r, len(closes), budget.GaveUp(), budget.Restarts())
-	}
-	if e.Registry.GetPID("conn", pid.ID[len("conn/"):]) != nil {
-		t.Fatal("the actor is still running")
+	h.waitDone()
+	if r := h.sock.Reason(); r != ReasonGone {
+		t.Fatalf("reason %q", r)
 	}
 }
 

@@ -202,6 +202,7 @@ func (r *router) Receive(c *actor.Context) {
 func (r *router) subscribe(c *actor.Context, msg messages.Subscribe) *actor.PID {
 	ring := mailbox.New[[]byte](r.cfg.MailboxCapacity)
 	budget := supervise.NewBudget("conn/"+msg.Name, supervise.DefaultPolicy)
+	budget.OnGiveUp = func(any) { ring.Close() } // tells the consumer's Stopped it is for good
 	opts := append(budget.Opts(8), actor.WithID(msg.Name))
 	pid := c.SpawnChild(msg.Producer(ring), "conn", opts...)
 	s := &subscriber{pid: pid, ring: ring, stream: msg.Stream, transport: msg.Transport,

@@ -147,6 +147,13 @@ func (r *Ring[T]) Close() int {
 	return k
 }
 
+// Closed reports whether Close has been called.
+func (r *Ring[T]) Closed() bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.closed
+}
+
 // Stats returns a consistent snapshot of the counters.
 func (r *Ring[T]) Stats() Stats {
 	r.mu.Lock()
