@@ -65,8 +65,8 @@ type Faults struct {
 	// and RejectBody.
 	Reject     int
 	RejectBody string
-	// PadBody appends this many spaces to every successful response body
-	// (JSON stays valid), making it larger than what it holds.
+	// PadBody appends this many spaces to every successful get-entries body
+	// (the JSON stays valid), making it larger than what it holds.
 	PadBody int
 }
 

@@ -233,6 +233,9 @@ func TestFaultKnobs(t *testing.T) {
 		if f := get(t, rfc.URL()+"ct/v1/get-entries?start=99&end=99"); bytes.HasSuffix(f.body, []byte("  ")) {
 			t.Errorf("error answer (status %d) padded", f.status)
 		}
+		if bytes.HasSuffix(getOK(t, sthURL), []byte("  ")) {
+			t.Error("get-sth padded")
+		}
 	})
 	t.Run("counters", func(t *testing.T) {
 		set(rfc, Faults{})

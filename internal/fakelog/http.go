@@ -128,7 +128,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	k := b.knobs()
-	d := k.admit(b.classify(rest))
+	ep := b.classify(rest)
+	d := k.admit(ep)
 	if last, ok := b.lastEntry(r, rest); ok && !k.hold(r.Context(), last) {
 		return
 	}
@@ -175,7 +176,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		resp.body = resp.body[:len(resp.body)/2]
 		k.countFault(FaultTruncate)
 	}
-	if d.faults.PadBody > 0 && resp.status == http.StatusOK {
+	if d.faults.PadBody > 0 && ep == EndpointGetEntries && resp.status == http.StatusOK {
 		resp.body = append(bytes.Clone(resp.body), bytes.Repeat([]byte{' '}, d.faults.PadBody)...)
 		k.countFault(FaultPadBody)
 	}
