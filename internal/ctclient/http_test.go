@@ -14,7 +14,8 @@ import (
 func TestKindString(t *testing.T) {
 	want := map[Kind]string{
 		RateLimited: "429", ServerError: "5xx", Timeout: "timeout", NotFound: "not_found",
-		BadRequest: "4xx", Decode: "decode_error", BadSignature: "bad_signature",
+		BadRequest: "4xx", Decode: "decode_error", BadSignature: "bad_signature", Redirect: "redirect",
+		TooLarge: "too_large", Inconsistent: "inconsistent",
 	}
 	for k, s := range want {
 		if got := k.String(); got != s {
