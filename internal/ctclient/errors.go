@@ -75,6 +75,11 @@ type Error struct {
 	Status     int           // the HTTP status, 0 when no response was read
 	RetryAfter time.Duration // the server's Retry-After hint, 0 when absent
 	Err        error         // the underlying cause, may be nil
+	// Detail is what the log answered beyond the status: the start of the
+	// body of an error answer, or the Location of a redirect not followed.
+	// It is the log's own content, so it is not part of Error (which the
+	// node publishes); log it at debug level at most.
+	Detail string
 }
 
 // Error describes what failed and where.

@@ -370,6 +370,10 @@ func (f *Follower) failed(err error, failures int) time.Duration {
 	}
 	f.logger.Log(context.Background(), level, "fetch failed; retrying the same range", "err", err,
 		"failures", failures, "backoff", backoff, "cursor", f.status.get().Next)
+	if ce != nil && ce.Detail != "" {
+		// The log's own words: only for whoever debugs it.
+		f.logger.Debug("the log's answer", "op", ce.Op, "status", ce.Status, "answer", ce.Detail)
+	}
 	return backoff
 }
 

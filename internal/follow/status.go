@@ -80,13 +80,14 @@ func (t *statusTracker) setCursor(next uint64, known bool) {
 	t.update(time.Now())
 }
 
+// setHead records a head. It does not end a streak of failures: a log
+// that answers get-sth but fails every fetch makes no progress.
 func (t *statusTracker) setHead(size, tsMillis uint64, now time.Time) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	t.s.TreeSize = size
 	t.s.HeadTimestamp = time.UnixMilli(int64(tsMillis))
 	t.s.LastSuccess = now
-	t.s.ConsecutiveErrors = 0
 	t.update(now)
 	t.trackLag(now)
 }
