@@ -130,7 +130,7 @@ func decodeCheckpoint(note []byte, origin string, pub crypto.PublicKey) (Checkpo
 		return Checkpoint{}, &sigError{fmt.Errorf("public key: %w", err)}
 	}
 	keyID := noteKeyID(cp.Origin, spki)
-	var last error = fmt.Errorf("no signature line for %q with key ID %x", cp.Origin, keyID)
+	var last error = fmt.Errorf("no signature line for the checkpoint's origin with key ID %x", keyID)
 	for _, s := range sigs {
 		if s.name != cp.Origin || !bytes.Equal(s.blob[:4], keyID) {
 			continue

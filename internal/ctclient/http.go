@@ -189,7 +189,7 @@ func (ep endpoint) readBody(resp *http.Response) ([]byte, *Error) {
 			return raw, nil
 		}
 	default:
-		return nil, ep.fail(Decode, fmt.Errorf("unsupported Content-Encoding %q", enc))
+		return nil, ep.fail(Decode, fmt.Errorf("unsupported Content-Encoding %q", enc[:min(len(enc), 16)]))
 	}
 	body, err := gunzip(raw, ep.limit)
 	if errors.As(err, new(tooLargeError)) {
