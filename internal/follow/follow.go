@@ -174,6 +174,9 @@ func (f *Follower) Run(ctx context.Context, next uint64, known bool, deliver Del
 	for ctx.Err() == nil {
 		size, ts, err := f.head(ctx, next, known)
 		if err != nil {
+			if ctx.Err() != nil {
+				break // stopped: not a failure of the log
+			}
 			failures++
 			f.sleep(ctx, f.failed(err, failures))
 			continue
