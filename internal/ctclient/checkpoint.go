@@ -71,12 +71,12 @@ func parseCheckpointText(text []string) (Checkpoint, error) {
 	}
 	size, err := strconv.ParseUint(text[1], 10, 64)
 	if err != nil || (len(text[1]) > 1 && text[1][0] == '0') {
-		return Checkpoint{}, fmt.Errorf("checkpoint line 2: tree size %q is not a decimal number", text[1])
+		return Checkpoint{}, fmt.Errorf("checkpoint line 2 (%d bytes): not a decimal tree size", len(text[1]))
 	}
 	cp.TreeSize = size
 	root, err := base64.StdEncoding.DecodeString(text[2])
 	if err != nil || len(root) != 32 {
-		return Checkpoint{}, fmt.Errorf("checkpoint line 3: root hash %q is not 32 bytes of base64", text[2])
+		return Checkpoint{}, fmt.Errorf("checkpoint line 3 (%d bytes): not a root hash of 32 bytes in base64", len(text[2]))
 	}
 	copy(cp.RootHash[:], root)
 	return cp, nil
@@ -109,7 +109,7 @@ func decodeCheckpoint(note []byte, origin string, pub crypto.PublicKey) (Checkpo
 		return Checkpoint{}, err
 	}
 	if origin != "" && cp.Origin != origin {
-		err := fmt.Errorf("checkpoint origin %q, want %q", cp.Origin, origin)
+		err := fmt.Errorf("checkpoint origin of %d bytes is not %q", len(cp.Origin), origin)
 		if pub != nil {
 			// Then the note has no line the configured key can verify.
 			return Checkpoint{}, &sigError{err}
@@ -130,7 +130,7 @@ func decodeCheckpoint(note []byte, origin string, pub crypto.PublicKey) (Checkpo
 		return Checkpoint{}, &sigError{fmt.Errorf("public key: %w", err)}
 	}
 	keyID := noteKeyID(cp.Origin, spki)
-	var last error = fmt.Errorf("no signature line for %q with key ID %x", cp.Origin, keyID)
+	var last error = fmt.Errorf("no signature line for the checkpoint's origin with key ID %x", keyID)
 	for _, s := range sigs {
 		if s.name != cp.Origin || !bytes.Equal(s.blob[:4], keyID) {
 			continue

@@ -5,5 +5,7 @@
 // for back-off decisions, and a shared single-flight issuer cache.
 //
 // Callers pass the *http.Client (one per operator, so that an operator's logs
-// share a connection pool) and the User-Agent.
+// share a connection pool) and the User-Agent. Whatever the client's own
+// redirect policy, a redirect is followed only on the request's origin. An
+// Error's message never quotes what the log answered; Error.Detail does.
 package ctclient

@@ -27,10 +27,20 @@ const (
 	Decode
 	// BadSignature is a missing or invalid signature on a tree head.
 	BadSignature
+	// Redirect is an HTTP 3xx answer that was not followed: to another
+	// origin (scheme, host and port) than the request's, or too many.
+	Redirect
+	// TooLarge is a body larger than what the request can need.
+	TooLarge
+	// Inconsistent is an answer that contradicts what the log showed
+	// before, such as a smaller tree. This package does not detect it; its
+	// callers, which remember the log's past answers, do.
+	Inconsistent
 )
 
 // String returns the metric label of k: "429", "5xx", "timeout", "not_found",
-// "4xx", "decode_error" or "bad_signature".
+// "4xx", "decode_error", "bad_signature", "redirect", "too_large" or
+// "inconsistent".
 func (k Kind) String() string {
 	switch k {
 	case RateLimited:
@@ -47,6 +57,12 @@ func (k Kind) String() string {
 		return "decode_error"
 	case BadSignature:
 		return "bad_signature"
+	case Redirect:
+		return "redirect"
+	case TooLarge:
+		return "too_large"
+	case Inconsistent:
+		return "inconsistent"
 	}
 	return fmt.Sprintf("kind(%d)", int(k))
 }
@@ -59,6 +75,11 @@ type Error struct {
 	Status     int           // the HTTP status, 0 when no response was read
 	RetryAfter time.Duration // the server's Retry-After hint, 0 when absent
 	Err        error         // the underlying cause, may be nil
+	// Detail is what the log answered beyond the status: the start of the
+	// body of an error answer, or the Location of a redirect not followed.
+	// It is the log's own content, so it is not part of Error (which the
+	// node publishes); log it at debug level at most.
+	Detail string
 }
 
 // Error describes what failed and where.

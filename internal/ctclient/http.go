@@ -8,21 +8,40 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"net"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
 )
 
-// Body size caps, after decompression.
+// Body size caps, after decompression. Real get-entries entries, chain
+// included, weigh 4 to 20 KiB in JSON and tile leaves 1 to 3 KiB; the caps
+// allow an average of 64 KiB per entry asked, so that a log can make the
+// node hold no more than a page can need.
 const (
-	maxEntriesBody    = 64 << 20 // one get-entries page
+	maxEntryBody      = 64 << 10 // per get-entries entry asked, on average
+	entriesSlack      = 1 << 20  // per get-entries page: room for one outsized entry
+	maxEntriesBody    = 64 << 20 // any get-entries page, however many entries asked
 	maxSTHBody        = 64 << 10 // one get-sth answer
 	maxCheckpointBody = 1 << 20  // one checkpoint with any number of cosignatures
 	maxTileLeafBody   = 64 << 10 // per leaf of a data tile, on average
 	maxDataTileBody   = TileWidth * maxTileLeafBody
 	maxIssuerBody     = 256 << 10 // one DER certificate
 )
+
+// entriesLimit is the body cap of a get-entries page of n entries.
+func entriesLimit(n uint64) int64 {
+	if n == 0 || n > (maxEntriesBody-entriesSlack)/maxEntryBody {
+		return maxEntriesBody
+	}
+	return int64(n)*maxEntryBody + entriesSlack
+}
+
+// maxRedirects bounds the redirects followed for one request, all on the
+// request's own origin.
+const maxRedirects = 10
 
 // snippetLen bounds how much of an error body is quoted in an Error.
 const snippetLen = 200
@@ -64,20 +83,16 @@ func (ep endpoint) get(ctx context.Context) ([]byte, error) {
 	// Setting the header ourselves turns off net/http's transparent
 	// decompression, whose output size we could not cap.
 	req.Header.Set("Accept-Encoding", "gzip, identity")
-	hc := ep.hc
-	if hc == nil {
-		hc = http.DefaultClient
-	}
-	resp, err := hc.Do(req)
+	resp, err := ep.client().Do(req)
 	if err != nil {
 		return nil, ep.fail(Timeout, err)
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		e := ep.fail(statusKind(resp.StatusCode), snippet(resp.Body))
+		e := ep.fail(statusKind(resp.StatusCode), nil)
 		e.Status = resp.StatusCode
 		e.RetryAfter = parseRetryAfter(resp.Header.Get("Retry-After"), time.Now())
-		_, _ = io.CopyN(io.Discard, resp.Body, drainLen)
+		e.Err, e.Detail = describe(resp)
 		return nil, e
 	}
 	body, rerr := ep.readBody(resp)
@@ -88,11 +103,74 @@ func (ep endpoint) get(ctx context.Context) ([]byte, error) {
 	return body, nil
 }
 
+// client returns ep's HTTP client with this package's redirect policy,
+// whatever the client's own: redirects are followed on the request's
+// origin only, up to maxRedirects.
+func (ep endpoint) client() *http.Client {
+	hc := ep.hc
+	if hc == nil {
+		hc = http.DefaultClient
+	}
+	c := *hc // shares the Transport and its connections
+	c.CheckRedirect = sameOrigin
+	return &c
+}
+
+// sameOrigin is a CheckRedirect that hands the caller the redirect itself
+// instead of following it off the first request's origin or past
+// maxRedirects.
+func sameOrigin(req *http.Request, via []*http.Request) error {
+	if len(via) > maxRedirects || origin(req.URL) != origin(via[0].URL) {
+		return http.ErrUseLastResponse
+	}
+	return nil
+}
+
+// origin returns u's scheme, host and port, with the scheme's default port
+// made explicit.
+func origin(u *url.URL) string {
+	scheme := strings.ToLower(u.Scheme)
+	port := u.Port()
+	if port == "" {
+		port = map[string]string{"http": "80", "https": "443"}[scheme]
+	}
+	return scheme + "://" + net.JoinHostPort(strings.ToLower(u.Hostname()), port)
+}
+
+// describe reads (a bounded part of) the body of an answer that is not a
+// 200 and returns what may be published about it, its status aside: the
+// body's size, or why a redirect was not followed. The detail is the log's
+// own content, for debugging: the start of the body, or the Location of a
+// redirect.
+func describe(resp *http.Response) (err error, detail string) {
+	head, _ := io.ReadAll(io.LimitReader(resp.Body, snippetLen))
+	rest, _ := io.CopyN(io.Discard, resp.Body, drainLen)
+	detail = strings.ToValidUTF8(string(head), "?")
+	if statusKind(resp.StatusCode) == Redirect {
+		loc, lerr := resp.Location()
+		if lerr != nil {
+			return errors.New("redirect without a usable Location"), detail
+		}
+		detail = strings.ToValidUTF8(loc.String()[:min(len(loc.String()), snippetLen)], "?")
+		if origin(loc) == origin(resp.Request.URL) {
+			return fmt.Errorf("more than %d redirects", maxRedirects), detail
+		}
+		return errors.New("redirect off the log's origin (scheme, host and port) not followed"), detail
+	}
+	switch size := int64(len(head)) + rest; {
+	case rest == drainLen:
+		return fmt.Errorf("body of more than %d bytes", size), detail
+	case size > 0:
+		return fmt.Errorf("%d-byte body", size), detail
+	}
+	return nil, ""
+}
+
 // readBody reads at most ep.limit bytes of a 200 answer and decompresses it
 // when it is gzip, whether announced by Content-Encoding or not.
 func (ep endpoint) readBody(resp *http.Response) ([]byte, *Error) {
 	if resp.ContentLength > ep.limit {
-		return nil, ep.fail(Decode, fmt.Errorf("body of %d bytes exceeds the %d-byte cap", resp.ContentLength, ep.limit))
+		return nil, ep.fail(TooLarge, fmt.Errorf("body of %d bytes exceeds the %d-byte cap", resp.ContentLength, ep.limit))
 	}
 	raw, err := io.ReadAll(io.LimitReader(resp.Body, ep.limit+1))
 	if err != nil {
@@ -102,7 +180,7 @@ func (ep endpoint) readBody(resp *http.Response) ([]byte, *Error) {
 		return nil, ep.fail(Timeout, fmt.Errorf("reading body after %d bytes: %w", len(raw), err))
 	}
 	if int64(len(raw)) > ep.limit {
-		return nil, ep.fail(Decode, fmt.Errorf("body exceeds the %d-byte cap", ep.limit))
+		return nil, ep.fail(TooLarge, fmt.Errorf("body exceeds the %d-byte cap", ep.limit))
 	}
 	switch enc := strings.ToLower(strings.TrimSpace(resp.Header.Get("Content-Encoding"))); enc {
 	case "gzip", "x-gzip":
@@ -111,14 +189,20 @@ func (ep endpoint) readBody(resp *http.Response) ([]byte, *Error) {
 			return raw, nil
 		}
 	default:
-		return nil, ep.fail(Decode, fmt.Errorf("unsupported Content-Encoding %q", enc))
+		return nil, ep.fail(Decode, fmt.Errorf("unsupported Content-Encoding %q", enc[:min(len(enc), 16)]))
 	}
 	body, err := gunzip(raw, ep.limit)
+	if errors.As(err, new(tooLargeError)) {
+		return nil, ep.fail(TooLarge, err)
+	}
 	if err != nil {
 		return nil, ep.fail(Decode, err)
 	}
 	return body, nil
 }
+
+// tooLargeError is a body that decompresses beyond its cap.
+type tooLargeError struct{ error }
 
 // gunzip decompresses a gzip body of at most limit decompressed bytes.
 func gunzip(raw []byte, limit int64) ([]byte, error) {
@@ -131,7 +215,7 @@ func gunzip(raw []byte, limit int64) ([]byte, error) {
 		return nil, fmt.Errorf("gzip body of %d bytes, after %d decompressed bytes: %w", len(raw), len(body), err)
 	}
 	if int64(len(body)) > limit {
-		return nil, fmt.Errorf("gzip body of %d bytes decompresses beyond the %d-byte cap", len(raw), limit)
+		return nil, tooLargeError{fmt.Errorf("gzip body of %d bytes decompresses beyond the %d-byte cap", len(raw), limit)}
 	}
 	return body, nil
 }
@@ -139,6 +223,8 @@ func gunzip(raw []byte, limit int64) ([]byte, error) {
 // statusKind classifies a non-200 HTTP status.
 func statusKind(status int) Kind {
 	switch {
+	case status >= 300 && status < 400:
+		return Redirect
 	case status == http.StatusTooManyRequests:
 		return RateLimited
 	case status == http.StatusNotFound:
@@ -147,17 +233,6 @@ func statusKind(status int) Kind {
 		return BadRequest
 	}
 	return ServerError
-}
-
-// snippet returns the start of an error body as an error, or nil when the
-// body is empty.
-func snippet(r io.Reader) error {
-	b, _ := io.ReadAll(io.LimitReader(r, snippetLen))
-	s := strings.TrimSpace(strings.ToValidUTF8(string(b), "?"))
-	if s == "" {
-		return nil
-	}
-	return fmt.Errorf("response %q", s)
 }
 
 // parseRetryAfter reads a Retry-After value, either delay-seconds or an

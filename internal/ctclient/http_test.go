@@ -14,7 +14,8 @@ import (
 func TestKindString(t *testing.T) {
 	want := map[Kind]string{
 		RateLimited: "429", ServerError: "5xx", Timeout: "timeout", NotFound: "not_found",
-		BadRequest: "4xx", Decode: "decode_error", BadSignature: "bad_signature",
+		BadRequest: "4xx", Decode: "decode_error", BadSignature: "bad_signature", Redirect: "redirect",
+		TooLarge: "too_large", Inconsistent: "inconsistent",
 	}
 	for k, s := range want {
 		if got := k.String(); got != s {
@@ -88,10 +89,13 @@ func TestStatusErrors(t *testing.T) {
 				t.Errorf("RetryAfter = %v, want %v", e.RetryAfter, tc.wantRetry)
 			}
 			msg := err.Error()
-			for _, part := range []string{"get-entries", url + "/ct/v1/get-entries?start=10&end=20", strconv.Itoa(tc.status), "slow down"} {
+			for _, part := range []string{"get-entries", url + "/ct/v1/get-entries?start=10&end=20", strconv.Itoa(tc.status), "10-byte body"} {
 				if !strings.Contains(msg, part) {
 					t.Errorf("message %q does not mention %q", msg, part)
 				}
+			}
+			if strings.Contains(msg, "slow down") || e.Detail != "slow down\n" {
+				t.Errorf("the body is in the message %q, or not in Detail %q", msg, e.Detail)
 			}
 		})
 	}
@@ -157,7 +161,7 @@ func TestBodyFailures(t *testing.T) {
 		})
 		c := &RFC6962{BaseURL: url, HTTP: testClient()}
 		_, err := c.GetEntries(context.Background(), 0, 1)
-		if e := wantKind(t, err, Decode); !strings.Contains(e.Error(), "cap") {
+		if e := wantKind(t, err, TooLarge); !strings.Contains(e.Error(), "cap") {
 			t.Errorf("message %q does not mention the cap", e.Error())
 		}
 	})
@@ -173,7 +177,7 @@ func TestBodyFailures(t *testing.T) {
 		})
 		c := &StaticCT{MonitoringURL: url, HTTP: testClient()}
 		_, err := c.GetIssuer(context.Background(), [32]byte{1})
-		if e := wantKind(t, err, Decode); !strings.Contains(e.Error(), "cap") {
+		if e := wantKind(t, err, TooLarge); !strings.Contains(e.Error(), "cap") {
 			t.Errorf("message %q does not mention the cap", e.Error())
 		}
 	})

@@ -72,7 +72,7 @@ func (c *RFC6962) GetSTH(ctx context.Context) (STH, error) {
 // came, and the caller advances by len(result). More entries than asked is
 // a Decode error.
 func (c *RFC6962) GetEntries(ctx context.Context, start, end uint64) ([]RawEntry, error) {
-	ep := c.endpoint("get-entries", fmt.Sprintf("ct/v1/get-entries?start=%d&end=%d", start, end), maxEntriesBody)
+	ep := c.endpoint("get-entries", fmt.Sprintf("ct/v1/get-entries?start=%d&end=%d", start, end), entriesLimit(end-start+1))
 	if start > end {
 		return nil, ep.fail(BadRequest, fmt.Errorf("start %d is after end %d", start, end))
 	}

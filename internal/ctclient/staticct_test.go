@@ -271,7 +271,7 @@ func TestGetDataTileGzipBomb(t *testing.T) {
 		})
 		c := &StaticCT{MonitoringURL: url, HTTP: testClient()}
 		_, err := c.GetDataTile(context.Background(), 0, width)
-		e := wantKind(t, err, Decode)
+		e := wantKind(t, err, TooLarge)
 		if want := strconv.FormatInt(limit, 10) + "-byte cap"; !strings.Contains(e.Error(), want) {
 			t.Errorf("width %d: message %q does not mention the %s", width, e.Error(), want)
 		}

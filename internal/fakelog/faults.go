@@ -54,6 +54,20 @@ type Faults struct {
 	// waits until the faults change (or the request ends). The head still
 	// counts every entry. Static-ct fixture directories ignore it.
 	HoldFrom int64
+	// ShrinkBy makes get-sth and the checkpoint report a tree this many
+	// entries smaller than the one served (signed like any other head), as
+	// a log that lost entries would.
+	ShrinkBy int
+	// RedirectTo answers every request 302 Found to this URL prefix followed
+	// by the request's path and query.
+	RedirectTo string
+	// Reject answers every request with this HTTP error status (400-599)
+	// and RejectBody.
+	Reject     int
+	RejectBody string
+	// PadBody appends this many spaces to every successful get-entries body
+	// (the JSON stays valid), making it larger than what it holds.
+	PadBody int
 }
 
 // validate reports knobs out of range.
@@ -66,6 +80,7 @@ func (f Faults) validate() error {
 		{"PageSize", f.PageSize}, {"RetryAfter", f.RetryAfter}, {"RateLimitEvery", f.RateLimitEvery},
 		{"ServerErrorEvery", f.ServerErrorEvery}, {"TruncateEvery", f.TruncateEvery},
 		{"GarbageLeafEvery", f.GarbageLeafEvery}, {"Tile404Every", f.Tile404Every}, {"HoldFrom", int(f.HoldFrom)},
+		{"ShrinkBy", f.ShrinkBy}, {"PadBody", f.PadBody},
 	} {
 		if knob.value < 0 {
 			errs = append(errs, fmt.Errorf("fakelog: faults: %s is negative (%d)", knob.name, knob.value))
@@ -73,6 +88,9 @@ func (f Faults) validate() error {
 	}
 	if f.Delay < 0 {
 		errs = append(errs, fmt.Errorf("fakelog: faults: Delay is negative (%v)", f.Delay))
+	}
+	if f.Reject != 0 && (f.Reject < 400 || f.Reject > 599) {
+		errs = append(errs, fmt.Errorf("fakelog: faults: Reject %d is not an error status (400-599)", f.Reject))
 	}
 	return errors.Join(errs...)
 }
@@ -125,6 +143,9 @@ const (
 	FaultTruncate    Fault = "truncate"
 	FaultTile404     Fault = "tile-404"
 	FaultHold        Fault = "hold"
+	FaultRedirect    Fault = "redirect"
+	FaultReject      Fault = "reject"
+	FaultPadBody     Fault = "pad-body"
 )
 
 // Stats counts the requests a log served and the faults it injected.
@@ -258,6 +279,10 @@ func (k *Knobs) admit(ep Endpoint) decision {
 	switch {
 	case f.Down:
 		d.fault = FaultDown
+	case f.RedirectTo != "":
+		d.fault = FaultRedirect
+	case f.Reject != 0:
+		d.fault = FaultReject
 	case every(f.RateLimitEvery, k.requests):
 		d.fault = FaultRateLimit
 	case every(f.ServerErrorEvery, k.requests):

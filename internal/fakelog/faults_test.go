@@ -1,6 +1,7 @@
 package fakelog
 
 import (
+	"bytes"
 	"encoding/json"
 	"net/http"
 	"testing"
@@ -171,6 +172,71 @@ func TestFaultKnobs(t *testing.T) {
 			t.Errorf("holds counted: rfc %d, tiled %d", rfc.Stats().Faults[FaultHold], tiled.Stats().Faults[FaultHold])
 		}
 	})
+	t.Run("shrink", func(t *testing.T) {
+		set(rfc, Faults{ShrinkBy: 4})
+		var leaves [][]byte
+		for i := range int64(6) {
+			li, _ := rfc.RawEntry(i)
+			leaves = append(leaves, li)
+		}
+		sth := getSTH(t, rfc)
+		if sth.TreeSize != 6 {
+			t.Fatalf("tree_size %d, want 10-4", sth.TreeSize)
+		}
+		if err := verifyTreeHead(rfc.PublicKey(), sth.TreeSize, sth.Timestamp, sth.SHA256RootHash, sth.TreeHeadSignature); err != nil {
+			t.Fatal(err)
+		}
+		if root := mth(leaves); !bytes.Equal(root[:], sth.SHA256RootHash) {
+			t.Fatalf("root %x of the shrunk tree, recomputed %x", sth.SHA256RootHash, root)
+		}
+		set(tiled, Faults{ShrinkBy: 500, Cosignature: true})
+		cp, err := verifyCheckpoint(string(getOK(t, tiled.URL()+"checkpoint")), tiled.Origin(), tiled.PublicKey(), tiled.PublicKeyDER())
+		if err != nil || cp.size != 0 {
+			t.Fatalf("checkpoint of size %d (%v), want 0", cp.size, err)
+		}
+		set(tiled, Faults{})
+	})
+	t.Run("redirect", func(t *testing.T) {
+		set(rfc, Faults{RedirectTo: "http://127.0.0.1:9/elsewhere"})
+		resp, err := noRedirects.Get(sthURL + "?x=1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		want := "http://127.0.0.1:9/elsewhere/logs/rfc/ct/v1/get-sth?x=1"
+		if resp.StatusCode != http.StatusFound || resp.Header.Get("Location") != want {
+			t.Errorf("status %d, Location %q, want 302 to %q", resp.StatusCode, resp.Header.Get("Location"), want)
+		}
+		if n := rfc.Stats().Faults[FaultRedirect]; n != 1 {
+			t.Errorf("redirect counted %d times", n)
+		}
+	})
+	t.Run("reject", func(t *testing.T) {
+		set(rfc, Faults{Reject: http.StatusForbidden, RejectBody: "go away"})
+		if f := get(t, sthURL); f.status != http.StatusForbidden || string(f.body) != "go away" {
+			t.Errorf("status %d, body %q", f.status, f.body)
+		}
+		if err := rfc.SetFaults(Faults{Reject: 200}); err == nil {
+			t.Error("Reject 200 accepted")
+		}
+	})
+	t.Run("pad body", func(t *testing.T) {
+		set(rfc, Faults{PadBody: 1000})
+		f := get(t, rfc.URL()+"ct/v1/get-entries?start=0&end=0")
+		var v struct{ Entries []json.RawMessage }
+		if err := json.Unmarshal(f.body, &v); err != nil || len(v.Entries) != 1 {
+			t.Fatalf("padded body: %d entries, %v", len(v.Entries), err)
+		}
+		if !bytes.HasSuffix(f.body, bytes.Repeat([]byte{' '}, 1000)) {
+			t.Error("body not padded")
+		}
+		if f := get(t, rfc.URL()+"ct/v1/get-entries?start=99&end=99"); bytes.HasSuffix(f.body, []byte("  ")) {
+			t.Errorf("error answer (status %d) padded", f.status)
+		}
+		if bytes.HasSuffix(getOK(t, sthURL), []byte("  ")) {
+			t.Error("get-sth padded")
+		}
+	})
 	t.Run("counters", func(t *testing.T) {
 		set(rfc, Faults{})
 		before := rfc.Stats()
@@ -187,6 +253,12 @@ func TestFaultKnobs(t *testing.T) {
 			t.Errorf("total +%d, want 3", after.TotalRequests()-before.TotalRequests())
 		}
 	})
+}
+
+// noRedirects shows redirects to the test instead of following them.
+var noRedirects = &http.Client{
+	Timeout:       10 * time.Second,
+	CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 }
 
 // TestSpread checks Run's division of entries over logs.

@@ -128,7 +128,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	k := b.knobs()
-	d := k.admit(b.classify(rest))
+	ep := b.classify(rest)
+	d := k.admit(ep)
 	if last, ok := b.lastEntry(r, rest); ok && !k.hold(r.Context(), last) {
 		return
 	}
@@ -157,6 +158,13 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case FaultTile404:
 		writeResponse(w, notFound(), false)
 		return
+	case FaultRedirect:
+		w.Header().Set("Location", d.faults.RedirectTo+r.URL.RequestURI())
+		writeResponse(w, response{status: http.StatusFound, contentType: textPlain, body: []byte("moved\n")}, false)
+		return
+	case FaultReject:
+		writeResponse(w, response{status: d.faults.Reject, contentType: textPlain, body: []byte(d.faults.RejectBody)}, false)
+		return
 	}
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
 		w.Header().Set("Allow", "GET, HEAD")
@@ -167,6 +175,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if d.truncate && resp.status == http.StatusOK && len(resp.body) > 1 {
 		resp.body = resp.body[:len(resp.body)/2]
 		k.countFault(FaultTruncate)
+	}
+	if d.faults.PadBody > 0 && ep == EndpointGetEntries && resp.status == http.StatusOK {
+		resp.body = append(bytes.Clone(resp.body), bytes.Repeat([]byte{' '}, d.faults.PadBody)...)
+		k.countFault(FaultPadBody)
 	}
 	writeResponse(w, resp, resp.compressible && d.faults.GzipTiles)
 }

@@ -243,6 +243,24 @@ func (l *Log) Checkpoint() string {
 	return l.checkpoint
 }
 
+// servedHead returns the tree head and checkpoint to serve from s: the
+// published ones, or with f.ShrinkBy those of a smaller tree, signed now.
+func (l *Log) servedHead(s snapshot, f Faults) (TreeHead, string, error) {
+	if f.ShrinkBy == 0 {
+		return s.head, s.checkpoint, nil
+	}
+	size := max(s.head.Size-int64(f.ShrinkBy), 0)
+	root, err := tlog.TreeHash(size, s.hashes)
+	if err != nil {
+		return TreeHead{}, "", fmt.Errorf("fakelog: log %q tree hash: %w", l.name, err)
+	}
+	head, err := signTreeHead(l.key, s.head.Timestamp, size, root)
+	if err != nil {
+		return TreeHead{}, "", err
+	}
+	return head, formatCheckpoint(l.origin, l.logID, head), nil
+}
+
 // Entry describes a published entry for test expectations.
 type Entry struct {
 	Index     int64

@@ -48,7 +48,10 @@ func classifyRFC6962(rest string) Endpoint {
 func (l *Log) serveRFC6962(rest string, query url.Values, f Faults) response {
 	switch rest {
 	case pathGetSTH:
-		h := l.STH()
+		h, _, err := l.servedHead(l.snapshot(), f)
+		if err != nil {
+			return serverError(err)
+		}
 		return jsonResponse(sthJSON{TreeSize: h.Size, Timestamp: h.Timestamp, SHA256RootHash: h.RootHash[:], TreeHeadSignature: h.Signature})
 	case pathGetEntries:
 		return l.getEntries(query, f)
@@ -107,11 +110,16 @@ func queryIndex(query url.Values, name string) (int64, error) {
 	return n, nil
 }
 
+// serverError is a plain 500 naming err.
+func serverError(err error) response {
+	return response{status: http.StatusInternalServerError, contentType: textPlain, body: []byte(err.Error() + "\n")}
+}
+
 // jsonResponse encodes v as a 200 JSON response.
 func jsonResponse(v any) response {
 	body, err := json.Marshal(v)
 	if err != nil {
-		return response{status: http.StatusInternalServerError, contentType: textPlain, body: []byte(err.Error())}
+		return serverError(err)
 	}
 	return response{status: http.StatusOK, contentType: "application/json", body: body}
 }

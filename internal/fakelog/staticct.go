@@ -71,9 +71,12 @@ func (l *Log) serveStaticCT(rest string, f Faults) response {
 	s := l.snapshot()
 	switch classifyStaticCT(rest) {
 	case EndpointCheckpoint:
-		body := s.checkpoint
+		head, body, err := l.servedHead(s, f)
+		if err != nil {
+			return serverError(err)
+		}
 		if f.Cosignature {
-			body += l.witness.cosign(checkpointBody(l.origin, s.head.Size, s.head.RootHash), s.head.Timestamp/1000)
+			body += l.witness.cosign(checkpointBody(l.origin, head.Size, head.RootHash), head.Timestamp/1000)
 		}
 		return response{status: http.StatusOK, contentType: textPlain, body: []byte(body), mutable: true}
 	case EndpointIssuer:

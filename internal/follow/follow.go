@@ -79,11 +79,15 @@ type Follower struct {
 	// again before they are skipped, in case the body was damaged in transit.
 	// Only catchUp's goroutine touches it.
 	suspects map[uint64]bool
+	// largest is the largest tree size the log has shown. Only Run's
+	// goroutine touches it.
+	largest uint64
 }
 
 // source is the protocol-specific half of a follower.
 type source interface {
-	// head returns the log's current tree size and its timestamp (ms).
+	// head asks the log for its current tree size and its timestamp (ms).
+	// The caller counts the request.
 	head(ctx context.Context) (size, timestamp uint64, err error)
 	// window returns the end of the range to request starting at start.
 	window(start, size uint64) uint64
@@ -145,10 +149,11 @@ func New(log Log, cfg Config, deps Deps) (*Follower, error) {
 		f.m = NewMetrics(log.Name)
 	}
 	f.status.gauges = f.m
+	f.status.behindBy = uint64(cfg.BatchSize)
 	switch log.Kind {
 	case KindRFC6962, "":
 		f.src = &rfc6962Source{f: f, c: &ctclient.RFC6962{BaseURL: log.URL, HTTP: deps.HTTP,
-			UserAgent: deps.UserAgent, PublicKey: log.PublicKey}, page: cfg.BatchSize}
+			UserAgent: deps.UserAgent, PublicKey: log.PublicKey}, pages: newPager(cfg.BatchSize)}
 	case KindStaticCT:
 		f.src = &staticSource{f: f, c: &ctclient.StaticCT{MonitoringURL: log.URL, HTTP: deps.HTTP,
 			UserAgent: deps.UserAgent, PublicKey: log.PublicKey}}
@@ -167,8 +172,11 @@ func (f *Follower) Run(ctx context.Context, next uint64, known bool, deliver Del
 	f.status.setCursor(next, known)
 	var failures int
 	for ctx.Err() == nil {
-		size, ts, err := f.src.head(ctx)
+		size, ts, err := f.head(ctx, next, known)
 		if err != nil {
+			if ctx.Err() != nil {
+				break // stopped: not a failure of the log
+			}
 			failures++
 			f.sleep(ctx, f.failed(err, failures))
 			continue
@@ -179,13 +187,6 @@ func (f *Follower) Run(ctx context.Context, next uint64, known bool, deliver Del
 			known = true
 			f.status.setCursor(next, true)
 			f.logger.Info("no saved cursor; starting near the head", "start", next, "tree_size", size)
-		}
-		if next > size {
-			// A saved cursor past the head: the log shrank or we read a stale
-			// head. Wait for it rather than refetching or jumping.
-			f.logger.Warn("cursor is beyond the log's head; waiting", "cursor", next, "tree_size", size)
-			f.sleep(ctx, f.cfg.PollInterval)
-			continue
 		}
 		if next == size {
 			failures = 0
@@ -208,6 +209,33 @@ func (f *Follower) Run(ctx context.Context, next uint64, known bool, deliver Del
 	return ctx.Err()
 }
 
+// head asks the log for its head and checks it against what the follower
+// knows: a tree smaller than one the log showed before, or than the cursor,
+// fails the request as Inconsistent. The follower then waits, its cursor
+// unchanged, as after any failure.
+func (f *Follower) head(ctx context.Context, next uint64, known bool) (size, ts uint64, err error) {
+	err = f.request(ctx, func() (err error) {
+		if size, ts, err = f.src.head(ctx); err != nil {
+			return err
+		}
+		switch {
+		case size < f.largest:
+			err = fmt.Errorf("the log's tree shrank from %d to %d entries; waiting, nothing skipped", f.largest, size)
+		case known && next > size:
+			err = fmt.Errorf("cursor %d is beyond the log's tree size %d (the log lost entries, or the saved cursor is wrong); waiting, nothing skipped", next, size)
+		default:
+			f.largest = size
+			return nil
+		}
+		return &ctclient.Error{Op: "head", URL: f.log.URL, Kind: ctclient.Inconsistent, Err: err}
+	})
+	return size, ts, err
+}
+
+// headRefresh bounds one catch-up to this many poll intervals of issuing
+// windows, so that the head, and the lag, are read again while far behind.
+const headRefresh = 10
+
 // result is one fetched window.
 type result struct {
 	fetched
@@ -217,9 +245,12 @@ type result struct {
 }
 
 // catchUp fetches [next, size) with up to Concurrency windows in flight and
-// delivers in index order. It returns the new cursor; on an error it stops
-// issuing, delivers what is contiguous, and returns the cursor with the error.
+// delivers in index order. It stops issuing windows after headRefresh poll
+// intervals, and returns the new cursor once the issued ones are delivered;
+// on an error it stops issuing, delivers what is contiguous, and returns the
+// cursor with the error.
 func (f *Follower) catchUp(ctx context.Context, next, size uint64, deliver Deliver) (uint64, error) {
+	until := f.deps.Now().Add(headRefresh * f.cfg.PollInterval)
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	results := make(chan result, f.cfg.Concurrency)
@@ -253,7 +284,7 @@ func (f *Follower) catchUp(ctx context.Context, next, size uint64, deliver Deliv
 				launch(g.start, g.end)
 				continue
 			}
-			if issued >= size {
+			if issued >= size || !f.deps.Now().Before(until) {
 				break
 			}
 			end := f.src.window(issued, size)
@@ -342,6 +373,10 @@ func (f *Follower) failed(err error, failures int) time.Duration {
 	}
 	f.logger.Log(context.Background(), level, "fetch failed; retrying the same range", "err", err,
 		"failures", failures, "backoff", backoff, "cursor", f.status.get().Next)
+	if ce != nil && ce.Detail != "" {
+		// The log's own words: only for whoever debugs it.
+		f.logger.Debug("the log's answer", "op", ce.Op, "status", ce.Status, "answer", ce.Detail)
+	}
 	return backoff
 }
 

@@ -68,26 +68,45 @@ func follower(t *testing.T, l *fakelog.Log, cfg Config) *Follower {
 	return f
 }
 
-// run follows until want entries were handed over or the deadline passes.
+// run follows until the condition holds, failing the test after 90 s.
 func run(t *testing.T, f *Follower, start uint64, known bool, until func(*recorder) bool) *recorder {
 	t.Helper()
+	rec, ok := runFor(f, start, known, 90*time.Second, until)
+	if !ok {
+		t.Fatalf("timed out: status %+v", f.Status())
+	}
+	return rec
+}
+
+// runFor follows until the condition holds (true) or d passes (false).
+func runFor(f *Follower, start uint64, known bool, d time.Duration, until func(*recorder) bool) (*recorder, bool) {
 	rec := &recorder{}
-	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), d)
 	defer cancel()
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
 		f.Run(ctx, start, known, rec.deliver)
 	}()
+	ok := true
 	for !until(rec) {
 		if ctx.Err() != nil {
-			t.Fatalf("timed out: status %+v", f.Status())
+			ok = false
+			break
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
 	cancel()
 	<-done
-	return rec
+	return rec, ok
+}
+
+// requests returns how many requests of f's log had the outcome.
+func requests(f *Follower, outcome string) uint64 {
+	if c, ok := f.m.requests[outcome]; ok {
+		return c.Get()
+	}
+	return 0
 }
 
 func reached(n uint64) func(*recorder) bool {

@@ -22,7 +22,8 @@ type Metrics struct {
 // outcomes are the values of the requests_total outcome label.
 var outcomes = []string{"ok", ctclient.RateLimited.String(), ctclient.ServerError.String(),
 	ctclient.Timeout.String(), ctclient.NotFound.String(), ctclient.BadRequest.String(),
-	ctclient.Decode.String(), ctclient.BadSignature.String(), "other"}
+	ctclient.Decode.String(), ctclient.BadSignature.String(), ctclient.Redirect.String(),
+	ctclient.TooLarge.String(), ctclient.Inconsistent.String(), "other"}
 
 // NewMetrics returns (creating on first use) the metrics of the log called name.
 func NewMetrics(name string) *Metrics {

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"strconv"
 	"strings"
-	"sync"
 
 	"github.com/certstream/certstream/internal/ctclient"
 	"github.com/certstream/certstream/internal/ctdecode"
@@ -18,23 +17,18 @@ var errEmptyPage = errors.New("log returned no entries for a range inside its tr
 
 // rfc6962Source fetches with get-sth and get-entries.
 type rfc6962Source struct {
-	f    *Follower
-	c    *ctclient.RFC6962
-	mu   sync.Mutex
-	page int // window size: BatchSize, lowered to the log's observed page cap
+	f     *Follower
+	c     *ctclient.RFC6962
+	pages *pager // windows sized to the log's pages
 }
 
 func (s *rfc6962Source) head(ctx context.Context) (uint64, uint64, error) {
-	var sth ctclient.STH
-	err := s.f.request(ctx, func() (err error) {
-		sth, err = s.c.GetSTH(ctx)
-		return err
-	})
+	sth, err := s.c.GetSTH(ctx)
 	return sth.TreeSize, sth.Timestamp, err
 }
 
 func (s *rfc6962Source) window(start, size uint64) uint64 {
-	return min(start+uint64(s.pageSize()), size)
+	return s.pages.window(start, size)
 }
 
 func (s *rfc6962Source) fetch(ctx context.Context, start, end, _ uint64) (fetched, error) {
@@ -50,9 +44,7 @@ func (s *rfc6962Source) fetch(ctx context.Context, start, end, _ uint64) (fetche
 	if err != nil {
 		return fetched{}, err
 	}
-	if n := len(raw); uint64(n) < end-start {
-		s.observePage(n)
-	}
+	s.pages.observe(start, end-start, uint64(len(raw)))
 	out := fetched{ups: make([]*wire.Update, 0, len(raw)), n: uint64(len(raw))}
 	for i, r := range raw {
 		index := start + uint64(i)
@@ -64,23 +56,6 @@ func (s *rfc6962Source) fetch(ctx context.Context, start, end, _ uint64) (fetche
 		out.ups = append(out.ups, s.f.update(e, EntryLink(s.c.BaseURL, index)))
 	}
 	return out, nil
-}
-
-// pageSize and observePage share the window size between fetch goroutines.
-func (s *rfc6962Source) pageSize() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.page
-}
-
-// observePage lowers the window to a page size the log has shown it caps at,
-// so later windows are not all short.
-func (s *rfc6962Source) observePage(n int) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if n > 0 && n < s.page {
-		s.page = n
-	}
 }
 
 // EntryLink is the cert_link of an RFC 6962 entry: the log URL joined with

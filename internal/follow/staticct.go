@@ -28,11 +28,7 @@ const missingRetry = 10 * time.Minute
 const tileWidth = ctdecode.TileWidth
 
 func (s *staticSource) head(ctx context.Context) (uint64, uint64, error) {
-	var cp ctclient.Checkpoint
-	err := s.f.request(ctx, func() (err error) {
-		cp, err = s.c.GetCheckpoint(ctx)
-		return err
-	})
+	cp, err := s.c.GetCheckpoint(ctx)
 	return cp.TreeSize, cp.Timestamp, err
 }
 

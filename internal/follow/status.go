@@ -1,6 +1,7 @@
 package follow
 
 import (
+	"fmt"
 	"sync"
 	"time"
 
@@ -9,14 +10,19 @@ import (
 
 // Health of a log as the node sees it.
 const (
-	Healthy   = "healthy"   // the last request succeeded
-	Degraded  = "degraded"  // the last request failed; retrying
+	Healthy   = "healthy"   // the last request succeeded, and the follower keeps up
+	Degraded  = "degraded"  // the last request failed (retrying), or the follower falls behind
 	Unhealthy = "unhealthy" // several requests in a row failed, or none ever succeeded
 	Starting  = "starting"  // nothing tried yet
 )
 
 // unhealthyAfter is the number of consecutive failures that make a log unhealthy.
 const unhealthyAfter = 3
+
+// behindAfter is the number of heads in a row with a growing lag that make
+// a follower count as falling behind (when the lag grew by more than a
+// window's worth over them, so that noise does not).
+const behindAfter = 5
 
 // Status is a snapshot of a follower's progress and health.
 type Status struct {
@@ -37,10 +43,13 @@ type Status struct {
 // statusTracker guards a Status shared between the follower's goroutines
 // and readers; it keeps the per-log gauges in step.
 type statusTracker struct {
-	mu     sync.Mutex
-	s      Status
-	lastTS uint64 // log timestamp (ms) of the last delivered entry
-	gauges *Metrics
+	mu       sync.Mutex
+	s        Status
+	lastTS   uint64   // log timestamp (ms) of the last delivered entry
+	lags     []uint64 // the lag at the last behindAfter+1 heads, oldest first
+	behind   bool     // the lag kept growing: the follower falls behind
+	behindBy uint64   // the growth over the lags that counts as falling behind
+	gauges   *Metrics
 }
 
 func (t *statusTracker) get() Status {
@@ -55,7 +64,7 @@ func (t *statusTracker) health() string {
 	switch {
 	case t.s.ConsecutiveErrors >= unhealthyAfter, t.s.ConsecutiveErrors > 0 && t.s.LastSuccess.IsZero():
 		return Unhealthy
-	case t.s.ConsecutiveErrors > 0:
+	case t.s.ConsecutiveErrors > 0, t.behind:
 		return Degraded
 	case t.s.LastSuccess.IsZero():
 		return Starting
@@ -71,13 +80,39 @@ func (t *statusTracker) setCursor(next uint64, known bool) {
 	t.update(time.Now())
 }
 
+// setHead records a head. It does not end a streak of failures: a log
+// that answers get-sth but fails every fetch makes no progress.
 func (t *statusTracker) setHead(size, tsMillis uint64, now time.Time) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	t.s.TreeSize = size
 	t.s.HeadTimestamp = time.UnixMilli(int64(tsMillis))
 	t.s.LastSuccess = now
-	t.s.ConsecutiveErrors = 0
+	t.update(now)
+	t.trackLag(now)
+}
+
+// trackLag records the lag at a head and decides whether the follower
+// falls behind: the lag grew at each of the last behindAfter heads, and by
+// more than behindBy in all. Called with mu held.
+func (t *statusTracker) trackLag(now time.Time) {
+	if !t.s.CursorKnown {
+		return
+	}
+	t.lags = append(t.lags, t.s.LagEntries)
+	if len(t.lags) > behindAfter+1 {
+		t.lags = t.lags[1:]
+	}
+	growing := len(t.lags) == behindAfter+1 && t.lags[len(t.lags)-1]-t.lags[0] > t.behindBy
+	for i := 1; growing && i < len(t.lags); i++ {
+		growing = t.lags[i] > t.lags[i-1]
+	}
+	if growing && !t.behind {
+		t.s.LastError = fmt.Sprintf("falling behind: the lag grew from %d to %d entries over the last %d polls",
+			t.lags[0], t.s.LagEntries, behindAfter)
+		t.s.LastErrorAt = now
+	}
+	t.behind = growing
 	t.update(now)
 }
 
