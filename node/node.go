@@ -76,7 +76,7 @@ func Start(cfg *config.Config, opts Options) (*Node, error) {
 	n.State = spawn(engine, "state", state.New(state.Config{Path: cfg.CTLog.StateFile, Initial: cursors}), 1024)
 	sink, sinkCapacity := deltaSink(cfg.DeltaSink)
 	n.Router = spawn(engine, "router", router.New(router.Config{MailboxCapacity: cfg.Clients.MailboxCapacity,
-		TickInterval: clientTick, OnPublish: n.Recent.Add, Live: n.Clients, Sink: sink, SinkCapacity: sinkCapacity}), 4096)
+		TickInterval: clientTick, OnPublish: n.Recent.Add, Clients: n.Clients, Sink: sink, SinkCapacity: sinkCapacity}), 4096)
 	n.Dedup = spawn(engine, "dedup", dedup.New(dedup.Config{
 		Capacity: cfg.Dedup.Capacity, TTL: cfg.Dedup.TTL(), Router: n.Router}), 1024)
 

@@ -30,7 +30,7 @@ var streamPaths = []string{"/", "/full-stream", "/domains-only", "/sse"}
 // config watcher.
 type ops struct {
 	Lifecycle *lifecycle.Tracker
-	Clients   *router.Live
+	Clients   *router.Clients
 	Recent    *certindex.Index
 	Access    *access.Controller
 	started   time.Time
@@ -45,7 +45,7 @@ type ops struct {
 func (n *Node) startTracking(e *actor.Engine) {
 	n.started = time.Now()
 	n.Lifecycle, _ = lifecycle.Start(e)
-	n.Clients = router.NewLive()
+	n.Clients = router.NewClients()
 	n.Recent = certindex.New(recentCapacity)
 }
 

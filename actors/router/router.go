@@ -41,8 +41,8 @@ type Config struct {
 	// certificates before they are serialized (the recent-certificates
 	// index). It runs on the router's goroutine: it must be quick.
 	OnPublish func(updates []*wire.Update)
-	// Live, when set, is kept up to date with the router's subscribers.
-	Live *Live
+	// Clients, when set, is kept up to date with the router's subscribers.
+	Clients *Clients
 }
 
 // Router metrics, per stream type where it applies:
@@ -97,8 +97,9 @@ func (s *subscriber) stats() messages.ConnStats {
 	}
 }
 
-// state is everything the router keeps across restarts.
-type state struct {
+// subscriptions is everything the router keeps across restarts: its
+// subscribers and their rings, the sink, and the accounting.
+type subscriptions struct {
 	cfg     Config
 	subs    map[string]*subscriber // by PID id
 	byKind  [wire.NumStreams][wire.NumTransports][]*subscriber
@@ -127,9 +128,10 @@ type Stats struct {
 	Pushed     [wire.NumStreams]uint64 // frames pushed into rings per stream
 }
 
-// router is the receiver; all state is in *state so it survives restarts.
+// router is the receiver; everything it keeps is in *subscriptions so it
+// survives restarts.
 type router struct {
-	*state
+	*subscriptions
 	ticker actor.SendRepeater
 	ticks  bool
 }
@@ -148,8 +150,8 @@ func New(cfg Config) actor.Producer {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	st := &state{cfg: cfg, subs: make(map[string]*subscriber)}
-	return func() actor.Receiver { return &router{state: st} }
+	st := &subscriptions{cfg: cfg, subs: make(map[string]*subscriber)}
+	return func() actor.Receiver { return &router{subscriptions: st} }
 }
 
 // Receive handles the router's messages.
@@ -210,7 +212,7 @@ func (r *router) subscribe(c *actor.Context, msg messages.Subscribe) *actor.PID 
 	r.subs[pid.ID] = s
 	list := &r.byKind[s.stream][s.transport]
 	*list = append(*list, s)
-	r.cfg.Live.add(ring, s.stream, s.transport)
+	r.cfg.Clients.add(ring, s.stream, s.transport)
 	return pid
 }
 
@@ -243,7 +245,7 @@ func (r *router) unsubscribe(c *actor.Context, pid *actor.PID) {
 		}
 	}
 	s.ring.Close()
-	r.cfg.Live.remove(s.ring, s.ring.Stats())
+	r.cfg.Clients.remove(s.ring, s.ring.Stats())
 	c.Engine().Poison(s.pid)
 	if len(r.closed) == maxClosed {
 		r.closed = append(r.closed[:0], r.closed[1:]...)
@@ -258,7 +260,7 @@ func (r *router) publish(c *actor.Context, updates []*wire.Update) {
 		r.cfg.OnPublish(updates)
 	}
 	messagesIn.Add(len(updates))
-	r.cfg.Live.received(len(updates))
+	r.cfg.Clients.received(len(updates))
 	r.stats.In += uint64(len(updates))
 	if r.sink != nil {
 		wake := false

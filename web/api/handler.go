@@ -48,7 +48,7 @@ type Config struct {
 type Sources struct {
 	Start    time.Time                       // when the node started (uptime)
 	Fetchers *logs.Registry                  // the followed logs
-	Clients  *router.Live                    // the router's client accounting
+	Clients  *router.Clients                 // the router's client accounting
 	Recent   *certindex.Index                // recent certificates
 	Sent     func() (messages, bytes uint64) // written to this node's clients, all transports
 	Tree     func() *lifecycle.View          // the live actor tree

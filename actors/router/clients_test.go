@@ -15,9 +15,9 @@ import (
 // and certificates in; OnPublish sees every run of updates.
 func TestLiveTotalsAndOnPublish(t *testing.T) {
 	e, _ := actor.NewEngine(actor.NewEngineConfig())
-	live := NewLive()
+	live := NewClients()
 	var seen [][]*wire.Update
-	r := e.Spawn(New(Config{MailboxCapacity: 3, Live: live, TickInterval: time.Hour,
+	r := e.Spawn(New(Config{MailboxCapacity: 3, Clients: live, TickInterval: time.Hour,
 		OnPublish: func(u []*wire.Update) { seen = append(seen, u) }}), "router")
 	lite, _ := subscribe(t, e, r, wire.StreamLite, wire.WebSocket, "a")
 	_, fullPID := subscribe(t, e, r, wire.StreamFull, wire.SSE, "b")

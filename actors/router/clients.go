@@ -8,12 +8,12 @@ import (
 	"github.com/certstream/certstream/internal/wire"
 )
 
-// Live is the router's client accounting readable from any goroutine: the
+// Clients is the router's client accounting readable from any goroutine: the
 // rings of its live subscribers and the final counts of departed ones. The
 // router touches it only when a client comes or goes; readers (metrics
 // scrapes, the API) compute totals from the rings when they ask, so nothing
 // is counted per message here.
-type Live struct {
+type Clients struct {
 	mu     sync.Mutex
 	rings  map[*mailbox.Ring[[]byte]]kind
 	closed Totals // departed subscribers' counters (Connections and queue fields unused)
@@ -49,19 +49,19 @@ func (t Totals) ConnectionCount() int {
 	return n
 }
 
-// NewLive returns an empty accounting to put in Config.Live.
-func NewLive() *Live {
-	return &Live{rings: map[*mailbox.Ring[[]byte]]kind{}}
+// NewClients returns an empty accounting to put in Config.Clients.
+func NewClients() *Clients {
+	return &Clients{rings: map[*mailbox.Ring[[]byte]]kind{}}
 }
 
 // received counts n certificates in.
-func (l *Live) received(n int) {
+func (l *Clients) received(n int) {
 	if l != nil {
 		l.in.Add(uint64(n))
 	}
 }
 
-func (l *Live) add(r *mailbox.Ring[[]byte], s wire.Stream, t wire.Transport) {
+func (l *Clients) add(r *mailbox.Ring[[]byte], s wire.Stream, t wire.Transport) {
 	if l == nil {
 		return
 	}
@@ -73,7 +73,7 @@ func (l *Live) add(r *mailbox.Ring[[]byte], s wire.Stream, t wire.Transport) {
 // remove forgets r, keeping its final counts; st is its Stats once closed
 // (nothing queued). Frames still in flight then are counted as dropped: the
 // router no longer learns whether they were written.
-func (l *Live) remove(r *mailbox.Ring[[]byte], st mailbox.Stats) {
+func (l *Clients) remove(r *mailbox.Ring[[]byte], st mailbox.Stats) {
 	if l == nil {
 		return
 	}
@@ -89,7 +89,7 @@ func (l *Live) remove(r *mailbox.Ring[[]byte], st mailbox.Stats) {
 }
 
 // Totals computes the current totals.
-func (l *Live) Totals() Totals {
+func (l *Clients) Totals() Totals {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	t := l.closed
