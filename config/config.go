@@ -9,7 +9,10 @@
 package config
 
 import (
+	"crypto"
+	"crypto/x509"
 	"encoding/base64"
+	"fmt"
 	"net"
 	"net/netip"
 	"strconv"
@@ -244,12 +247,21 @@ func (c CTLogConfig) RetryInitial() time.Duration { return ms(c.RetryInitialMS) 
 // RetryMax is retry_max_ms as a duration.
 func (c CTLogConfig) RetryMax() time.Duration { return ms(c.RetryMaxMS) }
 
-// KeyDER returns the decoded public key, or nil when none is configured.
-func (l CustomLog) KeyDER() ([]byte, error) {
+// PublicKey decodes key (base64 of a DER SubjectPublicKeyInfo, as log
+// lists carry log keys); it is nil when none is configured.
+func (l CustomLog) PublicKey() (crypto.PublicKey, error) {
 	if l.Key == "" {
 		return nil, nil
 	}
-	return base64.StdEncoding.DecodeString(l.Key)
+	der, err := base64.StdEncoding.DecodeString(l.Key)
+	if err != nil {
+		return nil, fmt.Errorf("not valid base64: %w", err)
+	}
+	pub, err := x509.ParsePKIXPublicKey(der)
+	if err != nil {
+		return nil, fmt.Errorf("not a PKIX public key: %w", err)
+	}
+	return pub, nil
 }
 
 // TTL is ttl_secs as a duration.

@@ -192,8 +192,18 @@ func TestHelpers(t *testing.T) {
 	if len(got) != 2 || got[0].String() != "10.0.0.0/8" || got[1].String() != "192.0.2.7/32" {
 		t.Errorf("TrustedProxyPrefixes = %v", got)
 	}
-	l := CustomLog{Key: testKey(t)}
-	if der, err := l.KeyDER(); err != nil || len(der) == 0 {
-		t.Errorf("KeyDER = %d bytes, %v", len(der), err)
+}
+
+func TestCustomLogPublicKey(t *testing.T) {
+	if pub, err := (CustomLog{Key: testKey(t)}).PublicKey(); err != nil || pub == nil {
+		t.Errorf("PublicKey = %v, %v", pub, err)
+	}
+	if pub, err := (CustomLog{}).PublicKey(); err != nil || pub != nil {
+		t.Errorf("no key: PublicKey = %v, %v", pub, err)
+	}
+	for _, bad := range []string{"!!", "AAEC"} {
+		if _, err := (CustomLog{Key: bad}).PublicKey(); err == nil {
+			t.Errorf("PublicKey(%q) succeeded", bad)
+		}
 	}
 }

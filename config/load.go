@@ -30,14 +30,10 @@ const MaxFileSize = 1 << 20
 // config file may have; the configuration itself is three levels deep.
 const maxDepth = 16
 
-// FindFile picks the config file: flagPath when set, else $CERTSTREAM_CONFIG,
-// else ./certstream.toml when it exists. It returns "" (and no error) when
-// none applies, meaning defaults; a file named explicitly that does not exist
-// is an error.
-func FindFile(flagPath string) (string, error) {
-	return findFile(flagPath, os.Getenv(EnvConfigFile))
-}
-
+// findFile picks the config file: flagPath when set, else envPath (the
+// value of $CERTSTREAM_CONFIG), else ./certstream.toml when it exists. It
+// returns "" (and no error) when none applies, meaning defaults; a file named
+// explicitly that does not exist is an error.
 func findFile(flagPath, envPath string) (string, error) {
 	for _, c := range []struct{ path, from string }{{flagPath, "--config"}, {envPath, "$" + EnvConfigFile}} {
 		if c.path == "" {
@@ -69,7 +65,7 @@ func isFile(path string) error {
 	return nil
 }
 
-// LoadNamed finds the config file like [FindFile] (reading CERTSTREAM_CONFIG
+// LoadNamed finds the config file like findFile (reading CERTSTREAM_CONFIG
 // from environ) and loads it with [Load]. It returns the file used ("" for
 // defaults only). Any error is a *[Problems].
 func LoadNamed(flagPath string, environ []string) (*Config, string, error) {

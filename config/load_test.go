@@ -305,10 +305,9 @@ func TestFindFileOrder(t *testing.T) {
 
 	check := func(name, flagPath, envPath, wantPath string, wantErr bool) {
 		t.Helper()
-		t.Setenv(EnvConfigFile, envPath)
-		got, err := FindFile(flagPath)
+		got, err := findFile(flagPath, envPath)
 		if got != wantPath || (err != nil) != wantErr {
-			t.Errorf("%s: FindFile(%q) with $%s=%q = %q, %v; want %q, error %v",
+			t.Errorf("%s: findFile(%q) with $%s=%q = %q, %v; want %q, error %v",
 				name, flagPath, EnvConfigFile, envPath, got, err, wantPath, wantErr)
 		}
 	}

@@ -1,8 +1,6 @@
 package config
 
 import (
-	"crypto/x509"
-	"encoding/base64"
 	"fmt"
 	"math"
 	"net/netip"
@@ -254,8 +252,8 @@ func (v validator) ctLog(c CTLogConfig) {
 			urls[sameLog(l.URL)] = i
 			v.httpURL(key+".url", l.URL)
 		}
-		if l.Key != "" {
-			v.publicKey(key+".key", l.Key)
+		if _, err := l.PublicKey(); err != nil {
+			v.bad(key+".key", "%v", err)
 		}
 	}
 }
@@ -283,18 +281,6 @@ func (v validator) httpURL(key, s string) {
 		v.bad(key, "URL scheme must be http or https, got %q", s)
 	case u.Host == "":
 		v.bad(key, "URL has no host: %q", s)
-	}
-}
-
-// publicKey checks that s is base64 of a DER SubjectPublicKeyInfo.
-func (v validator) publicKey(key, s string) {
-	der, err := base64.StdEncoding.DecodeString(s)
-	if err != nil {
-		v.bad(key, "not valid base64: %v", err)
-		return
-	}
-	if _, err := x509.ParsePKIXPublicKey(der); err != nil {
-		v.bad(key, "not a PKIX public key: %v", err)
 	}
 }
 

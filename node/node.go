@@ -5,8 +5,6 @@ package node
 
 import (
 	"context"
-	"crypto/x509"
-	"encoding/base64"
 	"fmt"
 	"log/slog"
 	"net"
@@ -190,14 +188,9 @@ func customLogs(in []config.CustomLog) ([]follow.Log, error) {
 		if l.Operator == "" {
 			l.Operator = c.URL
 		}
-		if c.Key != "" {
-			der, err := base64.StdEncoding.DecodeString(c.Key)
-			if err == nil {
-				l.PublicKey, err = x509.ParsePKIXPublicKey(der)
-			}
-			if err != nil {
-				return nil, fmt.Errorf("custom log %q: key: %w", c.Name, err)
-			}
+		var err error
+		if l.PublicKey, err = c.PublicKey(); err != nil {
+			return nil, fmt.Errorf("custom log %q: key: %w", c.Name, err)
 		}
 		out = append(out, l)
 	}

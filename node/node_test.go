@@ -1,6 +1,7 @@
 package node
 
 import (
+	"fmt"
 	"net"
 	"strings"
 	"syscall"
@@ -12,7 +13,6 @@ import (
 	"github.com/certstream/certstream/messages"
 
 	"github.com/certstream/certstream/internal/fakelog"
-	"github.com/certstream/certstream/internal/follow"
 )
 
 // TestEveryEntryReachesEveryClientOnce runs the real node against the fake
@@ -105,8 +105,8 @@ func TestFaultsLoseNothing(t *testing.T) {
 	if want.garbage[beta.URL()] == 0 {
 		t.Fatal("no garbage leaves were published; the test is not testing them")
 	}
-	if got := follow.NewMetrics(beta.Description()).ParseFailures(); got != uint64(want.garbage[beta.URL()]) {
-		t.Errorf("parse failures counted %d, want %d", got, want.garbage[beta.URL()])
+	if got := scrape(t, n)[fmt.Sprintf("certstream_ct_parse_failures_total{log=%q}", beta.Description())]; got != float64(want.garbage[beta.URL()]) {
+		t.Errorf("parse failures counted %v, want %d", got, want.garbage[beta.URL()])
 	}
 	for _, l := range []interface{ Stats() fakelog.Stats }{f.logs[0], f.logs[1], f.logs[2], f.navigli} {
 		if len(l.Stats().Faults) == 0 {

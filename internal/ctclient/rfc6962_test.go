@@ -220,25 +220,6 @@ func TestGetSTHDecodeErrors(t *testing.T) {
 	}
 }
 
-func TestParseSPKI(t *testing.T) {
-	const b64 = "MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAEosAKv4oUdcZCn+6/A3TTY9/BR5E/UHIK7yEr30sgTXpiEJTpT3JRGjcShUuTS/eA5bLtK/R5a86h1k/PmUCOVA=="
-	pub, der, err := ParseSPKI(b64)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if want := testLogKey(t); !want.(interface{ Equal(crypto.PublicKey) bool }).Equal(pub) {
-		t.Error("ParseSPKI returned another key than test-log-key.pub.pem")
-	}
-	if base64.StdEncoding.EncodeToString(der) != b64 {
-		t.Error("ParseSPKI DER differs from its input")
-	}
-	for _, bad := range []string{"", "!!", "AAEC"} {
-		if _, _, err := ParseSPKI(bad); err == nil {
-			t.Errorf("ParseSPKI(%q) succeeded", bad)
-		}
-	}
-}
-
 // BenchmarkDecodeEntries decodes a 1000-entry get-entries page built from
 // the real 2013 entries.
 func BenchmarkDecodeEntries(b *testing.B) {

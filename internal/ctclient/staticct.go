@@ -21,22 +21,12 @@ type StaticCT struct {
 	PublicKey     crypto.PublicKey // when set, GetCheckpoint verifies the log's signature
 	// Origin is the checkpoint origin the log must use. When empty, the
 	// checkpoint's own origin line is taken as is (real logs use their
-	// submission prefix, which often differs from the monitoring prefix;
-	// OriginFromURL derives it from a URL).
+	// submission prefix, which often differs from the monitoring prefix).
 	Origin string
 }
 
 // TileWidth is the number of entries of a full tile.
 const TileWidth = 256
-
-// OriginFromURL derives a checkpoint origin from a log URL: the scheme and
-// any trailing slashes are stripped.
-func OriginFromURL(u string) string {
-	if _, rest, ok := strings.Cut(u, "://"); ok {
-		u = rest
-	}
-	return strings.TrimRight(u, "/")
-}
 
 // GetCheckpoint fetches and parses the log's checkpoint. With a PublicKey, a
 // missing or invalid log signature is a BadSignature error; cosignatures and

@@ -34,18 +34,6 @@ func TestDataTilePath(t *testing.T) {
 	}
 }
 
-func TestOriginFromURL(t *testing.T) {
-	for in, want := range map[string]string{
-		"https://log.sycamore.ct.letsencrypt.org/2026h1/": "log.sycamore.ct.letsencrypt.org/2026h1",
-		"http://127.0.0.1:8080/log//":                     "127.0.0.1:8080/log",
-		"tuscolo2026h1.sunlight.geomys.org":               "tuscolo2026h1.sunlight.geomys.org",
-	} {
-		if got := OriginFromURL(in); got != want {
-			t.Errorf("OriginFromURL(%q) = %q, want %q", in, got, want)
-		}
-	}
-}
-
 // serveCheckpoint serves note as the checkpoint of a log under /log/.
 func serveCheckpoint(t *testing.T, note []byte) string {
 	t.Helper()

@@ -5,8 +5,6 @@ import (
 	"crypto/ecdsa"
 	"crypto/rsa"
 	"crypto/sha256"
-	"crypto/x509"
-	"encoding/base64"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -63,18 +61,4 @@ func verifyTreeHead(pub crypto.PublicKey, timestamp, size uint64, root [32]byte,
 		return fmt.Errorf("unsupported public key type %T", pub)
 	}
 	return nil
-}
-
-// ParseSPKI decodes a base64 SubjectPublicKeyInfo, as log lists carry log
-// keys, and returns the key and its DER.
-func ParseSPKI(b64 string) (crypto.PublicKey, []byte, error) {
-	der, err := base64.StdEncoding.DecodeString(b64)
-	if err != nil {
-		return nil, nil, fmt.Errorf("ctclient: public key: bad base64: %w", err)
-	}
-	pub, err := x509.ParsePKIXPublicKey(der)
-	if err != nil {
-		return nil, nil, fmt.Errorf("ctclient: public key: %w", err)
-	}
-	return pub, der, nil
 }

@@ -17,7 +17,8 @@ import (
 type Part struct {
 	// Values are the partition values, in Options.PartitionColumns order.
 	Values []string
-	// Record holds the rows, with the writer's DataSchema.
+	// Record holds the rows, with the table's data schema (its columns less
+	// the partition columns).
 	Record arrow.RecordBatch
 }
 

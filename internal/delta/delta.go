@@ -183,10 +183,6 @@ func (w *Writer) Marks() map[string]int64 {
 // Files returns the number of live data files in the table.
 func (w *Writer) Files() int { return len(w.adds) }
 
-// DataSchema returns the schema of the records Commit takes: the table
-// schema without the partition columns.
-func (w *Writer) DataSchema() *arrow.Schema { return w.dataSchema }
-
 // reset forgets the table state before a full reload.
 func (w *Writer) reset() {
 	w.version, w.protocol, w.meta = -1, nil, nil

@@ -140,8 +140,8 @@ func TestNothingSkippedDespiteFaults(t *testing.T) {
 			if i != len(got) {
 				t.Fatalf("%d extra deliveries", len(got)-i)
 			}
-			if garbage := 700 / 17; f.m.ParseFailures() != uint64(garbage) {
-				t.Fatalf("parse failures %d, want %d", f.m.ParseFailures(), garbage)
+			if garbage := 700 / 17; f.m.parseFailures.Get() != uint64(garbage) {
+				t.Fatalf("parse failures %d, want %d", f.m.parseFailures.Get(), garbage)
 			}
 			if f.Status().Errors == 0 {
 				t.Fatal("no request failed: the faults did not fire")

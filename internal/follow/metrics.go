@@ -74,9 +74,6 @@ func (m *Metrics) Published(n int) { m.published.Add(n) }
 // Restarted counts one restart of the log's fetcher.
 func (m *Metrics) Restarted() { m.restarts.Inc() }
 
-// ParseFailures returns how many undecodable entries were skipped.
-func (m *Metrics) ParseFailures() uint64 { return m.parseFailures.Get() }
-
 // sanitize keeps a log name safe inside a quoted label value.
 func sanitize(s string) string {
 	return strings.NewReplacer(`"`, `'`, `\`, `/`, "\n", " ").Replace(s)

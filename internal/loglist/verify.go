@@ -13,10 +13,6 @@ import (
 	"strings"
 )
 
-// GoogleURL is where Google publishes its v3 list; the signature is at the
-// same URL with ".sig" in place of ".json".
-const GoogleURL = "https://www.gstatic.com/ct/log_list/v3/log_list.json"
-
 // Size caps of a fetched list and signature.
 const (
 	maxListBytes = 16 << 20

@@ -20,10 +20,8 @@ const (
 const (
 	CloseNormal          uint16 = 1000 // normal closure
 	CloseGoingAway       uint16 = 1001 // server shutting down, client unresponsive
-	CloseProtocolError   uint16 = 1002 // the client broke the protocol
 	ClosePolicyViolation uint16 = 1008 // e.g. a client too slow to keep up
 	CloseTooBig          uint16 = 1009 // a client message over the read limit
-	CloseInternalError   uint16 = 1011 // the server could not serve the client
 )
 
 // MaxControlPayload is the largest payload of a control frame (close, ping,
