@@ -17,6 +17,7 @@ import (
 	"github.com/certstream/certstream/actors/deltasink"
 	"github.com/certstream/certstream/actors/router"
 	"github.com/certstream/certstream/internal/archive"
+	"github.com/certstream/certstream/internal/await"
 	"github.com/certstream/certstream/internal/delta/deltatest"
 	"github.com/certstream/certstream/internal/mailbox"
 	"github.com/certstream/certstream/internal/wire"
@@ -90,17 +91,10 @@ func (h *harness) stats() archive.Stats {
 // waitFor polls the sink's stats until cond holds (10 s at most).
 func (h *harness) waitFor(what string, cond func(archive.Stats) bool) archive.Stats {
 	h.t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
+	return await.Value(h.t, 10*time.Second, what, func() (archive.Stats, bool) {
 		st := h.stats()
-		if cond(st) {
-			return st
-		}
-		if time.Now().After(deadline) {
-			h.t.Fatalf("timed out waiting for %s; stats %+v", what, st)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+		return st, cond(st)
+	})
 }
 
 func (h *harness) stop() {

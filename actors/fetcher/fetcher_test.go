@@ -11,6 +11,7 @@ import (
 	"github.com/anthdm/hollywood/actor"
 
 	"github.com/certstream/certstream/actors/supervise"
+	"github.com/certstream/certstream/internal/await"
 	"github.com/certstream/certstream/internal/fakelog"
 	"github.com/certstream/certstream/internal/follow"
 	"github.com/certstream/certstream/internal/wire"
@@ -73,13 +74,7 @@ func newEngine(t *testing.T) *actor.Engine {
 
 func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(15 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	await.True(t, 15*time.Second, what, cond)
 }
 
 // TestPanicRestartsFromTheReportedCursor panics the follower in the middle

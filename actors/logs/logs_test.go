@@ -21,6 +21,7 @@ import (
 	"github.com/anthdm/hollywood/actor"
 
 	"github.com/certstream/certstream/actors/supervise"
+	"github.com/certstream/certstream/internal/await"
 	"github.com/certstream/certstream/internal/fakelog"
 	"github.com/certstream/certstream/internal/follow"
 	"github.com/certstream/certstream/internal/loglist"
@@ -92,13 +93,10 @@ func sign(t *testing.T, key *rsa.PrivateKey, data []byte) []byte {
 // want (comma-separated, sorted).
 func waitFollowing(t *testing.T, reg *Registry, want string) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for strings.Join(following(reg), ",") != want {
-		if time.Now().After(deadline) {
-			t.Fatalf("following %v, want %s", following(reg), want)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	await.Value(t, 10*time.Second, "following "+want, func() (string, bool) {
+		got := strings.Join(following(reg), ",")
+		return got, got == want
+	})
 }
 
 func following(reg *Registry) []string {
@@ -319,10 +317,7 @@ func TestStallingListRefreshKeepsAnswering(t *testing.T) {
 		RefreshInterval: 50 * time.Millisecond})
 	pid := e.Spawn(producer, "logs")
 	defer func() { <-e.Poison(pid).Done() }()
-	waitFor := time.Now().Add(5 * time.Second)
-	for asked.Load() == 0 && time.Now().Before(waitFor) {
-		time.Sleep(10 * time.Millisecond)
-	}
+	await.True(t, 5*time.Second, "the first list request", func() bool { return asked.Load() > 0 })
 	for range 5 {
 		if _, err := e.Request(pid, messages.Inspect{}, time.Second).Result(); err != nil {
 			t.Fatalf("inspect while the list refresh stalls: %v", err)

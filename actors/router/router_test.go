@@ -12,6 +12,7 @@ import (
 
 	"github.com/anthdm/hollywood/actor"
 
+	"github.com/certstream/certstream/internal/await"
 	"github.com/certstream/certstream/internal/certfields"
 	"github.com/certstream/certstream/internal/fixtures"
 	"github.com/certstream/certstream/internal/mailbox"
@@ -148,23 +149,12 @@ func TestRouterTicksOnlyDueSubscribers(t *testing.T) {
 	waiting, _ := subscribeWith(t, e, r, messages.Subscribe{Stream: wire.StreamLite, Transport: wire.WebSocket,
 		Name: "waiting", TickAfter: &after})
 	always, _ := subscribe(t, e, r, wire.StreamLite, wire.WebSocket, "always")
-	deadline := time.Now().Add(5 * time.Second)
-	for always.tickCount() < 5 && time.Now().Before(deadline) {
-		time.Sleep(10 * time.Millisecond)
-	}
-	if n := always.tickCount(); n < 5 {
-		t.Fatalf("a subscriber without TickAfter got %d ticks", n)
-	}
+	await.True(t, 5*time.Second, "five ticks of a subscriber without TickAfter", func() bool { return always.tickCount() >= 5 })
 	if n := waiting.tickCount(); n != 0 {
 		t.Fatalf("a subscriber whose TickAfter is an hour away got %d ticks", n)
 	}
 	after.Store(time.Now().UnixMilli())
-	for waiting.tickCount() == 0 && time.Now().Before(deadline) {
-		time.Sleep(10 * time.Millisecond)
-	}
-	if waiting.tickCount() == 0 {
-		t.Fatal("a subscriber whose TickAfter has come got no tick")
-	}
+	await.True(t, 5*time.Second, "a tick for the subscriber whose TickAfter has come", func() bool { return waiting.tickCount() > 0 })
 }
 
 func TestRouterReleasesThePublishedBatchOnceRouted(t *testing.T) {
