@@ -7,8 +7,13 @@ import (
 	"github.com/VictoriaMetrics/metrics"
 	"github.com/valyala/fasthttp"
 
+	"github.com/certstream/certstream/internal/buildinfo"
 	"github.com/certstream/certstream/internal/follow"
 )
+
+// Every family is exposed with # HELP and # TYPE lines, so that Prometheus
+// scrapes counters and histograms typed rather than untyped.
+func init() { metrics.ExposeMetadata(true) }
 
 // metrics writes every registered metric, the Go and process metrics, and
 // the values computed at scrape time from the node's state:
@@ -19,6 +24,7 @@ import (
 //	certstream_ct_logs{health}                followed logs by health
 //	certstream_recent_certificates            certificates held for /api/cert
 //	certstream_uptime_seconds                 since the node started
+//	certstream_build_info{version,commit,goversion}  1, labelled with the running build
 func (src *Sources) metrics(ctx *fasthttp.RequestCtx) {
 	ctx.SetContentType("text/plain; version=0.0.4; charset=utf-8")
 	w := ctx.Response.BodyWriter()
@@ -35,9 +41,12 @@ func (src *Sources) writeScraped(w io.Writer) {
 	for _, f := range src.Fetchers.Fetchers() {
 		byHealth[f.Shared.Status().Health]++
 	}
+	metrics.WriteMetadataIfNeeded(w, "certstream_ct_logs", "gauge") // once for the family
 	for _, h := range []string{follow.Healthy, follow.Degraded, follow.Unhealthy, follow.Starting} {
-		metrics.WriteGaugeUint64(w, fmt.Sprintf(`certstream_ct_logs{health=%q}`, h), byHealth[h])
+		fmt.Fprintf(w, "certstream_ct_logs{health=%q} %d\n", h, byHealth[h])
 	}
 	metrics.WriteGaugeUint64(w, "certstream_recent_certificates", uint64(src.Recent.Len()))
 	metrics.WriteGaugeFloat64(w, "certstream_uptime_seconds", src.uptime())
+	metrics.WriteGaugeUint64(w, fmt.Sprintf("certstream_build_info{version=%q,commit=%q,goversion=%q}",
+		buildinfo.Version(), buildinfo.Commit(), buildinfo.GoVersion()), 1)
 }
