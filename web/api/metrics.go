@@ -15,8 +15,9 @@ import (
 // scrapes counters and histograms typed rather than untyped.
 func init() { metrics.ExposeMetadata(true) }
 
-// metrics writes every registered metric, the Go and process metrics, and
-// the values computed at scrape time from the node's state:
+// metrics writes every registered metric, the Go and process metrics (with
+// the open file descriptors), and the values computed at scrape time from
+// the node's state:
 //
 //	certstream_client_messages_dropped_total  messages dropped for clients (slow or gone), over the node's life
 //	certstream_client_mailbox_depth_sum       messages queued for all clients now
@@ -29,6 +30,7 @@ func (src *Sources) metrics(ctx *fasthttp.RequestCtx) {
 	ctx.SetContentType("text/plain; version=0.0.4; charset=utf-8")
 	w := ctx.Response.BodyWriter()
 	metrics.WritePrometheus(w, true)
+	metrics.WriteFDMetrics(w) // process_open_fds: each client holds one
 	src.writeScraped(w)
 }
 

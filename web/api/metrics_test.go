@@ -36,6 +36,7 @@ func TestMetricsAreTyped(t *testing.T) {
 		"# TYPE certstream_ct_logs gauge",
 		"# TYPE certstream_build_info gauge",
 		"# TYPE go_goroutines gauge",
+		"# TYPE process_open_fds gauge",
 	} {
 		if !strings.Contains(body, want+"\n") {
 			t.Errorf("no %q line", want)
