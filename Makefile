@@ -6,11 +6,15 @@ BIN     := bin/certstream
 PKGS    := ./...
 SCENARIO ?=
 BENCHFLAGS ?=
+# What `certstream version` reports (also when the go command records no VCS information).
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null)
+COMMIT  ?= $(shell git rev-parse HEAD 2>/dev/null)
+STAMP   := -X github.com/certstream/certstream/internal/buildinfo.version=$(VERSION) -X github.com/certstream/certstream/internal/buildinfo.commit=$(COMMIT)
 
 .PHONY: build run demo test lint bench microbench fuzz clean verify-delta static static-check docker dashboard-check systemd-check
 
 build:
-	$(GO) build -o $(BIN) ./cmd/certstream
+	$(GO) build -ldflags "$(STAMP)" -o $(BIN) ./cmd/certstream
 
 run: build
 	./$(BIN)
@@ -50,8 +54,6 @@ verify-delta:
 	node scripts/verify-delta/verify.mjs "$(TABLE)"
 
 # The release binary the container ships: static, -trimpath, version stamped.
-VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null)
-COMMIT  ?= $(shell git rev-parse HEAD 2>/dev/null)
 static:
 	scripts/build-static.sh bin/certstream-static "$(VERSION)" "$(COMMIT)"
 
