@@ -59,7 +59,7 @@ static:
 
 # Run the Dockerfile's exact build and check the binary (static, stamped). Minutes on a cold cache.
 static-check:
-	CERTSTREAM_TEST_STATIC_BUILD=1 $(GO) test -count=1 -run TestStaticBuildAsInTheDockerfile -v ./cmd/certstream
+	STATIC_BUILD_CHECK=1 $(GO) test -count=1 -run TestStaticBuildAsInTheDockerfile -v ./cmd/certstream
 
 docker:
 	docker build --build-arg VERSION="$(VERSION)" --build-arg COMMIT="$(COMMIT)" -t certstream:latest .

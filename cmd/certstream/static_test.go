@@ -15,7 +15,7 @@ import (
 // (scripts/build-static.sh) and checks its binary: statically linked,
 // built without cgo and local paths, the version and commit stamped. The
 // build compiles every dependency anew (-trimpath), minutes on a cold cache:
-// it runs when CERTSTREAM_TEST_STATIC_BUILD=1 (make static-check).
+// it runs when STATIC_BUILD_CHECK=1 (make static-check).
 func TestStaticBuildAsInTheDockerfile(t *testing.T) {
 	dockerfile, err := os.ReadFile("../../Dockerfile")
 	if err != nil {
@@ -24,8 +24,8 @@ func TestStaticBuildAsInTheDockerfile(t *testing.T) {
 	if !strings.Contains(string(dockerfile), "RUN scripts/build-static.sh ") {
 		t.Fatal("the Dockerfile no longer builds with scripts/build-static.sh; this test checks that build")
 	}
-	if os.Getenv("CERTSTREAM_TEST_STATIC_BUILD") != "1" {
-		t.Skip("set CERTSTREAM_TEST_STATIC_BUILD=1 to run the container's build (make static-check)")
+	if os.Getenv("STATIC_BUILD_CHECK") != "1" {
+		t.Skip("set STATIC_BUILD_CHECK=1 to run the container's build (make static-check)")
 	}
 	out := filepath.Join(t.TempDir(), "certstream")
 	cmd := exec.Command("sh", "scripts/build-static.sh", out, "v9.8.7-test", "0123abc")
