@@ -6,11 +6,15 @@ BIN     := bin/certstream
 PKGS    := ./...
 SCENARIO ?=
 BENCHFLAGS ?=
+# What `certstream version` reports (also when the go command records no VCS information).
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null)
+COMMIT  ?= $(shell git rev-parse HEAD 2>/dev/null)
+STAMP   := -X github.com/certstream/certstream/internal/buildinfo.version=$(VERSION) -X github.com/certstream/certstream/internal/buildinfo.commit=$(COMMIT)
 
-.PHONY: build run demo test lint bench microbench fuzz clean verify-delta
+.PHONY: build run demo test lint bench microbench fuzz clean verify-delta static static-check docker dashboard-check systemd-check
 
 build:
-	$(GO) build -o $(BIN) ./cmd/certstream
+	$(GO) build -ldflags "$(STAMP)" -o $(BIN) ./cmd/certstream
 
 run: build
 	./$(BIN)
@@ -22,6 +26,7 @@ demo: build
 test:
 	$(GO) vet $(PKGS)
 	$(GO) test -race -timeout 20m $(PKGS)
+	scripts/verify-systemd.sh
 
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
@@ -47,6 +52,26 @@ fuzz:
 verify-delta:
 	@test -n "$(TABLE)" || { echo "usage: make verify-delta TABLE=path/to/table"; exit 2; }
 	node scripts/verify-delta/verify.mjs "$(TABLE)"
+
+# The release binary the container ships: static, -trimpath, version stamped.
+static:
+	scripts/build-static.sh bin/certstream-static "$(VERSION)" "$(COMMIT)"
+
+# Run the Dockerfile's exact build and check the binary (static, stamped). Minutes on a cold cache.
+static-check:
+	STATIC_BUILD_CHECK=1 $(GO) test -count=1 -run TestStaticBuildAsInTheDockerfile -v ./cmd/certstream
+
+docker:
+	docker build --build-arg VERSION="$(VERSION)" --build-arg COMMIT="$(COMMIT)" -t certstream:latest .
+
+# Every Grafana dashboard query against a real Prometheus scraping the demo
+# (installs Debian's prometheus package if missing: root and apt). About a minute.
+dashboard-check:
+	scripts/check-dashboard.sh
+
+# systemd-analyze verify deploy/systemd/certstream.service (skipped without systemd-analyze).
+systemd-check:
+	scripts/verify-systemd.sh
 
 clean:
 	rm -rf bin

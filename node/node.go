@@ -64,11 +64,19 @@ func Start(cfg *config.Config, opts Options) (*Node, error) {
 	if err != nil {
 		return nil, fmt.Errorf("reading saved cursors: %w (move the file aside to start near each log's head)", err)
 	}
+	// Bind first: with the port taken, no fetcher has started.
+	ln := opts.Listener
+	if ln == nil {
+		if ln, err = net.Listen("tcp", cfg.Server.Addr()); err != nil {
+			return nil, fmt.Errorf("listening on %s: %w", cfg.Server.Addr(), err)
+		}
+	}
 	engine, err := actor.NewEngine(actor.NewEngineConfig())
 	if err != nil {
+		ln.Close()
 		return nil, err
 	}
-	n := &Node{Engine: engine, served: make(chan error, 1)}
+	n := &Node{Engine: engine, served: make(chan error, 1), listener: ln}
 	n.startTracking(engine) // before any other actor: it sees them start
 
 	n.State = spawn(engine, "state", state.New(state.Config{Path: cfg.CTLog.StateFile, Initial: cursors}), 1024)
@@ -100,13 +108,6 @@ func Start(cfg *config.Config, opts Options) (*Node, error) {
 	n.Logs = spawn(engine, "logs", logsProducer, 256)
 
 	n.Server = server.New(serverConfig(cfg), engine, n.Router)
-	n.listener = opts.Listener
-	if n.listener == nil {
-		if n.listener, err = net.Listen("tcp", cfg.Server.Addr()); err != nil {
-			n.stopActors(context.Background())
-			return nil, fmt.Errorf("listening on %s: %w", cfg.Server.Addr(), err)
-		}
-	}
 	n.listener = n.operate(cfg, opts, n.listener)
 	go func() { n.served <- n.Server.Serve(n.listener) }()
 	slog.Info("certstream node started", "addr", n.listener.Addr().String(),

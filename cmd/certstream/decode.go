@@ -2,7 +2,6 @@ package main
 
 import (
 	"encoding/json"
-	"flag"
 	"fmt"
 	"io"
 	"math"
@@ -26,28 +25,29 @@ type getEntries struct {
 // entry of a get-entries response read from stdin. A bad entry is reported
 // on stderr with its index; the others still print; the status is then 1.
 func runDecode(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("decode", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	format := fs.String("format", "full", "message format: full, lite or domains")
-	name := fs.String("log-name", "", "the log's name, for source.name (required)")
-	url := fs.String("log-url", "", "the log's URL, for source.url and cert_link (required)")
-	start := fs.Uint64("start", 0, "index of the first entry")
-	seen := fs.Float64("seen", -1, "the seen timestamp in Unix seconds (default: now)")
-	if err := fs.Parse(args); err != nil {
-		return 2
+	fs := newFlags("decode", "--log-name NAME --log-url URL [--start N] [--format full|lite|domains] [--seen SECONDS] < get-entries.json", `
+Print, one per line, the message the node would send for each entry of an
+RFC 6962 get-entries response read from stdin. A bad entry is reported on
+stderr with its index and the others still print; the exit status is then 1.`)
+	format := fs.String("format", "full", "message `format`: full, lite or domains")
+	name := fs.String("log-name", "", "the log's `name`, for source.name (required)")
+	url := fs.String("log-url", "", "the log's `URL`, for source.url and cert_link (required)")
+	start := fs.Uint64("start", 0, "`index` of the response's first entry (default 0)")
+	var seen optionalFloat
+	fs.Var(&seen, "seen", "the seen timestamp in Unix `seconds` (default: now)")
+	if code, ok := parse(fs, args, stdout, stderr); !ok {
+		return code
 	}
 	appendMsg, ok := formats[*format]
 	if !ok {
-		fmt.Fprintf(stderr, "decode: unknown --format %q (want full, lite or domains)\n", *format)
-		return 2
+		return usageError(fs, stderr, "unknown --format %q (want full, lite or domains)", *format)
 	}
 	if *name == "" || *url == "" {
-		fmt.Fprintln(stderr, "decode: --log-name and --log-url are required")
-		return 2
+		return usageError(fs, stderr, "--log-name and --log-url are required")
 	}
 	seenMillis := time.Now().UnixMilli()
-	if *seen >= 0 {
-		seenMillis = int64(math.Round(*seen * 1000))
+	if seen.set {
+		seenMillis = int64(math.Round(seen.v * 1000))
 	}
 	var resp getEntries
 	if err := json.NewDecoder(stdin).Decode(&resp); err != nil {

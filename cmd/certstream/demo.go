@@ -5,11 +5,11 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"log/slog"
 	"net"
+	"net/url"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -44,31 +44,41 @@ func runDemo(args []string, stdout, stderr io.Writer) int {
 
 // demo runs the demo until ctx ends.
 func demo(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("certstream demo", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	addr := fs.String("addr", "localhost:8080", "address to serve on")
+	fs := newFlags("demo", "[--config FILE] [--addr HOST:PORT] [--rate N]", `
+Run the node fed by built-in fake CT logs that publish real certificates
+(no network needed), until SIGINT or SIGTERM. The configuration is read as
+serve reads it (the file, then CERTSTREAM_* from the environment), except
+that the node follows only the fake logs, keeps its cursors in a temporary
+file and always has the admin page (with a fresh token unless admin.token
+is set).`)
+	path := fs.String("config", "", configFlag)
+	addr := fs.String("addr", "", "`address` to serve on (default: server.host and server.port of the configuration)")
 	rate := fs.Float64("rate", 20, "certificates per second published by the fake logs")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
-		}
-		return 2
+	if code, ok := parse(fs, args, stdout, stderr); !ok {
+		return code
 	}
 	if !(*rate > 0) {
-		fmt.Fprintln(stderr, "certstream demo: --rate must be positive")
-		return 2
+		return usageError(fs, stderr, "--rate must be positive")
 	}
 	slog.SetDefault(slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn})))
-	if err := serveDemo(ctx, *addr, *rate, stdout); err != nil {
+	cfg, _, err := config.LoadNamed(*path, os.Environ())
+	if err != nil {
+		fmt.Fprintf(stderr, "certstream demo: configuration:\n%v\n", err)
+		return 1
+	}
+	if *addr == "" {
+		*addr = cfg.Server.Addr()
+	}
+	if err := serveDemo(ctx, cfg, *addr, *rate, stdout); err != nil {
 		fmt.Fprintln(stderr, "certstream demo:", err)
 		return 1
 	}
 	return 0
 }
 
-// serveDemo starts the fake logs and a node following them on addr, and
-// publishes rate certificates per second until ctx ends.
-func serveDemo(ctx context.Context, addr string, rate float64, stdout io.Writer) error {
+// serveDemo starts the fake logs and a node with cfg following them on
+// addr, and publishes rate certificates per second until ctx ends.
+func serveDemo(ctx context.Context, cfg *config.Config, addr string, rate float64, stdout io.Writer) error {
 	logs, err := fakelog.NewServer()
 	if err != nil {
 		return err
@@ -83,13 +93,7 @@ func serveDemo(ctx context.Context, addr string, rate float64, stdout io.Writer)
 	if err != nil {
 		return fmt.Errorf("listening on %s: %w (choose another with --addr)", addr, err)
 	}
-	token, err := randomToken()
-	if err != nil {
-		ln.Close()
-		return err
-	}
-	cfg, err := demoConfig(logs, ln.Addr().(*net.TCPAddr), filepath.Join(dir, "state.json"), token)
-	if err != nil {
+	if err := demoConfig(cfg, logs, ln.Addr().(*net.TCPAddr), filepath.Join(dir, "state.json")); err != nil {
 		ln.Close()
 		return err
 	}
@@ -101,14 +105,15 @@ func serveDemo(ctx context.Context, addr string, rate float64, stdout io.Writer)
 	published := make(chan error, 1)
 	go func() { published <- logs.Run(ctx, rate) }()
 
-	host := ln.Addr().String()
+	u := clientURLs(ln.Addr(), cfg)
 	fmt.Fprintf(stdout, `certstream demo: %d fake CT logs publish about %g certificates/s (they exist only in this process)
-  WebSocket  ws://%[3]s/  (lite)   ws://%[3]s/full-stream   ws://%[3]s/domains-only
-  SSE        http://%[3]s/sse?stream=lite
-  example    http://%[3]s/example.json   stats http://%[3]s/api/stats
-  admin      http://%[3]s/admin?token=%[4]s
+  WebSocket  %s  (lite)   %s   %s
+  SSE        %s
+  example    %s   stats %s
+  admin      %s
 Press Ctrl-C to stop.
-`, len(demoLogs), rate, host, token)
+`, len(demoLogs), rate, u.ws("/"), u.ws("/full-stream"), u.ws("/domains-only"), u.http("/sse?stream=lite"),
+		u.http("/example.json"), u.http("/api/stats"), u.http("/admin?token="+url.QueryEscape(cfg.Admin.Token)))
 
 	<-ctx.Done()
 	runErr := <-published
@@ -117,20 +122,27 @@ Press Ctrl-C to stop.
 	return errors.Join(runErr, n.Shutdown(sctx))
 }
 
-// demoConfig is the node configuration of the demo: built-in defaults, on
-// addr, following only logs (no log list) from their start, with the admin
-// page guarded by token.
-func demoConfig(srv *fakelog.Server, addr *net.TCPAddr, stateFile, token string) (*config.Config, error) {
-	cfg := config.Default()
+// demoConfig adapts cfg to the demo: served on addr, following only srv's
+// logs (no log list) from their start with cursors in stateFile, and the
+// admin page on (with a fresh token unless one is configured).
+func demoConfig(cfg *config.Config, srv *fakelog.Server, addr *net.TCPAddr, stateFile string) error {
 	cfg.Server.Host, cfg.Server.Port = addr.IP.String(), addr.Port
 	cfg.CTLog.FollowLogList = false
 	cfg.CTLog.StateFile = stateFile
 	cfg.CTLog.PollIntervalMS = 500
-	cfg.Admin.Enabled, cfg.Admin.Token = true, token
+	cfg.CTLog.CustomLogs = nil
+	cfg.Admin.Enabled = true
+	if cfg.Admin.Token == "" {
+		token, err := randomToken()
+		if err != nil {
+			return err
+		}
+		cfg.Admin.Token = token
+	}
 	for _, lc := range demoLogs {
 		l, err := srv.AddLog(lc)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		kind := config.KindRFC6962
 		if l.Kind() == fakelog.StaticCT {
@@ -139,7 +151,7 @@ func demoConfig(srv *fakelog.Server, addr *net.TCPAddr, stateFile, token string)
 		cfg.CTLog.CustomLogs = append(cfg.CTLog.CustomLogs, config.CustomLog{
 			Name: l.Description(), URL: l.URL(), Kind: kind, Key: l.PublicKeyBase64(), Operator: l.Operator()})
 	}
-	return &cfg, nil
+	return nil
 }
 
 // randomToken returns a fresh admin token.

@@ -2,12 +2,18 @@ package main
 
 import (
 	"context"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/fasthttp/websocket"
+
+	"github.com/certstream/certstream/internal/await"
 )
 
 // TestDemoStreamsCertificatesWithinFiveSeconds runs the demo on a random
@@ -73,5 +79,44 @@ func TestDemoRejectsBadFlags(t *testing.T) {
 	}
 	if code := demo(context.Background(), []string{"--nope"}, &stdout, &stderr); code != 2 {
 		t.Errorf("unknown flag: exit %d", code)
+	}
+}
+
+// TestDemoTakesConfigAndEnvironment runs the demo with a config file that
+// turns the archive on and the environment choosing its address, as serve
+// reads them: the demo must listen there and archive certificates.
+func TestDemoTakesConfigAndEnvironment(t *testing.T) {
+	dir := t.TempDir()
+	table := filepath.Join(dir, "table")
+	file := filepath.Join(dir, "demo.toml")
+	os.WriteFile(file, []byte(fmt.Sprintf("[delta_sink]\nenabled = true\ntable_path = %q\nflush_interval_secs = 1\n", table)), 0o644)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := ln.Addr().(*net.TCPAddr).Port
+	ln.Close()
+	t.Setenv("CERTSTREAM_SERVER_HOST", "127.0.0.1")
+	t.Setenv("CERTSTREAM_SERVER_PORT", fmt.Sprint(port))
+
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var stdout, stderr lockedBuffer
+	exit := make(chan int, 1)
+	go func() { exit <- demo(ctx, []string{"--config", file, "--rate", "50"}, &stdout, &stderr) }()
+	want := fmt.Sprintf("ws://127.0.0.1:%d/", port)
+	commits := filepath.Join(table, "_delta_log")
+	await.True(t, 30*time.Second, "the demo listening on "+want+" and archiving to "+table, func() bool {
+		select {
+		case code := <-exit:
+			t.Fatalf("demo exited with %d:\n%s\n%s", code, stdout.String(), stderr.String())
+		default:
+		}
+		entries, _ := os.ReadDir(commits)
+		return strings.Contains(stdout.String(), want) && len(entries) > 0
+	}, func() { t.Logf("stdout:\n%s\nstderr:\n%s", stdout.String(), stderr.String()) })
+	cancel()
+	if code := <-exit; code != 0 {
+		t.Errorf("demo exited with %d:\n%s", code, stderr.String())
 	}
 }

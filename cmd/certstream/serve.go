@@ -2,8 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -22,14 +20,14 @@ const shutdownTimeout = 20 * time.Second
 // runServe runs the node until SIGINT or SIGTERM, then shuts it down
 // gracefully: stop fetching, drain, persist cursors, close clients.
 func runServe(args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("certstream", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	path := fs.String("config", "", "config file (default: $"+config.EnvConfigFile+", then ./"+config.DefaultFile+", else built-in defaults)")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
-		}
-		return 2
+	fs := newFlags("serve", "[--config FILE]", `
+Run the node: follow the CT logs and serve the streams until SIGINT or SIGTERM.
+serve is the default command ("certstream --config FILE" is the same).
+Every key of the file can be overridden as CERTSTREAM_<SECTION>_<FIELD>,
+e.g. CERTSTREAM_SERVER_PORT=9000; certstream.example.toml documents them.`)
+	path := fs.String("config", "", configFlag)
+	if code, ok := parse(fs, args, stdout, stderr); !ok {
+		return code
 	}
 	slog.SetDefault(slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelInfo})))
 	cfg, file, err := config.LoadNamed(*path, os.Environ())
@@ -47,7 +45,8 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 		slog.Error("cannot start", "err", err)
 		return 1
 	}
-	fmt.Fprintf(stdout, "certstream listening on %s (WebSocket: ws://%s/)\n", n.Addr(), n.Addr())
+	u := clientURLs(n.Addr(), cfg)
+	fmt.Fprintf(stdout, "certstream listening on %s (WebSocket: %s, SSE: %s)\n", n.Addr(), u.ws("/"), u.http("/sse?stream=lite"))
 
 	sig := make(chan os.Signal, 1)
 	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)

@@ -2,7 +2,6 @@ package main
 
 import (
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -17,23 +16,14 @@ import (
 // or prints every problem, one per line as "<file>:<line>: <key>: <problem>",
 // to stderr and returns 1. Bad command-line usage returns 2.
 func runValidateConfig(args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("validate-config", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	path := fs.String("config", "", "config file (default: $"+config.EnvConfigFile+", then ./"+config.DefaultFile+")")
-	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: certstream validate-config [--config PATH]")
-		fs.PrintDefaults()
-	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
-		}
-		return 2
-	}
-	if fs.NArg() > 0 {
-		fmt.Fprintf(stderr, "validate-config: unexpected argument %q\n", fs.Arg(0))
-		fs.Usage()
-		return 2
+	fs := newFlags("validate-config", "[--config FILE]", `
+Load the configuration exactly as serve does (the file, then CERTSTREAM_*
+overrides from the environment) and print the effective configuration as
+TOML with secrets masked (exit 0), or every problem as FILE:LINE: KEY:
+PROBLEM (exit 1).`)
+	path := fs.String("config", "", configFlag)
+	if code, ok := parse(fs, args, stdout, stderr); !ok {
+		return code
 	}
 
 	cfg, file, err := config.LoadNamed(*path, os.Environ())

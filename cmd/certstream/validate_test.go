@@ -131,7 +131,7 @@ func TestValidateConfigMissingFile(t *testing.T) {
 func TestValidateConfigUsage(t *testing.T) {
 	for _, args := range [][]string{{"--bogus"}, {"extra-arg"}} {
 		code, out, errOut := runValidate(t, nil, args...)
-		if code != 2 || out != "" || !strings.Contains(errOut, "usage: certstream validate-config") {
+		if code != 2 || out != "" || !strings.HasPrefix(errOut, "certstream validate-config: ") || strings.Count(errOut, "\n") != 1 {
 			t.Errorf("%v: exit %d, stdout %q, stderr %q", args, code, out, errOut)
 		}
 	}
