@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/certstream/certstream/internal/await"
 	"github.com/certstream/certstream/internal/delta/deltatest"
 )
 
@@ -28,7 +29,7 @@ func TestArchiveHoldsExactlyThePublishedCertificates(t *testing.T) {
 	full := dialWS(t, n.Addr(), "/full-stream")
 	grow(t, f, 900, 3)
 	want := f.expect(t)
-	waitFor(t, 60*time.Second, "every entry", func() bool { return full.count() >= want.total })
+	await.True(t, 60*time.Second, "every entry", func() bool { return full.count() >= want.total })
 	shutdown(t, n) // flushes the sink
 
 	table, err := deltatest.Read(cfg.DeltaSink.TablePath)

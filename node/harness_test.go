@@ -293,22 +293,6 @@ func dialSSE(t *testing.T, addr net.Addr, stream string) *client {
 	return c
 }
 
-// waitFor polls cond until it holds or the deadline passes; on timeout it
-// logs the node's fetchers and clients.
-func waitFor(t *testing.T, d time.Duration, what string, cond func() bool, diag ...func()) {
-	t.Helper()
-	deadline := time.Now().Add(d)
-	for !cond() {
-		if time.Now().After(deadline) {
-			for _, f := range diag {
-				f()
-			}
-			t.Fatalf("timed out after %v waiting for %s", d, what)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-}
-
 // header is the part of a certificate_update that locates it.
 type header struct {
 	Data struct {

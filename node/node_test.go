@@ -12,6 +12,7 @@ import (
 
 	"github.com/certstream/certstream/messages"
 
+	"github.com/certstream/certstream/internal/await"
 	"github.com/certstream/certstream/internal/fakelog"
 )
 
@@ -31,7 +32,7 @@ func TestEveryEntryReachesEveryClientOnce(t *testing.T) {
 	grow(t, f, 600, 3)
 	want := f.expect(t)
 	for _, c := range clients {
-		waitFor(t, 60*time.Second, c.name+" to receive every entry", func() bool { return c.count() >= want.total },
+		await.True(t, 60*time.Second, c.name+" to receive every entry", func() bool { return c.count() >= want.total },
 			diagnose(t, n, want, clients...), func() { t.Logf("router: %+v", inspectRouter(t, n)) })
 	}
 	time.Sleep(300 * time.Millisecond) // anything extra would arrive now
@@ -87,10 +88,10 @@ func TestFaultsLoseNothing(t *testing.T) {
 	full := dialWS(t, n.Addr(), "/full-stream")
 	lite := dialSSE(t, n.Addr(), "lite")
 	grow(t, f, 400, 1)
-	waitFor(t, 30*time.Second, "the first entries", func() bool { return full.count() > 0 })
+	await.True(t, 30*time.Second, "the first entries", func() bool { return full.count() > 0 })
 	grow(t, f, 400, 1)
 	want := f.expect(t)
-	waitFor(t, 90*time.Second, "every entry despite faults", func() bool {
+	await.True(t, 90*time.Second, "every entry despite faults", func() bool {
 		return full.count() >= want.total && lite.count() >= want.total
 	}, diagnose(t, n, want, full, lite))
 	time.Sleep(300 * time.Millisecond)
@@ -129,7 +130,7 @@ func TestRestartResumesFromSavedCursors(t *testing.T) {
 		}
 	}
 	f.navigli.Grow()
-	waitFor(t, 30*time.Second, "the first run to be mid-stream", func() bool { return c1.count() >= 300 })
+	await.True(t, 30*time.Second, "the first run to be mid-stream", func() bool { return c1.count() >= 300 })
 	shutdown(t, n1)
 	<-c1.done
 	first := c1.snapshot()
@@ -152,7 +153,7 @@ func TestRestartResumesFromSavedCursors(t *testing.T) {
 	if len(first) >= want.total {
 		t.Fatalf("the first run already had everything (%d); the test did not stop mid-stream", len(first))
 	}
-	waitFor(t, 60*time.Second, "the second run to finish", func() bool { return len(first)+c2.count() >= want.total },
+	await.True(t, 60*time.Second, "the second run to finish", func() bool { return len(first)+c2.count() >= want.total },
 		diagnose(t, n2, want, c2), func() { t.Logf("first run: %d", len(first)) })
 	time.Sleep(300 * time.Millisecond)
 	checkStream(t, "both runs", append(first, c2.snapshot()...), want.full)
@@ -177,14 +178,14 @@ func TestSlowClientIsDroppedAndFastClientsLoseNothing(t *testing.T) {
 	fastSSE := dialSSE(t, n.Addr(), "full")
 	grow(t, f, 2400, 4)
 	want := f.expect(t)
-	waitFor(t, 60*time.Second, "fast clients to get everything", func() bool {
+	await.True(t, 60*time.Second, "fast clients to get everything", func() bool {
 		return fast.count() >= want.total && fastSSE.count() >= want.total
 	}, diagnose(t, n, want, fast, fastSSE, slow))
 	checkStream(t, "fast ws", fast.snapshot(), want.full)
 	checkStream(t, "fast sse", fastSSE.snapshot(), want.full)
 
 	var info messages.ActorInfo
-	waitFor(t, 30*time.Second, "the slow client to be closed", func() bool {
+	await.True(t, 30*time.Second, "the slow client to be closed", func() bool {
 		info = inspectRouter(t, n)
 		return len(info.Children) == 2
 	})

@@ -11,6 +11,7 @@ import (
 
 	"github.com/fasthttp/websocket"
 
+	"github.com/certstream/certstream/internal/await"
 	"github.com/certstream/certstream/internal/fixtures"
 )
 
@@ -130,7 +131,7 @@ func TestAccessControl(t *testing.T) {
 	}
 
 	// Still serving: the closed client's slot is free again.
-	waitFor(t, 10*time.Second, "the closed client's slot to be released", func() bool {
+	await.True(t, 10*time.Second, "the closed client's slot to be released", func() bool {
 		st, _ := dialStatus(t, websocket.DefaultDialer, ws+"/full-stream?token=tok-1", nil)
 		return st == 101
 	})
@@ -222,7 +223,7 @@ func TestTLS(t *testing.T) {
 		}
 	}
 	ws.Close()
-	waitFor(t, 10*time.Second, "the TLS client's slot to be released", func() bool {
+	await.True(t, 10*time.Second, "the TLS client's slot to be released", func() bool {
 		st, _ := dialStatus(t, d, wss, nil)
 		return st == 101
 	})

@@ -12,6 +12,7 @@ import (
 	"github.com/fasthttp/websocket"
 
 	"github.com/certstream/certstream/config"
+	"github.com/certstream/certstream/internal/await"
 	"github.com/certstream/certstream/web/api"
 )
 
@@ -74,7 +75,7 @@ func TestHotReload(t *testing.T) {
 	cfg.CTLog.CustomLogs = all
 	cfg.ConnectionLimit.Enabled, cfg.ConnectionLimit.PerIP = true, 1
 	writeConfig(t, path, cfg)
-	waitFor(t, 10*time.Second, "the new token and logs", func() bool {
+	await.True(t, 10*time.Second, "the new token and logs", func() bool {
 		st, nlogs := logsWith("two")
 		return st == 200 && nlogs == 4
 	})
@@ -89,7 +90,7 @@ func TestHotReload(t *testing.T) {
 		t.Fatalf("second connection with per_ip = 1 reloaded: %d", st)
 	}
 	// The added logs are followed: their entries arrive.
-	waitFor(t, 20*time.Second, "the added logs to be healthy", func() bool {
+	await.True(t, 20*time.Second, "the added logs to be healthy", func() bool {
 		var h api.DeepHealth
 		getJSON(t, base(n)+"/health/deep", 200, &h)
 		return h.Logs["healthy"] == 4
@@ -101,7 +102,7 @@ func TestHotReload(t *testing.T) {
 		if err := os.WriteFile(path, []byte(bad), 0o600); err != nil {
 			t.Fatal(err)
 		}
-		waitFor(t, 10*time.Second, "the invalid file to be rejected", func() bool {
+		await.True(t, 10*time.Second, "the invalid file to be rejected", func() bool {
 			return scrape(t, n, "Authorization", "Bearer two")[rejected] > before
 		})
 		before++
@@ -114,7 +115,7 @@ func TestHotReload(t *testing.T) {
 	// its default (off), the log is dropped.
 	cfg.CTLog.CustomLogs = all[:3]
 	writeConfig(t, path, cfg, "auth")
-	waitFor(t, 10*time.Second, "auth back to its default", func() bool {
+	await.True(t, 10*time.Second, "auth back to its default", func() bool {
 		st, nlogs := logsWith("")
 		return st == 200 && nlogs == 3
 	})

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/certstream/certstream/actors/lifecycle"
+	"github.com/certstream/certstream/internal/await"
 	"github.com/certstream/certstream/internal/fakelog"
 	"github.com/certstream/certstream/internal/follow"
 	"github.com/certstream/certstream/messages"
@@ -29,11 +30,11 @@ func TestMetricsMoveAsEntriesFlow(t *testing.T) {
 	sse := dialSSE(t, n.Addr(), "lite")
 	grow(t, f, 300, 2)
 	want := f.expect(t)
-	waitFor(t, 60*time.Second, "every entry", func() bool { return full.count() >= want.total && sse.count() >= want.total })
+	await.True(t, 60*time.Second, "every entry", func() bool { return full.count() >= want.total && sse.count() >= want.total })
 	var after map[string]float64
 	// A connection counts a write once the write call returns, which can be
 	// just after its client has read the bytes.
-	waitFor(t, 10*time.Second, "alpha's gauges and the messages sent", func() bool {
+	await.True(t, 10*time.Second, "alpha's gauges and the messages sent", func() bool {
 		after = scrape(t, n)
 		return after["certstream_ct_cursor"+a] == float64(alpha.Size()) &&
 			after["certstream_messages_sent"]-before["certstream_messages_sent"] >= float64(2*want.total)
@@ -102,7 +103,7 @@ func TestHealthEndpoints(t *testing.T) {
 	dialWS(t, n.Addr(), "/")
 	dialSSE(t, n.Addr(), "full")
 	var h api.DeepHealth
-	waitFor(t, 20*time.Second, "a healthy node with two clients", func() bool {
+	await.True(t, 20*time.Second, "a healthy node with two clients", func() bool {
 		getJSON(t, base(n)+"/health/deep", 200, &h)
 		return h.Status == api.StatusHealthy && h.Connections == 2 && h.Logs[follow.Healthy] == 4
 	}, func() { t.Logf("%+v", h) })
@@ -114,7 +115,7 @@ func TestHealthEndpoints(t *testing.T) {
 	if err := f.logs[0].SetFaults(fakelog.Faults{Down: true}); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, 20*time.Second, "degraded", func() bool {
+	await.True(t, 20*time.Second, "degraded", func() bool {
 		getJSON(t, base(n)+"/health/deep", 200, &h)
 		return h.Status == api.StatusDegraded
 	}, func() { t.Logf("%+v", h) })
@@ -124,7 +125,7 @@ func TestHealthEndpoints(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	waitFor(t, 30*time.Second, "unhealthy", func() bool {
+	await.True(t, 30*time.Second, "unhealthy", func() bool {
 		r := get(t, base(n)+"/health/deep")
 		_ = json.Unmarshal(r.body, &h)
 		return r.status == 503 && h.Status == api.StatusUnhealthy
@@ -171,7 +172,7 @@ func TestAPILogsLagMatchesHead(t *testing.T) {
 		return api.LogStatus{}
 	}
 	var st api.LogStatus
-	waitFor(t, 20*time.Second, "alpha held mid-log", func() bool {
+	await.True(t, 20*time.Second, "alpha held mid-log", func() bool {
 		st = find()
 		return held() && st.TreeSize == uint64(alpha.Size()) && st.Cursor > 0 && st.Cursor < 200
 	}, func() { t.Logf("%+v", st) })
@@ -185,7 +186,7 @@ func TestAPILogsLagMatchesHead(t *testing.T) {
 		t.Fatalf("alpha's entry: %+v", st)
 	}
 	release()
-	waitFor(t, 20*time.Second, "alpha caught up", func() bool {
+	await.True(t, 20*time.Second, "alpha caught up", func() bool {
 		st = find()
 		return st.Cursor == uint64(alpha.Size()) && st.LagEntries == 0 && st.LagSecs == 0
 	}, func() { t.Logf("%+v", st) })
@@ -216,7 +217,7 @@ func TestCertLookupStatsAndExample(t *testing.T) {
 	lite := dialWS(t, n.Addr(), "/")
 	dom := dialSSE(t, n.Addr(), "domains")
 	var stats api.Stats
-	waitFor(t, 10*time.Second, "three clients", func() bool {
+	await.True(t, 10*time.Second, "three clients", func() bool {
 		getJSON(t, base(n)+"/api/stats", 200, &stats)
 		return stats.Connections.Total == 3
 	})
@@ -229,11 +230,11 @@ func TestCertLookupStatsAndExample(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, c := range []*client{full, lite, dom} {
-		waitFor(t, 30*time.Second, c.name+" to get every entry", func() bool { return c.count() >= 120 })
+		await.True(t, 30*time.Second, c.name+" to get every entry", func() bool { return c.count() >= 120 })
 	}
 	// A connection counts a write once the write call returns, which can be
 	// just after its client has read the bytes.
-	waitFor(t, 10*time.Second, "the stats to count every message sent", func() bool {
+	await.True(t, 10*time.Second, "the stats to count every message sent", func() bool {
 		getJSON(t, base(n)+"/api/stats", 200, &stats)
 		return stats.MessagesSent-sentBefore >= 360
 	})
@@ -289,7 +290,7 @@ func TestAdminTree(t *testing.T) {
 	c1 := dialWS(t, n.Addr(), "/full-stream")
 	dialSSE(t, n.Addr(), "lite")
 	grow(t, f, 60, 1)
-	waitFor(t, 30*time.Second, "the entries", func() bool { return c1.count() >= 60 })
+	await.True(t, 30*time.Second, "the entries", func() bool { return c1.count() >= 60 })
 
 	url := base(n) + api.PathAdminActors
 	if r := get(t, url); r.status != 401 {

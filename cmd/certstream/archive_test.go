@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/certstream/certstream/internal/await"
 	"github.com/certstream/certstream/internal/cursorfile"
 	"github.com/certstream/certstream/internal/delta/deltatest"
 	"github.com/certstream/certstream/internal/fakelog"
@@ -89,13 +90,10 @@ checkpoint_interval = 5
 			}
 		}
 	}()
-	deadline := time.Now().Add(60 * time.Second)
-	for tb := committed(); tb == nil || len(tb.Rows) < 300; tb = committed() {
-		if time.Now().After(deadline) {
-			t.Fatal("the first run never committed 300 rows")
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+	await.True(t, 60*time.Second, "300 rows committed by the first run", func() bool {
+		tb := committed()
+		return tb != nil && len(tb.Rows) >= 300
+	})
 	first.Process.Signal(syscall.SIGKILL)
 	first.Wait()
 	close(stop)
@@ -115,17 +113,13 @@ checkpoint_interval = 5
 	// Second run: resumes, archives the rest, stops gracefully.
 	second := start()
 	total := int(log.Size())
-	deadline = time.Now().Add(60 * time.Second)
-	for tb := committed(); tb == nil || len(tb.Rows) < total; tb = committed() {
-		if time.Now().After(deadline) {
-			n := 0
-			if tb != nil {
-				n = len(tb.Rows)
-			}
-			t.Fatalf("second run archived %d of %d rows", n, total)
+	await.Value(t, 60*time.Second, fmt.Sprintf("all %d rows archived by the second run", total), func() (int, bool) {
+		n := 0
+		if tb := committed(); tb != nil {
+			n = len(tb.Rows)
 		}
-		time.Sleep(100 * time.Millisecond)
-	}
+		return n, n >= total
+	})
 	second.Process.Signal(syscall.SIGTERM)
 	second.Wait()
 

@@ -19,6 +19,7 @@ import (
 
 	"github.com/fasthttp/websocket"
 
+	"github.com/certstream/certstream/internal/await"
 	"github.com/certstream/certstream/internal/fixtures"
 )
 
@@ -266,21 +267,14 @@ func TestServeWithNoConfigAndNoNetwork(t *testing.T) {
 		}
 	}()
 	base := fmt.Sprintf("127.0.0.1:%d", port)
-	deadline := time.Now().Add(20 * time.Second)
-	for {
+	resp := await.Value(t, 20*time.Second, "the node's /health", func() (*http.Response, bool) {
 		resp, err := http.Get("http://" + base + "/health")
-		if err == nil {
-			body, _ := io.ReadAll(resp.Body)
-			resp.Body.Close()
-			if resp.StatusCode != 200 || string(body) != "OK" {
-				t.Fatalf("/health: %d %q", resp.StatusCode, body)
-			}
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("node did not come up: %v", err)
-		}
-		time.Sleep(100 * time.Millisecond)
+		return resp, err == nil
+	})
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || string(body) != "OK" {
+		t.Fatalf("/health: %d %q", resp.StatusCode, body)
 	}
 	ws, _, err := websocket.DefaultDialer.Dial("ws://"+base+"/", nil)
 	if err != nil {
