@@ -51,7 +51,7 @@ type Node struct {
 	Server   *server.Server
 	listener net.Listener
 	served   chan error
-	ops      // metrics, API, admin, access control, hot reload (operate.go)
+	web      // metrics, API, admin, access control, hot reload (web.go)
 }
 
 // Start builds the actor tree and starts serving.
@@ -108,7 +108,7 @@ func Start(cfg *config.Config, opts Options) (*Node, error) {
 	n.Logs = spawn(engine, "logs", logsProducer, 256)
 
 	n.Server = server.New(serverConfig(cfg), engine, n.Router)
-	n.listener = n.operate(cfg, opts, n.listener)
+	n.listener = n.mountWeb(cfg, opts, n.listener)
 	go func() { n.served <- n.Server.Serve(n.listener) }()
 	slog.Info("certstream node started", "addr", n.listener.Addr().String(),
 		"follow_log_list", cfg.CTLog.FollowLogList, "custom_logs", len(custom))

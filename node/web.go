@@ -25,10 +25,10 @@ const recentCapacity = 8192
 // streamPaths are the server's streaming routes (connection-limited).
 var streamPaths = []string{"/", "/full-stream", "/domains-only", "/sse"}
 
-// ops is what a node has for the people who run it: the actor lifecycle
-// record, client accounting, recent certificates, access control and the
-// config watcher.
-type ops struct {
+// web is the node's HTTP edge and what its endpoints read: the actor
+// lifecycle record, the client accounting, the recent certificates, access
+// control, and the config watcher that reconfigures them.
+type web struct {
 	Lifecycle *lifecycle.Tracker
 	Clients   *router.Clients
 	Recent    *certindex.Index
@@ -49,10 +49,10 @@ func (n *Node) startTracking(e *actor.Engine) {
 	n.Recent = certindex.New(recentCapacity)
 }
 
-// operate adds access control and the operational endpoints to the server,
+// mountWeb adds access control and the operational endpoints to the server,
 // starts the config watcher when asked, and returns ln wrapped so that
 // connection limits learn when connections close.
-func (n *Node) operate(cfg *config.Config, opts Options, ln net.Listener) net.Listener {
+func (n *Node) mountWeb(cfg *config.Config, opts Options, ln net.Listener) net.Listener {
 	n.running = cfg
 	n.Access = access.New(access.Routes{
 		Health:  []string{api.PathHealth, api.PathHealthDeep},
