@@ -1,6 +1,7 @@
 package node
 
 import (
+	"context"
 	"path/filepath"
 	"slices"
 	"testing"
@@ -82,5 +83,61 @@ func TestEdgeServesTheIngestBytes(t *testing.T) {
 	st, _ := edge.ClusterStatus()
 	if st.Gap != 0 || st.Bad != 0 || st.Consumed != uint64(want.total) || !st.LinkUp {
 		t.Errorf("edge consumer status %+v, want %d consumed, no gap", st, want.total)
+	}
+}
+
+// An edge away for longer than the stream's retention resumes at the
+// oldest retained certificate and counts exactly the ones it missed.
+func TestEdgeCountsTheGapAfterRetention(t *testing.T) {
+	f := newFakeLogs(t)
+	f.holdNavigli(t)
+	ingestCfg, edgeCfg := clusterConfigs(t, f)
+	ingestCfg.Cluster.RetentionSecs, ingestCfg.Cluster.DuplicateWindowSecs = 1, 1
+	in := startNode(t, ingestCfg, Options{})
+	defer shutdown(t, in)
+	edgeDir := t.TempDir()
+	edge := startNode(t, edgeCfg(in, edgeDir), Options{})
+	waitFor(t, 20*time.Second, "the edge to read the stream", func() bool { st, _ := edge.ClusterStatus(); return st.Reading })
+	streamLast := func() (first, last uint64) {
+		first, last, err := in.Link.FirstSeq(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		return first, last
+	}
+	appendAll := func(n int) {
+		for _, l := range f.logs {
+			if err := l.Append(n); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	appendAll(10)
+	waitFor(t, 30*time.Second, "the edge to consume the first entries", func() bool {
+		st, _ := edge.ClusterStatus()
+		_, last := streamLast()
+		return last >= 30 && st.LastSeq == last
+	})
+	_, before := streamLast()
+	shutdown(t, edge)
+
+	appendAll(10)
+	waitFor(t, 30*time.Second, "the stream to store and then expire the entries published while the edge is away", func() bool {
+		first, last := streamLast()
+		return last >= before+30 && first > last
+	})
+	_, away := streamLast()
+	edge = startNode(t, edgeCfg(in, edgeDir), Options{})
+	defer shutdown(t, edge)
+	waitFor(t, 20*time.Second, "the edge to read again", func() bool { st, _ := edge.ClusterStatus(); return st.Reading })
+	appendAll(5)
+	waitFor(t, 30*time.Second, "the edge to consume the new entries", func() bool {
+		st, _ := edge.ClusterStatus()
+		_, last := streamLast()
+		return last >= away+15 && st.LastSeq == last
+	})
+	st, _ := edge.ClusterStatus()
+	if st.Gap != away-before {
+		t.Errorf("gap counted %d, want %d (sequences %d..%d expired while the edge was away)", st.Gap, away-before, before+1, away)
 	}
 }
