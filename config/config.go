@@ -41,6 +41,7 @@ type Config struct {
 	Admin           AdminConfig           `toml:"admin"`
 	Metrics         MetricsConfig         `toml:"metrics"`
 	DeltaSink       DeltaSinkConfig       `toml:"delta_sink"`
+	Cluster         ClusterConfig         `toml:"cluster"`
 }
 
 // ServerConfig is the HTTP listener.
@@ -215,6 +216,7 @@ func Default() Config {
 			Compression:        "zstd",
 			CheckpointInterval: 10,
 		},
+		Cluster: DefaultCluster(),
 	}
 }
 

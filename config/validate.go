@@ -60,6 +60,7 @@ func validate(cfg *Config, src sources, ps *Problems) {
 	}
 	v.nonEmpty("ct_log.user_agent", cfg.CTLog.UserAgent)
 	v.nonEmpty("delta_sink.table_path", cfg.DeltaSink.TablePath)
+	v.cluster(cfg.Cluster)
 }
 
 // routes are the node's own paths, which metrics.path must not take over;

@@ -12,6 +12,7 @@ import (
 
 	"github.com/anthdm/hollywood/actor"
 
+	"github.com/certstream/certstream/actors/clusterpub"
 	"github.com/certstream/certstream/actors/conn"
 	"github.com/certstream/certstream/actors/dedup"
 	"github.com/certstream/certstream/actors/logs"
@@ -52,6 +53,7 @@ type Node struct {
 	listener net.Listener
 	served   chan error
 	web      // metrics, API, admin, access control, hot reload (web.go)
+	cluster  // the NATS link of an ingest or edge node (cluster.go)
 }
 
 // Start builds the actor tree and starts serving.
@@ -79,13 +81,47 @@ func Start(cfg *config.Config, opts Options) (*Node, error) {
 	n := &Node{Engine: engine, served: make(chan error, 1), listener: ln}
 	n.startTracking(engine) // before any other actor: it sees them start
 
+	counters := &clusterpub.Counters{}
+	if err := n.dialCluster(cfg, counters); err != nil {
+		ln.Close()
+		return nil, clusterErr(err)
+	}
+	onPublish := n.Recent.Add
+	if cfg.Cluster.Role == config.RoleIngest {
+		publish := n.spawnPublisher(cfg, counters)
+		onPublish = func(updates []*wire.Update) {
+			n.Recent.Add(updates)
+			publish(updates)
+		}
+	}
 	n.State = spawn(engine, "state", state.New(state.Config{Path: cfg.CTLog.StateFile, Initial: cursors}), 1024)
 	sink, sinkCapacity := deltaSink(cfg.DeltaSink)
 	n.Router = spawn(engine, "router", router.New(router.Config{MailboxCapacity: cfg.Clients.MailboxCapacity,
-		TickInterval: clientTick, OnPublish: n.Recent.Add, Clients: n.Clients, Sink: sink, SinkCapacity: sinkCapacity}), 4096)
-	n.Dedup = spawn(engine, "dedup", dedup.New(dedup.Config{
-		Capacity: cfg.Dedup.Capacity, TTL: cfg.Dedup.TTL(), Router: n.Router}), 1024)
+		TickInterval: clientTick, OnPublish: onPublish, Clients: n.Clients, Sink: sink, SinkCapacity: sinkCapacity}), 4096)
+	if isEdge(cfg) {
+		// An edge follows no log: the stream is its only source.
+		n.Fetchers = &logs.Registry{}
+		if err := n.spawnConsumer(cfg); err != nil {
+			n.stopActors(context.Background())
+			ln.Close()
+			return nil, clusterErr(err)
+		}
+	} else {
+		n.spawnFollowing(cfg, opts, custom, cursors)
+	}
 
+	n.Server = server.New(serverConfig(cfg), engine, n.Router)
+	n.listener = n.mountWeb(cfg, opts, n.listener)
+	go func() { n.served <- n.Server.Serve(n.listener) }()
+	slog.Info("certstream node started", "addr", n.listener.Addr().String(),
+		"follow_log_list", cfg.CTLog.FollowLogList, "custom_logs", len(custom))
+	return n, nil
+}
+
+// spawnFollowing starts dedup and the logs supervisor with its fetchers.
+func (n *Node) spawnFollowing(cfg *config.Config, opts Options, custom []follow.Log, cursors map[string]uint64) {
+	n.Dedup = spawn(n.Engine, "dedup", dedup.New(dedup.Config{
+		Capacity: cfg.Dedup.Capacity, TTL: cfg.Dedup.TTL(), Router: n.Router}), 1024)
 	list := opts.LogList
 	if list == nil {
 		list = loglist.Embedded()
@@ -105,14 +141,7 @@ func Start(cfg *config.Config, opts Options) (*Node, error) {
 		State:          n.State,
 		RequestTimeout: cfg.CTLog.RequestTimeout(),
 	})
-	n.Logs = spawn(engine, "logs", logsProducer, 256)
-
-	n.Server = server.New(serverConfig(cfg), engine, n.Router)
-	n.listener = n.mountWeb(cfg, opts, n.listener)
-	go func() { n.served <- n.Server.Serve(n.listener) }()
-	slog.Info("certstream node started", "addr", n.listener.Addr().String(),
-		"follow_log_list", cfg.CTLog.FollowLogList, "custom_logs", len(custom))
-	return n, nil
+	n.Logs = spawn(n.Engine, "logs", logsProducer, 256)
 }
 
 // Addr is the address the node serves on.
@@ -145,7 +174,12 @@ func (n *Node) stopActors(ctx context.Context) {
 	if n.Logs != nil {
 		wait(n.Engine.Poison(n.Logs)) // poisons each fetcher first
 	}
-	wait(n.Engine.Poison(n.Dedup)) // graceful: forwards what it holds
+	if n.Dedup != nil {
+		wait(n.Engine.Poison(n.Dedup)) // graceful: forwards what it holds
+	}
+	if n.Consumer != nil {
+		wait(n.Engine.Poison(n.Consumer)) // stops reading; what it sent is in the router's inbox
+	}
 	// The router handles its inbox in order: once it answers, everything
 	// dedup forwarded is in the subscribers' rings, and the clients' close
 	// (1001) is queued behind it.
@@ -162,6 +196,11 @@ func (n *Node) stopActors(ctx context.Context) {
 		slog.Error("saving cursors at shutdown failed", "err", err)
 	}
 	wait(n.Engine.Poison(n.State))
+	if n.Publisher != nil {
+		n.drainPublisher(ctx)
+		wait(n.Engine.Poison(n.Publisher))
+	}
+	n.closeCluster()
 }
 
 // spawn starts a supervised top-level actor.

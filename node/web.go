@@ -75,7 +75,13 @@ func (n *Node) mountWeb(cfg *config.Config, opts Options, ln net.Listener) net.L
 
 // Tree returns the live actor tree (the admin view).
 func (n *Node) Tree() *lifecycle.View {
-	return n.Lifecycle.Tree(n.Engine, []*actor.PID{n.Logs, n.Dedup, n.Router, n.State}, 2*time.Second)
+	var roots []*actor.PID
+	for _, pid := range []*actor.PID{n.Logs, n.Dedup, n.Consumer, n.Router, n.Publisher, n.State} {
+		if pid != nil {
+			roots = append(roots, pid)
+		}
+	}
+	return n.Lifecycle.Tree(n.Engine, roots, 2*time.Second)
 }
 
 // Reconfigure applies what can change while running: tokens, the admin
@@ -90,7 +96,7 @@ func (n *Node) Reconfigure(cfg *config.Config) {
 	n.Server.SetClientPolicy(sc.Client, sc.ReadLimit)
 	if custom, err := customLogs(cfg.CTLog.CustomLogs); err != nil {
 		slog.Error("custom logs not reloaded", "err", err)
-	} else {
+	} else if n.Logs != nil {
 		n.Engine.Send(n.Logs, logs.SetCustom{Logs: custom})
 	}
 	if needsRestart(n.running, cfg) {

@@ -1,0 +1,390 @@
+// Package clustersub implements the consumer actor of an edge node: it reads
+// the cluster's JetStream stream in sequence order and feeds the router with
+// messages.Published runs, as dedup does on a node that follows logs.
+//
+// A reader goroutine owned by the actor does the waiting: it gathers the
+// messages already delivered into a run, decodes them and sends the run to
+// the router with at most inFlight runs unrouted, so a slow router slows the
+// reading (JetStream keeps the backlog) instead of growing an inbox. The
+// last routed sequence is saved to a small file every second and at stop;
+// after a restart or an outage reading resumes right after it, or at the
+// oldest message still retained, and the sequences skipped are counted as
+// the gap.
+package clustersub
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/VictoriaMetrics/metrics"
+	"github.com/anthdm/hollywood/actor"
+
+	"github.com/certstream/certstream/internal/clusterlink"
+	"github.com/certstream/certstream/internal/clusterwire"
+	"github.com/certstream/certstream/internal/wire"
+	"github.com/certstream/certstream/messages"
+)
+
+// Consumer metrics:
+//
+//	certstream_cluster_consumed_total      certificates read from the stream and routed
+//	certstream_cluster_gap_messages_total  sequences skipped because the stream no longer had them
+//	certstream_cluster_bad_messages_total  messages that did not decode (skipped)
+//	certstream_cluster_lag_messages        messages stored after the last one read
+//	certstream_cluster_lag_seconds         age of the last message read while behind
+//	certstream_cluster_link_up             1 while connected to a NATS server
+var (
+	consumedN = metrics.NewCounter("certstream_cluster_consumed_total")
+	gapN      = metrics.NewCounter("certstream_cluster_gap_messages_total")
+	badN      = metrics.NewCounter("certstream_cluster_bad_messages_total")
+	lagMsgs   = metrics.NewGauge("certstream_cluster_lag_messages", nil)
+	lagSecs   = metrics.NewGauge("certstream_cluster_lag_seconds", nil)
+	linkUpG   = metrics.NewGauge("certstream_cluster_link_up", nil)
+)
+
+// Config configures the consumer.
+type Config struct {
+	Link      *clusterlink.Link
+	Router    *actor.PID
+	StateFile string // where the last routed sequence is kept
+	Stream    string // the stream's name, recorded in the state file
+	// MaxLag is the lag beyond which Status reports the edge behind.
+	MaxLag time.Duration
+}
+
+// inFlight is how many runs may wait to be routed.
+const inFlight = 8
+
+// maxRun is the most certificates one run carries.
+const maxRun = 256
+
+// Status is the consumer's state, safe to read from any goroutine.
+type Status struct {
+	LinkUp     bool
+	Reading    bool          // a reader of the stream is open
+	LastSeq    uint64        // last sequence routed
+	LagMsgs    uint64        // messages stored after the last one read
+	LagSeconds float64       // how old the last message read was, while behind
+	Gap        uint64        // sequences skipped, in total
+	Consumed   uint64        // certificates routed
+	Bad        uint64        // messages that did not decode
+	MaxLag     time.Duration // the configured threshold
+}
+
+// Healthy reports whether the link is up and the lag within MaxLag.
+func (s Status) Healthy() bool {
+	return s.LinkUp && (s.MaxLag <= 0 || s.LagSeconds <= s.MaxLag.Seconds())
+}
+
+// Consumer is the edge's consumer: its producer and its status.
+type Consumer struct {
+	cfg      Config
+	started  time.Time
+	routed   atomic.Uint64 // last sequence routed
+	saved    uint64        // last sequence written to the state file (actor goroutine)
+	next     atomic.Uint64 // sequence expected next; 0 when unknown
+	gap      atomic.Uint64
+	consumed atomic.Uint64
+	bad      atomic.Uint64
+	lagMsgs  atomic.Uint64
+	lagMilli atomic.Int64
+	reading  atomic.Bool
+
+	mu      sync.Mutex
+	cancel  context.CancelFunc // stops the reader goroutine; nil when none runs
+	done    chan struct{}
+	ticker  actor.SendRepeater
+	ticking bool
+}
+
+// New returns the consumer; its state file is read now, so a broken file
+// fails the node's start.
+func New(cfg Config) (*Consumer, error) {
+	c := &Consumer{cfg: cfg, started: time.Now()}
+	last, err := loadState(cfg.StateFile, cfg.Stream)
+	if err != nil {
+		return nil, err
+	}
+	c.routed.Store(last)
+	c.saved = last
+	if last > 0 {
+		c.next.Store(last + 1)
+	}
+	return c, nil
+}
+
+// Producer is the consumer actor's producer; the Consumer outlives restarts.
+func (c *Consumer) Producer() actor.Producer {
+	return func() actor.Receiver { return (*receiver)(c) }
+}
+
+// Status returns the consumer's state now.
+func (c *Consumer) Status() Status {
+	return Status{
+		LinkUp: c.cfg.Link.Connected(), Reading: c.reading.Load(), LastSeq: c.routed.Load(), LagMsgs: c.lagMsgs.Load(),
+		LagSeconds: float64(c.lagMilli.Load()) / 1000, Gap: c.gap.Load(), Consumed: c.consumed.Load(),
+		Bad: c.bad.Load(), MaxLag: c.cfg.MaxLag,
+	}
+}
+
+type receiver Consumer
+
+// tick is the consumer's clock: save the sequence, update the gauges.
+type tick struct{}
+
+// Receive handles the consumer's messages.
+func (r *receiver) Receive(ctx *actor.Context) {
+	c := (*Consumer)(r)
+	switch ctx.Message().(type) {
+	case actor.Started:
+		c.start(ctx.Engine())
+		if !c.ticking {
+			c.ticker, c.ticking = ctx.Engine().SendRepeat(ctx.PID(), tick{}, time.Second), true
+		}
+	case tick:
+		c.save()
+		st := c.Status()
+		lagMsgs.Set(float64(st.LagMsgs))
+		lagSecs.Set(st.LagSeconds)
+		linkUpG.Set(b2f(st.LinkUp))
+	case messages.Inspect:
+		ctx.Respond(c.inspect(ctx))
+	case actor.Stopped:
+		if c.ticking {
+			c.ticker.Stop()
+			c.ticking = false
+		}
+		c.stop()
+		c.save()
+	}
+}
+
+// start runs the reader goroutine unless it runs already.
+func (c *Consumer) start(e *actor.Engine) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.cancel != nil {
+		return
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	c.cancel, c.done = cancel, make(chan struct{})
+	go c.read(ctx, e, c.done)
+}
+
+// stop ends the reader goroutine and waits for it; runs it sent stay
+// with the router.
+func (c *Consumer) stop() {
+	c.mu.Lock()
+	cancel, done := c.cancel, c.done
+	c.cancel = nil
+	c.mu.Unlock()
+	if cancel != nil {
+		cancel()
+		<-done
+	}
+}
+
+// read reads the stream until ctx ends, starting again after any error.
+func (c *Consumer) read(ctx context.Context, e *actor.Engine, done chan struct{}) {
+	defer close(done)
+	credits := make(chan struct{}, inFlight)
+	for ctx.Err() == nil {
+		r, err := c.cfg.Link.Read(ctx, c.next.Load())
+		if err != nil {
+			if ctx.Err() == nil {
+				slog.Warn("cluster: cannot read the stream yet", "err", err)
+				sleep(ctx, time.Second)
+			}
+			continue
+		}
+		stopped := context.AfterFunc(ctx, r.Stop)
+		c.reading.Store(true)
+		err = c.run(ctx, e, r, credits)
+		c.reading.Store(false)
+		stopped()
+		r.Stop()
+		if ctx.Err() == nil {
+			slog.Warn("cluster: reading the stream stopped; starting again", "err", err)
+			sleep(ctx, 250*time.Millisecond)
+		}
+	}
+}
+
+// run reads r and routes its messages in runs until r fails.
+func (c *Consumer) run(ctx context.Context, e *actor.Engine, r *clusterlink.Reader, credits chan struct{}) error {
+	for {
+		var updates []*wire.Update
+		var last uint64
+		for len(updates) < maxRun {
+			m, err := r.Next()
+			if err != nil {
+				if len(updates) > 0 {
+					c.send(ctx, e, updates, last, credits)
+				}
+				return err
+			}
+			c.account(m)
+			last = m.Seq
+			if u, err := clusterwire.Decode(m.Data); err != nil {
+				if c.bad.Add(1) == 1 {
+					slog.Error("cluster: a message does not decode; skipped", "seq", m.Seq, "err", err)
+				}
+				badN.Inc()
+			} else {
+				updates = append(updates, u)
+			}
+			if m.Pending == 0 {
+				break // nothing more is waiting: route what we have
+			}
+		}
+		if !c.send(ctx, e, updates, last, credits) {
+			return ctx.Err()
+		}
+	}
+}
+
+// account checks m's sequence against the expected one, counting a gap,
+// and records the lag.
+func (c *Consumer) account(m clusterlink.Message) {
+	if want := c.next.Load(); want != 0 && m.Seq > want {
+		n := m.Seq - want
+		c.gap.Add(n)
+		gapN.Add(int(n))
+		slog.Warn("cluster: the stream no longer had messages this edge had not read; resuming at the oldest retained",
+			"missing", n, "from_seq", want, "resumed_at", m.Seq)
+	}
+	c.next.Store(m.Seq + 1)
+	c.lagMsgs.Store(m.Pending)
+	if m.Pending > 0 {
+		c.lagMilli.Store(time.Since(m.Stored).Milliseconds())
+	} else {
+		c.lagMilli.Store(0)
+	}
+}
+
+// send routes a run once a credit is free; the credit comes back, and the
+// run's last sequence counts as routed, when the router has handled it.
+// It reports false when ctx ended first.
+func (c *Consumer) send(ctx context.Context, e *actor.Engine, updates []*wire.Update, last uint64, credits chan struct{}) bool {
+	select {
+	case credits <- struct{}{}:
+	case <-ctx.Done():
+		return false
+	}
+	n := len(updates)
+	release := func() {
+		c.routed.Store(last)
+		c.consumed.Add(uint64(n))
+		consumedN.Add(n)
+		<-credits
+	}
+	if n == 0 {
+		release() // only undecodable messages
+		return true
+	}
+	e.Send(c.cfg.Router, messages.Published{Updates: updates, Release: release})
+	return true
+}
+
+// save writes the last routed sequence when it changed.
+func (c *Consumer) save() {
+	last := c.routed.Load()
+	if last == c.saved {
+		return
+	}
+	if err := saveState(c.cfg.StateFile, c.cfg.Stream, last); err != nil {
+		slog.Error("cluster: saving the consumed sequence failed", "file", c.cfg.StateFile, "err", err)
+		return
+	}
+	c.saved = last
+}
+
+// inspect describes the consumer for the admin view.
+func (c *Consumer) inspect(ctx *actor.Context) messages.ActorInfo {
+	st := c.Status()
+	link := "down"
+	if st.LinkUp {
+		link = "up"
+	}
+	return messages.ActorInfo{
+		PID: ctx.PID().String(), Kind: "clustersub", Status: "running", Started: c.started,
+		Details: map[string]any{
+			"link": link, "last_seq": st.LastSeq, "lag_messages": st.LagMsgs, "lag_secs": st.LagSeconds,
+			"gap_messages": st.Gap, "consumed": st.Consumed, "bad_messages": st.Bad, "state_file": c.cfg.StateFile,
+		},
+	}
+}
+
+// state is the consumer's file.
+type state struct {
+	Stream  string `json:"stream"`
+	LastSeq uint64 `json:"last_seq"`
+}
+
+// loadState returns the last sequence saved for stream; 0 when there is no
+// file or it is another stream's.
+func loadState(path, stream string) (uint64, error) {
+	data, err := os.ReadFile(path)
+	if os.IsNotExist(err) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, err
+	}
+	var s state
+	if err := json.Unmarshal(data, &s); err != nil {
+		return 0, fmt.Errorf("cluster consumer state %s: %w (move the file aside to start at the stream's newest)", path, err)
+	}
+	if s.Stream != stream {
+		return 0, nil
+	}
+	return s.LastSeq, nil
+}
+
+// saveState writes the file atomically.
+func saveState(path, stream string, last uint64) error {
+	data, err := json.Marshal(state{Stream: stream, LastSeq: last})
+	if err != nil {
+		return err
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(path), filepath.Base(path)+".tmp*")
+	if err != nil {
+		return err
+	}
+	if _, err = tmp.Write(data); err == nil {
+		err = tmp.Sync()
+	}
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp.Name(), path)
+	}
+	if err != nil {
+		os.Remove(tmp.Name())
+	}
+	return err
+}
+
+func sleep(ctx context.Context, d time.Duration) {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+	case <-ctx.Done():
+	}
+}
+
+func b2f(b bool) float64 {
+	if b {
+		return 1
+	}
+	return 0
+}

@@ -1,0 +1,157 @@
+package clusterlink
+
+import (
+	"context"
+	"fmt"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// startServer runs an embedded single server on a loopback port.
+func startServer(t *testing.T) *Server {
+	t.Helper()
+	s, err := StartServer(ServerConfig{Listen: "127.0.0.1:0", StoreDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(s.Shutdown)
+	return s
+}
+
+func dial(t *testing.T, s *Server, cfg Config) *Link {
+	t.Helper()
+	cfg.URLs = []string{s.ClientURL()}
+	if cfg.Stream == "" {
+		cfg.Stream = "TEST"
+	}
+	if cfg.Retention == 0 {
+		cfg.Retention, cfg.DuplicateWindow = time.Hour, time.Minute
+	}
+	cfg.RetentionBytes, cfg.MaxPending = 1<<30, 64
+	l, err := Dial(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(l.Close)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := l.EnsureStream(ctx); err != nil {
+		t.Fatal(err)
+	}
+	return l
+}
+
+// publish sends each id's message and waits for all acks.
+func publish(t *testing.T, l *Link, ids ...string) {
+	t.Helper()
+	for _, id := range ids {
+		if err := l.Publish([]byte("data-"+id), id); err != nil {
+			t.Fatal(err)
+		}
+	}
+	select {
+	case <-l.Drained():
+	case <-time.After(10 * time.Second):
+		t.Fatal("publishes not acknowledged")
+	}
+}
+
+func read(t *testing.T, r *Reader, n int) []Message {
+	t.Helper()
+	out := make([]Message, 0, n)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for range n {
+			m, err := r.Next()
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			out = append(out, m)
+		}
+	}()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		r.Stop()
+		<-done
+		t.Fatalf("read %d of %d messages", len(out), n)
+	}
+	return out
+}
+
+// The same id published twice is stored once; a reader from a sequence
+// gets the messages in order with their stream sequences.
+func TestPublishDedupRead(t *testing.T) {
+	var acks, dups atomic.Int64
+	l := dial(t, startServer(t), Config{OnAck: func(dup bool) {
+		acks.Add(1)
+		if dup {
+			dups.Add(1)
+		}
+	}})
+	publish(t, l, "a", "b", "a", "c")
+	if acks.Load() != 4 || dups.Load() != 1 {
+		t.Errorf("acks %d, duplicates %d; want 4, 1", acks.Load(), dups.Load())
+	}
+	r, err := l.Read(context.Background(), 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Stop()
+	got := read(t, r, 2)
+	if got[0].Seq != 2 || string(got[0].Data) != "data-b" || got[1].Seq != 3 || string(got[1].Data) != "data-c" || got[1].Pending != 0 {
+		t.Errorf("read %+v", got)
+	}
+}
+
+// A reader from a sequence no longer retained starts at the oldest one
+// kept, so the caller sees the gap in the sequence numbers.
+func TestReadAfterRetention(t *testing.T) {
+	l := dial(t, startServer(t), Config{Retention: time.Second, DuplicateWindow: 500 * time.Millisecond})
+	publish(t, l, "1", "2", "3")
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		first, last, err := l.FirstSeq(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if first > last {
+			break // all three expired
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("messages not expired: first %d last %d", first, last)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	publish(t, l, "4", "5")
+	r, err := l.Read(context.Background(), 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Stop()
+	if got := read(t, r, 1); got[0].Seq != 4 {
+		t.Errorf("first message read has sequence %d, want 4", got[0].Seq)
+	}
+}
+
+// Publish never waits: past MaxPending it refuses.
+func TestPublishBounded(t *testing.T) {
+	s := startServer(t)
+	l := dial(t, s, Config{})
+	l.cfg.MaxPending = 1
+	full := false
+	for i := range 1000 {
+		if err := l.Publish([]byte("x"), fmt.Sprint(i)); err == ErrFull {
+			full = true
+			break
+		} else if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if !full {
+		t.Error("1000 publishes without an ack never found the link full")
+	}
+}

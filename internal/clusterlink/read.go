@@ -1,0 +1,72 @@
+package clusterlink
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// Message is one certificate read from the stream.
+type Message struct {
+	Seq     uint64    // stream sequence: the certificate's global number
+	Data    []byte    // its clusterwire encoding
+	Pending uint64    // messages after it in the stream, at delivery
+	Stored  time.Time // when the stream stored it
+}
+
+// Reader reads the stream in sequence order.
+type Reader struct {
+	it jetstream.MessagesContext
+}
+
+// Read starts reading at sequence from, or at the oldest message still
+// retained if from has been discarded; from 0 reads only messages stored
+// from now on. The reader survives connection outages: the client resumes
+// after the last message it delivered.
+func (l *Link) Read(ctx context.Context, from uint64) (*Reader, error) {
+	cfg := jetstream.OrderedConsumerConfig{DeliverPolicy: jetstream.DeliverNewPolicy,
+		InactiveThreshold: time.Minute}
+	if from > 0 {
+		cfg.DeliverPolicy, cfg.OptStartSeq = jetstream.DeliverByStartSequencePolicy, from
+	}
+	c, err := l.js.OrderedConsumer(ctx, l.cfg.Stream, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("stream %s: consumer: %w", l.cfg.Stream, err)
+	}
+	it, err := c.Messages(jetstream.PullMaxMessages(512))
+	if err != nil {
+		return nil, fmt.Errorf("stream %s: %w", l.cfg.Stream, err)
+	}
+	return &Reader{it: it}, nil
+}
+
+// Next waits for the next message; after Stop it returns an error.
+func (r *Reader) Next() (Message, error) {
+	m, err := r.it.Next()
+	if err != nil {
+		return Message{}, err
+	}
+	meta, err := m.Metadata()
+	if err != nil {
+		return Message{}, err
+	}
+	return Message{Seq: meta.Sequence.Stream, Data: m.Data(), Pending: meta.NumPending, Stored: meta.Timestamp}, nil
+}
+
+// Stop ends the reading; a waiting Next returns.
+func (r *Reader) Stop() { r.it.Stop() }
+
+// FirstSeq returns the stream's oldest retained sequence and its last.
+func (l *Link) FirstSeq(ctx context.Context) (first, last uint64, err error) {
+	s, err := l.js.Stream(ctx, l.cfg.Stream)
+	if err != nil {
+		return 0, 0, err
+	}
+	info, err := s.Info(ctx)
+	if err != nil {
+		return 0, 0, err
+	}
+	return info.State.FirstSeq, info.State.LastSeq, nil
+}

@@ -1,0 +1,148 @@
+package node
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/anthdm/hollywood/actor"
+
+	"github.com/certstream/certstream/actors/clusterpub"
+	"github.com/certstream/certstream/actors/clustersub"
+	"github.com/certstream/certstream/config"
+	"github.com/certstream/certstream/internal/clusterlink"
+	"github.com/certstream/certstream/internal/mailbox"
+	"github.com/certstream/certstream/internal/wire"
+	"github.com/certstream/certstream/messages"
+)
+
+// cluster is what a node in the ingest or edge role has on top of a
+// standalone one; all nil for a standalone node.
+type cluster struct {
+	NATS      *clusterlink.Server // the embedded server, when this node runs one
+	Link      *clusterlink.Link
+	Publisher *actor.PID           // ingest
+	Consumer  *actor.PID           // edge
+	consumer  *clustersub.Consumer // edge
+	pubRing   *mailbox.Ring[*wire.Update]
+}
+
+// isEdge reports whether the node follows no log and serves the stream.
+func isEdge(cfg *config.Config) bool { return cfg.Cluster.Role == config.RoleEdge }
+
+// dialCluster starts the embedded server when the node runs one and
+// connects to the cluster; a standalone node does neither.
+func (n *Node) dialCluster(cfg *config.Config, counters *clusterpub.Counters) error {
+	c := cfg.Cluster
+	if c.Role == config.RoleStandalone {
+		return nil
+	}
+	urls := c.NATS.URLs
+	if c.Embedded() {
+		s, err := clusterlink.StartServer(clusterlink.ServerConfig{
+			Name: c.NATS.ServerName, Listen: c.NATS.Listen, StoreDir: c.NATS.StoreDir,
+			ClusterName: c.NATS.ClusterName, ClusterListen: c.NATS.ClusterListen, Routes: c.NATS.Routes,
+			User: c.NATS.User, Password: c.NATS.Password, TLSCert: c.NATS.TLSCert, TLSKey: c.NATS.TLSKey,
+		})
+		if err != nil {
+			return err
+		}
+		n.NATS = s
+		if len(urls) == 0 {
+			urls = []string{s.ClientURL()}
+		}
+	}
+	lc := clusterlink.Config{
+		URLs: urls, Name: "certstream-" + c.Role, Credentials: c.NATS.Credentials, User: c.NATS.User,
+		Password: c.NATS.Password, TLSCA: c.NATS.TLSCA, Stream: c.Stream, Retention: c.Retention(),
+		RetentionBytes: int64(c.RetentionBytes), DuplicateWindow: c.DuplicateWindow(), Replicas: c.Replicas,
+		MaxPending: c.PublishMaxPending,
+	}
+	if counters != nil {
+		lc.OnAck, lc.OnError = counters.Ack, counters.Error
+	}
+	link, err := clusterlink.Dial(lc)
+	if err != nil {
+		n.closeCluster()
+		return err
+	}
+	n.Link = link
+	return nil
+}
+
+// spawnPublisher starts an ingest node's publisher and returns what the
+// router calls with every published run besides the recent index: it
+// pushes the run into the publisher's ring, never waiting.
+func (n *Node) spawnPublisher(cfg *config.Config, counters *clusterpub.Counters) func([]*wire.Update) {
+	n.pubRing = mailbox.New[*wire.Update](cfg.Cluster.PublishBuffer)
+	n.Publisher = spawn(n.Engine, "clusterpub", clusterpub.New(clusterpub.Config{
+		Link: n.Link, Ring: n.pubRing, Counters: counters}), 64)
+	ring, engine, pid := n.pubRing, n.Engine, n.Publisher
+	return func(updates []*wire.Update) {
+		wake := false
+		for _, u := range updates {
+			wake = ring.Push(u) || wake
+		}
+		if wake {
+			engine.Send(pid, messages.Wake{})
+		}
+	}
+}
+
+// spawnConsumer starts an edge node's consumer, which feeds the router.
+func (n *Node) spawnConsumer(cfg *config.Config) error {
+	c, err := clustersub.New(clustersub.Config{Link: n.Link, Router: n.Router, StateFile: cfg.Cluster.ConsumerStateFile,
+		Stream: cfg.Cluster.Stream, MaxLag: cfg.Cluster.MaxLag()})
+	if err != nil {
+		return err
+	}
+	n.consumer = c
+	n.Consumer = spawn(n.Engine, "clustersub", c.Producer(), 64)
+	return nil
+}
+
+// drainPublisher waits (bounded by ctx and a few seconds) until the
+// publisher has published everything it was given and the stream has
+// acknowledged it.
+func (n *Node) drainPublisher(ctx context.Context) {
+	if n.Publisher == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	for ctx.Err() == nil {
+		n.Engine.Send(n.Publisher, messages.Wake{})
+		res, err := n.Engine.Request(n.Publisher, messages.Inspect{}, time.Second).Result()
+		if info, ok := res.(messages.ActorInfo); err == nil && ok && info.MailboxDepth == 0 {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	select {
+	case <-n.Link.Drained():
+	case <-ctx.Done():
+		slog.Warn("cluster: stopping with publishes not acknowledged", "pending", n.Link.Pending())
+	}
+}
+
+// closeCluster closes the link and stops the embedded server.
+func (n *Node) closeCluster() {
+	if n.Link != nil {
+		n.Link.Close()
+	}
+	if n.NATS != nil {
+		n.NATS.Shutdown()
+	}
+}
+
+// clusterStatus is an edge's consumer status; ok is false on other roles.
+func (n *Node) clusterStatus() (st clustersub.Status, ok bool) {
+	if n.consumer == nil {
+		return clustersub.Status{}, false
+	}
+	return n.consumer.Status(), true
+}
+
+// clusterErr wraps a cluster start error.
+func clusterErr(err error) error { return fmt.Errorf("cluster: %w", err) }

@@ -1,0 +1,144 @@
+package node
+
+import (
+	"context"
+	"path/filepath"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/certstream/certstream/config"
+	"github.com/certstream/certstream/internal/await"
+)
+
+// A standalone node starts no NATS server and opens no link.
+func TestStandaloneHasNoCluster(t *testing.T) {
+	f := newFakeLogs(t)
+	n := startNode(t, f.config(t, t.TempDir()), Options{})
+	defer shutdown(t, n)
+	if n.NATS != nil || n.Link != nil || n.Publisher != nil || n.Consumer != nil {
+		t.Errorf("standalone node has cluster parts: %+v", n.cluster)
+	}
+}
+
+// clusterConfigs returns an ingest node's configuration following the fake
+// logs with an embedded NATS server on a loopback port, and a function
+// making an edge's configuration once the ingest runs.
+func clusterConfigs(t *testing.T, f *fakeLogs) (ingest *config.Config, edge func(ingest *Node, dir string) *config.Config) {
+	dir := t.TempDir()
+	ingest = f.config(t, dir)
+	ingest.Cluster.Role = config.RoleIngest
+	ingest.Cluster.NATS.Listen = "127.0.0.1:0"
+	ingest.Cluster.NATS.StoreDir = filepath.Join(dir, "nats")
+	return ingest, func(in *Node, dir string) *config.Config {
+		cfg := config.Default()
+		cfg.Server.Host, cfg.Server.Port = "127.0.0.1", 1
+		cfg.CTLog.FollowLogList = false
+		cfg.CTLog.StateFile = filepath.Join(dir, "state.json")
+		cfg.Clients = ingest.Clients
+		cfg.Cluster.Role = config.RoleEdge
+		cfg.Cluster.NATS.URLs = []string{in.NATS.ClientURL()}
+		cfg.Cluster.ConsumerStateFile = filepath.Join(dir, "edge.json")
+		return &cfg
+	}
+}
+
+// An edge's clients get exactly the bytes the ingest's own clients get, in
+// the same order, on every stream and transport.
+func TestEdgeServesTheIngestBytes(t *testing.T) {
+	f := newFakeLogs(t)
+	f.holdNavigli(t)
+	ingestCfg, edgeCfg := clusterConfigs(t, f)
+	in := startNode(t, ingestCfg, Options{})
+	defer shutdown(t, in)
+	edge := startNode(t, edgeCfg(in, t.TempDir()), Options{})
+	defer shutdown(t, edge)
+	if edge.Logs != nil || edge.Dedup != nil || edge.Consumer == nil || in.Publisher == nil {
+		t.Fatalf("roles: edge logs %v dedup %v consumer %v; ingest publisher %v", edge.Logs, edge.Dedup, edge.Consumer, in.Publisher)
+	}
+	await.True(t, 20*time.Second, "the edge to read the stream", func() bool {
+		st, _ := edge.clusterStatus()
+		return st.Reading
+	})
+	paths := []string{"/", "/full-stream", "/domains-only"}
+	var inClients, edgeClients []*client
+	for _, p := range paths {
+		inClients = append(inClients, dialWS(t, in.Addr(), p))
+		edgeClients = append(edgeClients, dialWS(t, edge.Addr(), p))
+	}
+	inClients = append(inClients, dialSSE(t, in.Addr(), "full"))
+	edgeClients = append(edgeClients, dialSSE(t, edge.Addr(), "full"))
+	grow(t, f, 300, 3)
+	want := f.expect(t)
+	for _, c := range append(inClients, edgeClients...) {
+		await.True(t, 60*time.Second, c.name+" to receive every entry", func() bool { return c.count() >= want.total },
+			diagnose(t, in, want, append(inClients, edgeClients...)...))
+	}
+	time.Sleep(300 * time.Millisecond) // anything extra would arrive now
+	checkStream(t, "ingest ws lite", inClients[0].snapshot(), want.lite)
+	for i, c := range edgeClients {
+		if got, exp := c.snapshot(), inClients[i].snapshot(); !slices.Equal(got, exp) {
+			t.Errorf("edge %s: %d messages differ from the ingest's %d", c.name, len(got), len(exp))
+		}
+	}
+	st, _ := edge.clusterStatus()
+	if st.Gap != 0 || st.Bad != 0 || st.Consumed != uint64(want.total) || !st.LinkUp {
+		t.Errorf("edge consumer status %+v, want %d consumed, no gap", st, want.total)
+	}
+}
+
+// An edge away for longer than the stream's retention resumes at the
+// oldest retained certificate and counts exactly the ones it missed.
+func TestEdgeCountsTheGapAfterRetention(t *testing.T) {
+	f := newFakeLogs(t)
+	f.holdNavigli(t)
+	ingestCfg, edgeCfg := clusterConfigs(t, f)
+	ingestCfg.Cluster.RetentionSecs, ingestCfg.Cluster.DuplicateWindowSecs = 1, 1
+	in := startNode(t, ingestCfg, Options{})
+	defer shutdown(t, in)
+	edgeDir := t.TempDir()
+	edge := startNode(t, edgeCfg(in, edgeDir), Options{})
+	await.True(t, 20*time.Second, "the edge to read the stream", func() bool { st, _ := edge.clusterStatus(); return st.Reading })
+	streamLast := func() (first, last uint64) {
+		first, last, err := in.Link.FirstSeq(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		return first, last
+	}
+	appendAll := func(n int) {
+		for _, l := range f.logs {
+			if err := l.Append(n); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	appendAll(10)
+	await.True(t, 30*time.Second, "the edge to consume the first entries", func() bool {
+		st, _ := edge.clusterStatus()
+		_, last := streamLast()
+		return last >= 30 && st.LastSeq == last
+	})
+	_, before := streamLast()
+	shutdown(t, edge)
+
+	appendAll(10)
+	await.True(t, 30*time.Second, "the stream to store and then expire the entries published while the edge is away", func() bool {
+		first, last := streamLast()
+		return last >= before+30 && first > last
+	})
+	_, away := streamLast()
+	edge = startNode(t, edgeCfg(in, edgeDir), Options{})
+	defer shutdown(t, edge)
+	await.True(t, 20*time.Second, "the edge to read again", func() bool { st, _ := edge.clusterStatus(); return st.Reading })
+	appendAll(5)
+	await.True(t, 30*time.Second, "the edge to consume the new entries", func() bool {
+		st, _ := edge.clusterStatus()
+		_, last := streamLast()
+		return last >= away+15 && st.LastSeq == last
+	})
+	st, _ := edge.clusterStatus()
+	if st.Gap != away-before {
+		t.Errorf("gap counted %d, want %d (sequences %d..%d expired while the edge was away)", st.Gap, away-before, before+1, away)
+	}
+}
