@@ -144,5 +144,12 @@ func (n *Node) clusterStatus() (st clustersub.Status, ok bool) {
 	return n.consumer.Status(), true
 }
 
+// linkHealth is the health of an edge's link for /health/deep; ok is false
+// on other roles.
+func (n *Node) linkHealth() (healthy, ok bool) {
+	st, ok := n.clusterStatus()
+	return st.Healthy(), ok
+}
+
 // clusterErr wraps a cluster start error.
 func clusterErr(err error) error { return fmt.Errorf("cluster: %w", err) }

@@ -2,6 +2,7 @@ package node
 
 import (
 	"context"
+	"encoding/json"
 	"path/filepath"
 	"slices"
 	"testing"
@@ -9,6 +10,7 @@ import (
 
 	"github.com/certstream/certstream/config"
 	"github.com/certstream/certstream/internal/await"
+	"github.com/certstream/certstream/web/api"
 )
 
 // A standalone node starts no NATS server and opens no link.
@@ -84,6 +86,11 @@ func TestEdgeServesTheIngestBytes(t *testing.T) {
 	st, _ := edge.clusterStatus()
 	if st.Gap != 0 || st.Bad != 0 || st.Consumed != uint64(want.total) || !st.LinkUp {
 		t.Errorf("edge consumer status %+v, want %d consumed, no gap", st, want.total)
+	}
+	var h api.DeepHealth
+	if r := get(t, base(edge)+"/health/deep"); r.status != 200 || json.Unmarshal(r.body, &h) != nil ||
+		h.Status != api.StatusHealthy || h.Link != api.StatusHealthy {
+		t.Errorf("edge /health/deep: %d %s", r.status, r.body)
 	}
 }
 

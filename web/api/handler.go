@@ -52,6 +52,10 @@ type Sources struct {
 	Recent   *certindex.Index                // recent certificates
 	Sent     func() (messages, bytes uint64) // written to this node's clients, all transports
 	Tree     func() *lifecycle.View          // the live actor tree
+	// Link, when set, tells the health of an edge's cluster link: ok is
+	// false on a node without one; healthy while the link is up and the
+	// lag within its threshold.
+	Link func() (healthy, ok bool)
 }
 
 // Register adds the endpoints cfg enables to mux. The health checks are

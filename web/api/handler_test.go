@@ -6,6 +6,8 @@ import (
 
 	"github.com/valyala/fasthttp"
 
+	"github.com/certstream/certstream/actors/logs"
+	"github.com/certstream/certstream/actors/router"
 	"github.com/certstream/certstream/internal/follow"
 	"github.com/certstream/certstream/internal/wire"
 )
@@ -98,5 +100,31 @@ func TestHealthMethods(t *testing.T) {
 	h(&ctx)
 	if string(ctx.Response.Body()) != "OK" {
 		t.Errorf("GET /health body %q", ctx.Response.Body())
+	}
+}
+
+// An edge follows no log: /health/deep judges it by its cluster link.
+func TestDeepHealthOfAnEdge(t *testing.T) {
+	for _, tc := range []struct {
+		healthy, ok      bool
+		wantStatus, link string
+	}{
+		{true, true, StatusHealthy, StatusHealthy},
+		{false, true, StatusDegraded, StatusDegraded},
+		{true, false, StatusDegraded, ""}, // no link and no log: degraded as before
+	} {
+		m := mux{}
+		Register(m, Config{}, Sources{Fetchers: &logs.Registry{}, Clients: router.NewClients(),
+			Link: func() (bool, bool) { return tc.healthy, tc.ok }})
+		var ctx fasthttp.RequestCtx
+		ctx.Request.Header.SetMethod("GET")
+		m[PathHealthDeep](&ctx)
+		var h DeepHealth
+		if err := json.Unmarshal(ctx.Response.Body(), &h); err != nil {
+			t.Fatal(err)
+		}
+		if h.Status != tc.wantStatus || h.Link != tc.link {
+			t.Errorf("link healthy %v, ok %v: status %q, link %q; want %q, %q", tc.healthy, tc.ok, h.Status, h.Link, tc.wantStatus, tc.link)
+		}
 	}
 }

@@ -9,14 +9,15 @@ import (
 // Overall node status in /health/deep.
 const (
 	StatusHealthy   = "healthy"   // every log healthy (or starting)
-	StatusDegraded  = "degraded"  // some log degraded or unhealthy, or no log followed
+	StatusDegraded  = "degraded"  // some log degraded or unhealthy, or no log followed; an edge's link down or behind
 	StatusUnhealthy = "unhealthy" // more than half the logs unhealthy: 503
 )
 
 // DeepHealth is the /health/deep answer.
 type DeepHealth struct {
 	Status      string         `json:"status"`
-	Logs        map[string]int `json:"logs"` // "total" and a count per log health
+	Logs        map[string]int `json:"logs"`           // "total" and a count per log health
+	Link        string         `json:"link,omitempty"` // an edge's cluster link: "healthy" or "degraded"
 	Connections int            `json:"connections"`
 	UptimeSecs  float64        `json:"uptime_secs"`
 }
@@ -48,6 +49,15 @@ func (src *Sources) deepHealth(ctx *fasthttp.RequestCtx) {
 	}
 	h := DeepHealth{Status: Judge(counts), Logs: counts, Connections: src.Clients.Totals().ConnectionCount(),
 		UptimeSecs: src.uptime()}
+	if src.Link != nil {
+		if healthy, ok := src.Link(); ok {
+			// An edge follows no log: its link is its only source.
+			h.Status, h.Link = StatusHealthy, StatusHealthy
+			if !healthy {
+				h.Status, h.Link = StatusDegraded, StatusDegraded
+			}
+		}
+	}
 	status := fasthttp.StatusOK
 	if h.Status == StatusUnhealthy {
 		status = fasthttp.StatusServiceUnavailable
