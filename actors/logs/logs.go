@@ -106,9 +106,16 @@ type supervisor struct {
 	ticker   actor.SendRepeater
 	ticking  bool
 	fetching bool // a list refresh is in flight
+	// replacing holds the logs whose fetcher is being replaced: the old
+	// one is stopping and the new one starts once it is gone.
+	replacing map[string]bool
 }
 
 type refresh struct{}
+
+// fetcherGone says that f, stopped to be replaced, is gone (or did not stop
+// in time): its last cursor is final and its successor may start.
+type fetcherGone struct{ f *Fetcher }
 
 // SetCustom replaces the custom logs (hot reload): logs no longer listed
 // stop, new ones start, and a log whose settings changed is restarted from
@@ -144,6 +151,8 @@ func newSupervisor(cfg Config, tn tuning) (*Registry, actor.Producer) {
 		list:     cfg.List,
 		cursors:  map[string]uint64{},
 		started:  time.Now(),
+
+		replacing: map[string]bool{},
 	}
 	for k, v := range cfg.Cursors {
 		s.cursors[k] = v
@@ -178,6 +187,13 @@ func (s *receiver) Receive(c *actor.Context) {
 		s.apply(c)
 	case messages.Inspect:
 		c.Respond(s.inspect(c))
+	case fetcherGone:
+		url := msg.f.Handle.Log().URL
+		if st := msg.f.Handle.Status(); st.CursorKnown {
+			s.cursors[url] = st.Next
+		}
+		delete(s.replacing, url)
+		s.apply(c)
 	case listResult:
 		s.fetching = false
 		if msg.err != nil {
@@ -224,55 +240,49 @@ func (s *supervisor) desired() map[string]follow.Log {
 	return want
 }
 
-// apply starts fetchers for new logs and stops those no longer followed.
+// apply starts fetchers for new logs and stops those no longer followed. A
+// changed log's fetcher is stopped and its successor started only once it
+// is gone (its actor id may be reused, and its last cursor must be final):
+// the wait runs off the actor's goroutine and ends with a fetcherGone.
 func (s *supervisor) apply(c *actor.Context) {
 	want := s.desired()
+	engine, self := c.Engine(), c.PID()
 	s.reg.mu.Lock()
-	type stopping struct {
-		f    *Fetcher
-		done context.Context
-	}
-	var changed []stopping
+	defer s.reg.mu.Unlock()
 	for url, f := range s.reg.by {
 		l, ok := want[url]
 		if ok && sameLog(l, f.Handle.Log()) {
 			continue
 		}
-		st := f.Handle.Status()
-		if st.CursorKnown {
+		if st := f.Handle.Status(); st.CursorKnown {
 			s.cursors[url] = st.Next
 		}
-		stopped := c.Engine().Poison(f.PID)
+		stopped := engine.Poison(f.PID)
 		delete(s.reg.by, url)
-		if ok {
-			changed = append(changed, stopping{f, stopped})
-			slog.Info("log settings changed; restarting its fetcher", "log", l.Name, "url", url)
-		} else {
+		if !ok {
 			slog.Info("log no longer followed; fetcher stopped", "log", f.Handle.Log().Name, "url", url)
+			continue
 		}
+		slog.Info("log settings changed; restarting its fetcher", "log", l.Name, "url", url)
+		s.replacing[url] = true
+		go func(f *Fetcher) {
+			select {
+			case <-stopped.Done():
+			case <-time.After(replaceTimeout):
+			}
+			engine.Send(self, fetcherGone{f})
+		}(f)
 	}
-	s.reg.mu.Unlock()
-	// A changed log's successor may reuse its actor id: wait (bounded) for
-	// the old fetcher to be gone, and its last cursor to be final.
-	timeout := time.After(15 * time.Second)
-	for _, old := range changed {
-		select {
-		case <-old.done.Done():
-		case <-timeout:
-		}
-		if st := old.f.Handle.Status(); st.CursorKnown {
-			s.cursors[old.f.Handle.Log().URL] = st.Next
-		}
-	}
-	s.reg.mu.Lock()
-	defer s.reg.mu.Unlock()
 	for url, l := range want {
-		if _, ok := s.reg.by[url]; ok {
+		if _, ok := s.reg.by[url]; ok || s.replacing[url] {
 			continue
 		}
 		s.reg.by[url] = s.spawn(c, l)
 	}
 }
+
+// replaceTimeout bounds the wait for a replaced fetcher to stop.
+const replaceTimeout = 15 * time.Second
 
 // sameLog reports whether a and b are followed the same way.
 func sameLog(a, b follow.Log) bool {
