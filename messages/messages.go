@@ -12,6 +12,7 @@ import (
 
 	"github.com/anthdm/hollywood/actor"
 
+	"github.com/certstream/certstream/internal/filter"
 	"github.com/certstream/certstream/internal/mailbox"
 	"github.com/certstream/certstream/internal/wire"
 )
@@ -58,6 +59,10 @@ type Subscribe struct {
 	// the consumer on earlier ticks, so idle connections cost a message
 	// only when a heartbeat or ping is due. Nil means every tick.
 	TickAfter *atomic.Int64
+	// Filter, when set, lets only the certificates it matches through to
+	// the consumer. Consumers with equal filters share one *filter.Filter
+	// (from a filter.Set), which the router evaluates once per certificate.
+	Filter *filter.Filter
 }
 
 // Unsubscribe asks the router to stop a consumer and forget it. Sent by the

@@ -20,6 +20,7 @@ import (
 	"github.com/certstream/certstream/actors/supervise"
 	"github.com/certstream/certstream/config"
 	"github.com/certstream/certstream/internal/cursorfile"
+	"github.com/certstream/certstream/internal/filter"
 	"github.com/certstream/certstream/internal/follow"
 	"github.com/certstream/certstream/internal/loglist"
 	"github.com/certstream/certstream/internal/wire"
@@ -220,7 +221,9 @@ func serverConfig(cfg *config.Config) server.Config {
 			WriteTimeout:      cfg.Clients.WriteTimeout(),
 			MaxDropRatio:      cfg.Clients.MaxDropRatio,
 		},
-		ReadLimit:   int64(cfg.Clients.MaxMessageBytes),
+		ReadLimit: int64(cfg.Clients.MaxMessageBytes),
+		Filters: filter.NewSet(filter.Limits{MaxValues: cfg.Clients.FilterMaxValues,
+			MaxRegexes: cfg.Clients.FilterMaxRegexes, MaxRegexLen: cfg.Clients.FilterMaxRegexLength}),
 		TLSCertFile: cfg.Server.TLSCert,
 		TLSKeyFile:  cfg.Server.TLSKey,
 	}

@@ -95,7 +95,7 @@ func (n *Node) Reconfigure(cfg *config.Config) {
 	}
 	if needsRestart(n.running, cfg) {
 		slog.Warn("some changed settings take effect only after a restart (live: auth, admin.token, " +
-			"server.trusted_proxies, connection_limit, rate_limit, clients except mailbox_capacity, ct_log.custom_logs)")
+			"server.trusted_proxies, connection_limit, rate_limit, clients except mailbox_capacity and filter_*, ct_log.custom_logs)")
 	}
 	n.running = cfg
 }
@@ -106,7 +106,8 @@ func needsRestart(a, b *config.Config) bool {
 	fixed := func(c config.Config) config.Config {
 		c.Auth, c.ConnectionLimit, c.RateLimit = config.AuthConfig{}, config.ConnectionLimitConfig{}, config.RateLimitConfig{}
 		c.Admin.Token, c.Server.TrustedProxies, c.CTLog.CustomLogs = "", nil, nil
-		c.Clients = config.ClientsConfig{MailboxCapacity: c.Clients.MailboxCapacity}
+		c.Clients = config.ClientsConfig{MailboxCapacity: c.Clients.MailboxCapacity, FilterMaxValues: c.Clients.FilterMaxValues,
+			FilterMaxRegexes: c.Clients.FilterMaxRegexes, FilterMaxRegexLength: c.Clients.FilterMaxRegexLength}
 		return c
 	}
 	return !reflect.DeepEqual(fixed(*a), fixed(*b))

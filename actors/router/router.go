@@ -9,6 +9,7 @@ package router
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"sync/atomic"
 	"time"
@@ -17,6 +18,7 @@ import (
 	"github.com/anthdm/hollywood/actor"
 
 	"github.com/certstream/certstream/actors/supervise"
+	"github.com/certstream/certstream/internal/filter"
 	"github.com/certstream/certstream/internal/mailbox"
 	"github.com/certstream/certstream/internal/wire"
 	"github.com/certstream/certstream/internal/wsframe"
@@ -51,10 +53,14 @@ type Config struct {
 //	certstream_router_messages_serialized_total{stream}  certificates serialized
 //	certstream_router_messages_out_total{stream}        messages pushed into client rings
 //	certstream_router_serialize_seconds{stream}         time to serialize one certificate (histogram)
+//	certstream_filter_evaluations_total                 certificates matched against a distinct filter
+//	certstream_client_filtered_out_total{stream}        certificates a client's filter kept from it
 var (
 	messagesIn    = metrics.NewCounter("certstream_router_messages_in_total")
+	evaluations   = metrics.NewCounter("certstream_filter_evaluations_total")
 	serializedN   [wire.NumStreams]*metrics.Counter
 	messagesOut   [wire.NumStreams]*metrics.Counter
+	filteredOut   [wire.NumStreams]*metrics.Counter
 	serializeTime [wire.NumStreams]*metrics.PrometheusHistogram
 )
 
@@ -66,6 +72,7 @@ func init() {
 		label := fmt.Sprintf(`{stream=%q}`, s)
 		serializedN[s] = metrics.NewCounter("certstream_router_messages_serialized_total" + label)
 		messagesOut[s] = metrics.NewCounter("certstream_router_messages_out_total" + label)
+		filteredOut[s] = metrics.NewCounter("certstream_client_filtered_out_total" + label)
 		serializeTime[s] = metrics.NewPrometheusHistogramExt("certstream_router_serialize_seconds"+label, serializeBuckets)
 	}
 }
@@ -80,6 +87,8 @@ type subscriber struct {
 	since     time.Time
 	budget    *supervise.Budget
 	tickAfter *atomic.Int64 // nil: tick every time
+	group     *group        // nil: no filter
+	filtered  uint64        // certificates the filter kept back
 }
 
 // due reports whether the subscriber wants a Tick at now (Unix ms).
@@ -93,8 +102,25 @@ func (s *subscriber) stats() messages.ConnStats {
 	return messages.ConnStats{
 		ID: s.pid.ID, Stream: s.stream.String(), Transport: s.transport.String(), Remote: s.remote,
 		Pushed: r.Pushed, Delivered: r.Delivered, Dropped: r.Dropped, Queued: r.Queued, InFlight: r.InFlight,
-		Restarts: s.budget.Restarts(), Since: s.since,
+		Restarts: s.budget.Restarts(), Since: s.since, Filter: s.group.String(), FilteredOut: s.filtered,
 	}
+}
+
+// group is a filter in use and, for the batch being published, which of
+// its certificates it matches: evaluated once however many subscribers
+// share the filter.
+type group struct {
+	filter *filter.Filter
+	subs   int
+	match  []bool
+}
+
+// String is the group's filter in query form; "" for no group.
+func (g *group) String() string {
+	if g == nil {
+		return ""
+	}
+	return g.filter.String()
 }
 
 // subscriptions is everything the router keeps across restarts: its
@@ -104,7 +130,8 @@ type subscriptions struct {
 	subs    map[string]*subscriber // by PID id
 	byKind  [wire.NumStreams][wire.NumTransports][]*subscriber
 	scratch []byte
-	frames  []wire.Frames // the current batch, serialized for one stream
+	frames  []wire.Frames // the current batch, serialized for one stream (lazily)
+	groups  map[*filter.Filter]*group
 	stats   Stats
 	started time.Time
 	sink    *sinkChild
@@ -126,6 +153,9 @@ type Stats struct {
 	In         uint64                  // certificates received
 	Serialized [wire.NumStreams]uint64 // certificates serialized per stream
 	Pushed     [wire.NumStreams]uint64 // frames pushed into rings per stream
+	// Evaluations counts certificates matched against a filter: one per
+	// certificate per distinct filter in use, however many clients share it.
+	Evaluations uint64
 }
 
 // router is the receiver; everything it keeps is in *subscriptions so it
@@ -150,7 +180,7 @@ func New(cfg Config) actor.Producer {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	st := &subscriptions{cfg: cfg, subs: make(map[string]*subscriber)}
+	st := &subscriptions{cfg: cfg, subs: make(map[string]*subscriber), groups: map[*filter.Filter]*group{}}
 	return func() actor.Receiver { return &router{subscriptions: st} }
 }
 
@@ -209,6 +239,15 @@ func (r *router) subscribe(c *actor.Context, msg messages.Subscribe) *actor.PID 
 	pid := c.SpawnChild(msg.Producer(ring), "conn", opts...)
 	s := &subscriber{pid: pid, ring: ring, stream: msg.Stream, transport: msg.Transport,
 		remote: msg.Remote, since: r.cfg.Now(), budget: budget, tickAfter: msg.TickAfter}
+	if f := msg.Filter; f != nil {
+		g := r.groups[f]
+		if g == nil {
+			g = &group{filter: f}
+			r.groups[f] = g
+		}
+		g.subs++
+		s.group = g
+	}
 	r.subs[pid.ID] = s
 	list := &r.byKind[s.stream][s.transport]
 	*list = append(*list, s)
@@ -234,6 +273,11 @@ func (r *router) unsubscribe(c *actor.Context, pid *actor.PID) {
 		return
 	}
 	delete(r.subs, pid.ID)
+	if g := s.group; g != nil {
+		if g.subs--; g.subs == 0 {
+			delete(r.groups, g.filter)
+		}
+	}
 	list := &r.byKind[s.stream][s.transport]
 	for i, x := range *list {
 		if x == s {
@@ -271,38 +315,77 @@ func (r *router) publish(c *actor.Context, updates []*wire.Update) {
 			c.Send(r.sink.pid, messages.Wake{})
 		}
 	}
+	r.match(updates)
 	for s := wire.Stream(0); s < wire.NumStreams; s++ {
 		ws, sse := r.byKind[s][wire.WebSocket], r.byKind[s][wire.SSE]
 		if len(ws) == 0 && len(sse) == 0 {
 			continue
 		}
-		r.frames = r.frames[:0]
-		for _, u := range updates {
-			start := time.Now()
-			r.frames = append(r.frames, r.serialize(s, u, len(ws) > 0, len(sse) > 0))
-			serializeTime[s].UpdateDuration(start)
-		}
-		serializedN[s].Add(len(updates))
-		messagesOut[s].Add(len(updates) * (len(ws) + len(sse)))
-		r.stats.Serialized[s] += uint64(len(updates))
-		r.push(c, ws, wire.WebSocket)
-		r.push(c, sse, wire.SSE)
+		b := batch{stream: s, updates: updates, ws: len(ws) > 0, sse: len(sse) > 0}
+		r.frames = slices.Grow(r.frames[:0], len(updates))[:len(updates)] // zero: cleared after each use
+		r.push(c, &b, ws, wire.WebSocket)
+		r.push(c, &b, sse, wire.SSE)
+		serializedN[s].Add(b.serialized)
+		messagesOut[s].Add(b.pushed)
+		filteredOut[s].Add(b.filtered)
+		r.stats.Serialized[s] += uint64(b.serialized)
+		r.stats.Pushed[s] += uint64(b.pushed)
 		clear(r.frames) // do not pin the frames until the next batch
 	}
 }
 
-// push hands the batch's frames for transport t to each subscriber's ring,
-// waking each subscriber at most once per batch.
-func (r *router) push(c *actor.Context, subs []*subscriber, t wire.Transport) {
+// match evaluates each filter in use once for each of updates.
+func (r *router) match(updates []*wire.Update) {
+	for f, g := range r.groups {
+		g.match = g.match[:0]
+		for _, u := range updates {
+			g.match = append(g.match, f.Match(u))
+		}
+	}
+	n := len(r.groups) * len(updates)
+	evaluations.Add(n)
+	r.stats.Evaluations += uint64(n)
+}
+
+// batch is the run of updates being pushed to the subscribers of one
+// stream, and what pushing it cost.
+type batch struct {
+	stream                       wire.Stream
+	updates                      []*wire.Update
+	ws, sse                      bool // the transports with subscribers
+	serialized, pushed, filtered int
+}
+
+// frame returns update i of b framed for transport t, serializing it (for
+// every transport with subscribers) the first time it is asked for.
+func (r *router) frame(b *batch, i int, t wire.Transport) []byte {
+	f := &r.frames[i]
+	if f.WS == nil && f.SSE == nil {
+		start := time.Now()
+		*f = r.serialize(b.stream, b.updates[i], b.ws, b.sse)
+		serializeTime[b.stream].UpdateDuration(start)
+		b.serialized++
+	}
+	return f.For(t)
+}
+
+// push hands the batch's frames for transport t to each subscriber's ring
+// (those its filter matches), waking each subscriber at most once per batch.
+func (r *router) push(c *actor.Context, b *batch, subs []*subscriber, t wire.Transport) {
 	for _, s := range subs {
 		wake := false
-		for i := range r.frames {
-			wake = s.ring.Push(r.frames[i].For(t)) || wake
+		for i := range b.updates {
+			if s.group != nil && !s.group.match[i] {
+				s.filtered++
+				b.filtered++
+				continue
+			}
+			wake = s.ring.Push(r.frame(b, i, t)) || wake
+			b.pushed++
 		}
 		if wake {
 			c.Send(s.pid, messages.Wake{})
 		}
-		r.stats.Pushed[s.stream] += uint64(len(r.frames))
 	}
 }
 
@@ -333,6 +416,7 @@ func (r *router) inspect(c *actor.Context) messages.ActorInfo {
 	info := messages.ActorInfo{
 		PID: c.PID().String(), Kind: "router", Status: "running", Started: r.started,
 		Details: map[string]any{"certificates_in": r.stats.In, "serialized": r.stats.Serialized, "pushed": r.stats.Pushed,
+			"filters": len(r.groups), "filter_evaluations": r.stats.Evaluations,
 			"closed": append([]messages.ConnStats(nil), r.closed...)},
 	}
 	for _, s := range r.subs {
