@@ -111,6 +111,11 @@ type ClientsConfig struct {
 	FilterMaxValues      int `toml:"filter_max_values" range:"1,10000"`
 	FilterMaxRegexes     int `toml:"filter_max_regexes" range:"1,100000"`
 	FilterMaxRegexLength int `toml:"filter_max_regex_length" range:"1,65536"`
+	// The replay window resuming clients are served from: the most recent
+	// certificates, bounded by count (0: no window), MiB held and age.
+	ReplayWindowMessages int `toml:"replay_window_messages" range:"0,10000000"`
+	ReplayWindowMiB      int `toml:"replay_window_mib" range:"1,65536"`
+	ReplayWindowSecs     int `toml:"replay_window_secs" range:"1,86400"`
 }
 
 // AuthConfig is bearer-token authentication of clients.
@@ -210,6 +215,9 @@ func Default() Config {
 			FilterMaxValues:      64,
 			FilterMaxRegexes:     256,
 			FilterMaxRegexLength: 256,
+			ReplayWindowMessages: 300000,
+			ReplayWindowMiB:      256,
+			ReplayWindowSecs:     300,
 		},
 		Auth:            AuthConfig{Tokens: []string{}, PublicHealth: true, PublicMetrics: true},
 		ConnectionLimit: ConnectionLimitConfig{MaxConnections: 10000, PerIP: 100},

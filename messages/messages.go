@@ -63,6 +63,16 @@ type Subscribe struct {
 	// the consumer. Consumers with equal filters share one *filter.Filter
 	// (from a filter.Set), which the router evaluates once per certificate.
 	Filter *filter.Filter
+	// Resume starts the consumer right after sequence number Since, from
+	// the router's replay window, instead of live.
+	Resume bool
+	Since  uint64
+	// Seq asks for WebSocket messages that carry their sequence number
+	// ("seq"); SSE events always carry it as their id.
+	Seq bool
+	// Notices asks for gap notices: what a resume could not cover, and
+	// what the consumer's ring dropped.
+	Notices bool
 }
 
 // Unsubscribe asks the router to stop a consumer and forget it. Sent by the

@@ -75,7 +75,8 @@ func Start(cfg *config.Config, opts Options) (*Node, error) {
 	n.State = spawn(engine, "state", state.New(state.Config{Path: cfg.CTLog.StateFile, Initial: cursors}), 1024)
 	sink, sinkCapacity := deltaSink(cfg.DeltaSink)
 	n.Router = spawn(engine, "router", router.New(router.Config{MailboxCapacity: cfg.Clients.MailboxCapacity,
-		TickInterval: clientTick, OnPublish: n.Recent.Add, Clients: n.Clients, Sink: sink, SinkCapacity: sinkCapacity}), 4096)
+		TickInterval: clientTick, OnPublish: n.Recent.Add, Clients: n.Clients, Sink: sink, SinkCapacity: sinkCapacity,
+		Window: replayWindow(cfg.Clients)}), 4096)
 	n.Dedup = spawn(engine, "dedup", dedup.New(dedup.Config{
 		Capacity: cfg.Dedup.Capacity, TTL: cfg.Dedup.TTL(), Router: n.Router}), 1024)
 
@@ -204,6 +205,16 @@ func customLogs(in []config.CustomLog) ([]follow.Log, error) {
 // heartbeat close to the configured interval (it is written 1.5 ticks
 // early).
 const clientTick = 500 * time.Millisecond
+
+// replayWindow maps the [clients] replay window onto the router's.
+func replayWindow(c config.ClientsConfig) router.WindowLimits {
+	w := router.WindowLimits{Messages: c.ReplayWindowMessages, Bytes: int64(c.ReplayWindowMiB) << 20,
+		MaxAge: int64(c.ReplayWindowSecs) * 1000}
+	if w.Messages == 0 {
+		w.Messages = -1 // no window
+	}
+	return w
+}
 
 // serverConfig maps the configuration onto the HTTP server's.
 func serverConfig(cfg *config.Config) server.Config {

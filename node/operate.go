@@ -95,7 +95,7 @@ func (n *Node) Reconfigure(cfg *config.Config) {
 	}
 	if needsRestart(n.running, cfg) {
 		slog.Warn("some changed settings take effect only after a restart (live: auth, admin.token, " +
-			"server.trusted_proxies, connection_limit, rate_limit, clients except mailbox_capacity and filter_*, ct_log.custom_logs)")
+			"server.trusted_proxies, connection_limit, rate_limit, clients except mailbox_capacity, filter_* and replay_window_*, ct_log.custom_logs)")
 	}
 	n.running = cfg
 }
@@ -107,7 +107,9 @@ func needsRestart(a, b *config.Config) bool {
 		c.Auth, c.ConnectionLimit, c.RateLimit = config.AuthConfig{}, config.ConnectionLimitConfig{}, config.RateLimitConfig{}
 		c.Admin.Token, c.Server.TrustedProxies, c.CTLog.CustomLogs = "", nil, nil
 		c.Clients = config.ClientsConfig{MailboxCapacity: c.Clients.MailboxCapacity, FilterMaxValues: c.Clients.FilterMaxValues,
-			FilterMaxRegexes: c.Clients.FilterMaxRegexes, FilterMaxRegexLength: c.Clients.FilterMaxRegexLength}
+			FilterMaxRegexes: c.Clients.FilterMaxRegexes, FilterMaxRegexLength: c.Clients.FilterMaxRegexLength,
+			ReplayWindowMessages: c.Clients.ReplayWindowMessages, ReplayWindowMiB: c.Clients.ReplayWindowMiB,
+			ReplayWindowSecs: c.Clients.ReplayWindowSecs}
 		return c
 	}
 	return !reflect.DeepEqual(fixed(*a), fixed(*b))

@@ -116,5 +116,30 @@ func serializeFor(st wire.Stream, tr wire.Transport, u *wire.Update) []byte {
 	enc := map[wire.Stream]func([]byte, *wire.Update) []byte{
 		wire.StreamLite: wire.AppendLite, wire.StreamFull: wire.AppendFull, wire.StreamDomains: wire.AppendDomainsOnly,
 	}[st]
+	if tr == wire.SSE {
+		return wire.AppendEvent(nil, u.Seq, enc(nil, u))
+	}
 	return wire.AppendFrame(nil, tr, enc(nil, u))
+}
+
+// TestDropNotice: a subscriber that asked for notices is told, before the
+// next message pushed to it, how many its ring dropped: the ring's own
+// count.
+func TestDropNotice(t *testing.T) {
+	e, r := startRouter(Config{MailboxCapacity: 4})
+	s, _ := subscribeWith(t, e, r, messages.Subscribe{Stream: wire.StreamDomains, Transport: wire.WebSocket, Name: "n", Notices: true})
+	ups := updates(t)
+	e.Send(r, messages.Published{Updates: ups}) // 11 into a ring of 4: 7 dropped
+	inspect(t, e, r)
+	s.ring.Drain(nil, 10)
+	e.Send(r, messages.Published{Updates: ups[:1]})
+	inspect(t, e, r)
+	got := s.ring.Drain(nil, 10)
+	want := wire.AppendFrame(nil, wire.WebSocket, []byte(`{"message_type":"gap","reason":"dropped","missed":7,"dropped_total":7}`))
+	if len(got) != 2 || !bytes.Equal(got[0], want) || !bytes.Equal(got[1], serializeFor(wire.StreamDomains, wire.WebSocket, ups[0])) {
+		t.Fatalf("after drops: %q", got)
+	}
+	if d := s.ring.Stats().Dropped; d != 7 {
+		t.Fatalf("ring dropped %d", d)
+	}
 }

@@ -9,7 +9,6 @@ package router
 
 import (
 	"fmt"
-	"slices"
 	"sort"
 	"sync/atomic"
 	"time"
@@ -45,6 +44,17 @@ type Config struct {
 	OnPublish func(updates []*wire.Update)
 	// Clients, when set, is kept up to date with the router's subscribers.
 	Clients *Clients
+	// Window bounds the replay window resuming clients are served from.
+	Window WindowLimits
+	// Sequence numbers each run of published certificates (wire.Update.Seq)
+	// before anything else sees them. Default: Sequencer(Epoch).
+	Sequence func(updates []*wire.Update)
+	// Epoch is the first sequence number of this run: a client resuming
+	// after a smaller one is told its numbers are from before a restart.
+	// Default: the router's start time in Unix microseconds, so that no
+	// number is used twice across restarts (while fewer than a million
+	// certificates a second are published). 0 with Sequence set: unknown.
+	Epoch uint64
 }
 
 // Router metrics, per stream type where it applies:
@@ -89,6 +99,10 @@ type subscriber struct {
 	tickAfter *atomic.Int64 // nil: tick every time
 	group     *group        // nil: no filter
 	filtered  uint64        // certificates the filter kept back
+	format    format
+	notices   bool   // wants gap notices
+	noticed   uint64 // ring drops told so far
+	next      uint64 // replaying: the next sequence number to push; 0 live
 }
 
 // due reports whether the subscriber wants a Tick at now (Unix ms).
@@ -126,16 +140,21 @@ func (g *group) String() string {
 // subscriptions is everything the router keeps across restarts: its
 // subscribers and their rings, the sink, and the accounting.
 type subscriptions struct {
-	cfg     Config
-	subs    map[string]*subscriber // by PID id
-	byKind  [wire.NumStreams][wire.NumTransports][]*subscriber
-	scratch []byte
-	frames  []wire.Frames // the current batch, serialized for one stream (lazily)
-	groups  map[*filter.Filter]*group
-	stats   Stats
-	started time.Time
-	sink    *sinkChild
-	closed  []messages.ConnStats // final accounting of the last maxClosed subscribers
+	cfg        Config
+	subs       map[string]*subscriber // by PID id
+	byKind     [wire.NumStreams][wire.NumTransports][]*subscriber
+	scratch    []byte
+	batch      []*entry // the batch being published
+	seqScratch []byte
+	window     window
+	lastSeq    uint64 // the newest sequence number published
+	replaying  map[*subscriber]struct{}
+	formats    [wire.NumStreams][numFormats]int // subscribers by stream and format
+	groups     map[*filter.Filter]*group
+	stats      Stats
+	started    time.Time
+	sink       *sinkChild
+	closed     []messages.ConnStats // final accounting of the last maxClosed subscribers
 }
 
 // maxClosed is how many departed subscribers' final accounting is kept.
@@ -180,7 +199,14 @@ func New(cfg Config) actor.Producer {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	st := &subscriptions{cfg: cfg, subs: make(map[string]*subscriber), groups: map[*filter.Filter]*group{}}
+	if cfg.Sequence == nil {
+		if cfg.Epoch == 0 {
+			cfg.Epoch = uint64(cfg.Now().UnixMicro())
+		}
+		cfg.Sequence = Sequencer(cfg.Epoch)
+	}
+	st := &subscriptions{cfg: cfg, subs: make(map[string]*subscriber), groups: map[*filter.Filter]*group{},
+		replaying: map[*subscriber]struct{}{}, window: window{lim: cfg.Window.withDefaults()}}
 	return func() actor.Receiver { return &router{subscriptions: st} }
 }
 
@@ -214,6 +240,8 @@ func (r *router) Receive(c *actor.Context) {
 		c.Respond(r.inspect(c))
 	case tick:
 		now := r.cfg.Now().UnixMilli()
+		r.window.evict(now)
+		r.replayAll(c)
 		var t any = messages.Tick{Now: now} // boxed once for every send
 		for i := range r.byKind {
 			for _, list := range r.byKind[i] {
@@ -238,7 +266,9 @@ func (r *router) subscribe(c *actor.Context, msg messages.Subscribe) *actor.PID 
 	opts := append(budget.Opts(8), actor.WithID(msg.Name))
 	pid := c.SpawnChild(msg.Producer(ring), "conn", opts...)
 	s := &subscriber{pid: pid, ring: ring, stream: msg.Stream, transport: msg.Transport,
-		remote: msg.Remote, since: r.cfg.Now(), budget: budget, tickAfter: msg.TickAfter}
+		remote: msg.Remote, since: r.cfg.Now(), budget: budget, tickAfter: msg.TickAfter,
+		format: formatOf(msg.Transport, msg.Seq), notices: msg.Notices}
+	r.formats[s.stream][s.format]++
 	if f := msg.Filter; f != nil {
 		g := r.groups[f]
 		if g == nil {
@@ -252,6 +282,9 @@ func (r *router) subscribe(c *actor.Context, msg messages.Subscribe) *actor.PID 
 	list := &r.byKind[s.stream][s.transport]
 	*list = append(*list, s)
 	r.cfg.Clients.add(ring, s.stream, s.transport)
+	if msg.Resume {
+		r.resume(c, s, msg.Since)
+	}
 	return pid
 }
 
@@ -273,6 +306,8 @@ func (r *router) unsubscribe(c *actor.Context, pid *actor.PID) {
 		return
 	}
 	delete(r.subs, pid.ID)
+	delete(r.replaying, s)
+	r.formats[s.stream][s.format]--
 	if g := s.group; g != nil {
 		if g.subs--; g.subs == 0 {
 			delete(r.groups, g.filter)
@@ -297,9 +332,15 @@ func (r *router) unsubscribe(c *actor.Context, pid *actor.PID) {
 	r.closed = append(r.closed, s.stats())
 }
 
-// publish serializes each update once per stream type with subscribers and
-// pushes the shared bytes to every subscriber of that stream.
+// publish numbers the updates, adds them to the replay window, and pushes
+// each to the live subscribers of every stream its filter lets it through
+// to, serializing it once per stream and format that has such subscribers.
+// Then replaying subscribers get what their rings have room for.
 func (r *router) publish(c *actor.Context, updates []*wire.Update) {
+	r.cfg.Sequence(updates)
+	if n := len(updates); n > 0 {
+		r.lastSeq = max(r.lastSeq, updates[n-1].Seq)
+	}
 	if r.cfg.OnPublish != nil {
 		r.cfg.OnPublish(updates)
 	}
@@ -315,23 +356,30 @@ func (r *router) publish(c *actor.Context, updates []*wire.Update) {
 			c.Send(r.sink.pid, messages.Wake{})
 		}
 	}
+	now := r.cfg.Now().UnixMilli()
+	r.batch = r.batch[:0]
+	for _, u := range updates {
+		r.batch = append(r.batch, r.window.add(u, now))
+	}
 	r.match(updates)
 	for s := wire.Stream(0); s < wire.NumStreams; s++ {
-		ws, sse := r.byKind[s][wire.WebSocket], r.byKind[s][wire.SSE]
-		if len(ws) == 0 && len(sse) == 0 {
-			continue
+		var pushed, filtered int
+		for _, list := range r.byKind[s] {
+			for _, sub := range list {
+				if sub.next == 0 {
+					p, f := r.push(c, sub)
+					pushed += p
+					filtered += f
+				}
+			}
 		}
-		b := batch{stream: s, updates: updates, ws: len(ws) > 0, sse: len(sse) > 0}
-		r.frames = slices.Grow(r.frames[:0], len(updates))[:len(updates)] // zero: cleared after each use
-		r.push(c, &b, ws, wire.WebSocket)
-		r.push(c, &b, sse, wire.SSE)
-		serializedN[s].Add(b.serialized)
-		messagesOut[s].Add(b.pushed)
-		filteredOut[s].Add(b.filtered)
-		r.stats.Serialized[s] += uint64(b.serialized)
-		r.stats.Pushed[s] += uint64(b.pushed)
-		clear(r.frames) // do not pin the frames until the next batch
+		messagesOut[s].Add(pushed)
+		filteredOut[s].Add(filtered)
+		r.stats.Pushed[s] += uint64(pushed)
 	}
+	clear(r.batch) // do not pin the entries once the window lets them go
+	r.window.evict(now)
+	r.replayAll(c)
 }
 
 // match evaluates each filter in use once for each of updates.
@@ -347,68 +395,70 @@ func (r *router) match(updates []*wire.Update) {
 	r.stats.Evaluations += uint64(n)
 }
 
-// batch is the run of updates being pushed to the subscribers of one
-// stream, and what pushing it cost.
-type batch struct {
-	stream                       wire.Stream
-	updates                      []*wire.Update
-	ws, sse                      bool // the transports with subscribers
-	serialized, pushed, filtered int
-}
-
-// frame returns update i of b framed for transport t, serializing it (for
-// every transport with subscribers) the first time it is asked for.
-func (r *router) frame(b *batch, i int, t wire.Transport) []byte {
-	f := &r.frames[i]
-	if f.WS == nil && f.SSE == nil {
-		start := time.Now()
-		*f = r.serialize(b.stream, b.updates[i], b.ws, b.sse)
-		serializeTime[b.stream].UpdateDuration(start)
-		b.serialized++
-	}
-	return f.For(t)
-}
-
-// push hands the batch's frames for transport t to each subscriber's ring
-// (those its filter matches), waking each subscriber at most once per batch.
-func (r *router) push(c *actor.Context, b *batch, subs []*subscriber, t wire.Transport) {
-	for _, s := range subs {
-		wake := false
-		for i := range b.updates {
-			if s.group != nil && !s.group.match[i] {
-				s.filtered++
-				b.filtered++
-				continue
-			}
-			wake = s.ring.Push(r.frame(b, i, t)) || wake
-			b.pushed++
+// push hands the batch's frames to a live subscriber's ring (those its
+// filter matches), after a notice of what its ring dropped since the last
+// one when it asked for notices, waking it at most once. It returns how
+// many it pushed and how many the filter kept back.
+func (r *router) push(c *actor.Context, s *subscriber) (pushed, filtered int) {
+	wake := r.noticeDrops(s)
+	for i, e := range r.batch {
+		if s.group != nil && !s.group.match[i] {
+			filtered++
+			continue
 		}
-		if wake {
-			c.Send(s.pid, messages.Wake{})
-		}
+		wake = s.ring.Push(r.frame(e, s.stream, s.format)) || wake
+		pushed++
 	}
+	s.filtered += uint64(filtered)
+	if wake {
+		c.Send(s.pid, messages.Wake{})
+	}
+	return pushed, filtered
 }
 
-// serialize encodes u for stream s and frames it for the transports asked.
-func (r *router) serialize(s wire.Stream, u *wire.Update, ws, sse bool) wire.Frames {
+// frame returns e framed for stream st in format f, building it (and the
+// other formats live subscribers of st use) the first time it is asked for.
+func (r *router) frame(e *entry, st wire.Stream, f format) []byte {
+	if b := e.frames[st][f]; b != nil {
+		return b
+	}
+	start := time.Now()
 	json := r.scratch[:0]
-	switch s {
+	switch st {
 	case wire.StreamFull:
-		json = wire.AppendFull(json, u)
+		json = wire.AppendFull(json, e.u)
 	case wire.StreamLite:
-		json = wire.AppendLite(json, u)
+		json = wire.AppendLite(json, e.u)
 	case wire.StreamDomains:
-		json = wire.AppendDomainsOnly(json, u)
+		json = wire.AppendDomainsOnly(json, e.u)
 	}
 	r.scratch = json
-	var f wire.Frames
-	if ws {
-		f.WS = wire.AppendFrame(make([]byte, 0, len(json)+wsframe.MaxHeaderLen), wire.WebSocket, json)
+	for g := range numFormats {
+		if g != f && (r.formats[st][g] == 0 || e.frames[st][g] != nil) {
+			continue
+		}
+		b := r.build(json, e.u.Seq, g)
+		e.frames[st][g] = b
+		e.bytes += len(b)
+		r.window.grew(len(b))
 	}
-	if sse {
-		f.SSE = wire.AppendFrame(make([]byte, 0, len(json)+8), wire.SSE, json)
+	serializeTime[st].UpdateDuration(start)
+	serializedN[st].Inc()
+	r.stats.Serialized[st]++
+	return e.frames[st][f]
+}
+
+// build frames the message json (whose sequence number is seq) in format f.
+func (r *router) build(json []byte, seq uint64, f format) []byte {
+	switch f {
+	case fmtSSE:
+		return wire.AppendEvent(make([]byte, 0, len(json)+32), seq, json)
+	case fmtWSSeq:
+		r.seqScratch = wire.AppendWithSeq(r.seqScratch[:0], json, seq)
+		return wire.AppendFrame(make([]byte, 0, len(r.seqScratch)+wsframe.MaxHeaderLen), wire.WebSocket, r.seqScratch)
+	default:
+		return wire.AppendFrame(make([]byte, 0, len(json)+wsframe.MaxHeaderLen), wire.WebSocket, json)
 	}
-	return f
 }
 
 // inspect describes the router and each subscriber.
@@ -417,6 +467,8 @@ func (r *router) inspect(c *actor.Context) messages.ActorInfo {
 		PID: c.PID().String(), Kind: "router", Status: "running", Started: r.started,
 		Details: map[string]any{"certificates_in": r.stats.In, "serialized": r.stats.Serialized, "pushed": r.stats.Pushed,
 			"filters": len(r.groups), "filter_evaluations": r.stats.Evaluations,
+			"window": map[string]any{"messages": r.window.len(), "bytes": r.window.bytes,
+				"oldest_seq": r.window.oldest(), "newest_seq": r.window.newest()},
 			"closed": append([]messages.ConnStats(nil), r.closed...)},
 	}
 	for _, s := range r.subs {

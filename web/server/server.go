@@ -299,14 +299,16 @@ func reject(c net.Conn, err error) {
 // read loop) until the client is gone or the actor closed, then has the
 // router unsubscribe the actor and waits, bounded, for it to stop. It
 // returns why the client could not be served, if it could not.
-func (s *Server) session(sock *conn.Socket, t wire.Transport, st wire.Stream, remote string, f *filter.Filter, read func()) error {
+func (s *Server) session(sock *conn.Socket, t wire.Transport, st wire.Stream, remote string, o *options, read func()) error {
 	if !s.begin() {
 		return errShuttingDown
 	}
 	defer s.end()
 	name := fmt.Sprintf("%s-%d", t, s.seq.Add(1))
-	res, err := s.engine.Request(s.router, messages.Subscribe{Stream: st, Transport: t, Name: name, Remote: remote,
-		Producer: conn.New(sock, s.clients.Load().conns[t][st]), TickAfter: sock.TickAfter(), Filter: f}, s.cfg.SubscribeTimeout).Result()
+	sub := messages.Subscribe{Stream: st, Transport: t, Name: name, Remote: remote,
+		Producer: conn.New(sock, s.clients.Load().conns[t][st]), TickAfter: sock.TickAfter()}
+	o.apply(&sub)
+	res, err := s.engine.Request(s.router, sub, s.cfg.SubscribeTimeout).Result()
 	pid, ok := res.(*actor.PID)
 	if err != nil || !ok {
 		slog.Warn("client not subscribed", "transport", t, "stream", st, "err", err, "answer", res)
