@@ -116,6 +116,9 @@ type ClientsConfig struct {
 	ReplayWindowMessages int `toml:"replay_window_messages" range:"0,10000000"`
 	ReplayWindowMiB      int `toml:"replay_window_mib" range:"1,65536"`
 	ReplayWindowSecs     int `toml:"replay_window_secs" range:"1,86400"`
+	// Compression negotiates permessage-deflate with WebSocket clients
+	// that offer it.
+	Compression bool `toml:"compression"`
 }
 
 // AuthConfig is bearer-token authentication of clients.

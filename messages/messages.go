@@ -73,6 +73,10 @@ type Subscribe struct {
 	// Notices asks for gap notices: what a resume could not cover, and
 	// what the consumer's ring dropped.
 	Notices bool
+	// Deflate is set for a WebSocket consumer that negotiated
+	// permessage-deflate (server_no_context_takeover): its messages are
+	// compressed, once per message for every such consumer.
+	Deflate bool
 }
 
 // Unsubscribe asks the router to stop a consumer and forget it. Sent by the

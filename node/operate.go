@@ -95,7 +95,7 @@ func (n *Node) Reconfigure(cfg *config.Config) {
 	}
 	if needsRestart(n.running, cfg) {
 		slog.Warn("some changed settings take effect only after a restart (live: auth, admin.token, " +
-			"server.trusted_proxies, connection_limit, rate_limit, clients except mailbox_capacity, filter_* and replay_window_*, ct_log.custom_logs)")
+			"server.trusted_proxies, connection_limit, rate_limit, clients except mailbox_capacity, compression, filter_* and replay_window_*, ct_log.custom_logs)")
 	}
 	n.running = cfg
 }
@@ -109,7 +109,7 @@ func needsRestart(a, b *config.Config) bool {
 		c.Clients = config.ClientsConfig{MailboxCapacity: c.Clients.MailboxCapacity, FilterMaxValues: c.Clients.FilterMaxValues,
 			FilterMaxRegexes: c.Clients.FilterMaxRegexes, FilterMaxRegexLength: c.Clients.FilterMaxRegexLength,
 			ReplayWindowMessages: c.Clients.ReplayWindowMessages, ReplayWindowMiB: c.Clients.ReplayWindowMiB,
-			ReplayWindowSecs: c.Clients.ReplayWindowSecs}
+			ReplayWindowSecs: c.Clients.ReplayWindowSecs, Compression: c.Clients.Compression}
 		return c
 	}
 	return !reflect.DeepEqual(fixed(*a), fixed(*b))

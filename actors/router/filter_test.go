@@ -143,3 +143,27 @@ func TestDropNotice(t *testing.T) {
 		t.Fatalf("ring dropped %d", d)
 	}
 }
+
+// TestCompressedOncePerMessage: subscribers that negotiated
+// permessage-deflate share one compressed frame per message; the others get
+// the uncompressed frame.
+func TestCompressedOncePerMessage(t *testing.T) {
+	e, r := startRouter(Config{MailboxCapacity: 100})
+	a, _ := subscribeWith(t, e, r, messages.Subscribe{Stream: wire.StreamLite, Transport: wire.WebSocket, Name: "a", Deflate: true})
+	b, _ := subscribeWith(t, e, r, messages.Subscribe{Stream: wire.StreamLite, Transport: wire.WebSocket, Name: "b", Deflate: true})
+	plain, _ := subscribe(t, e, r, wire.StreamLite, wire.WebSocket, "plain")
+	ups := updates(t)
+	e.Send(r, messages.Published{Updates: ups})
+	info := inspect(t, e, r)
+	fa, fb, fp := a.ring.Drain(nil, 100), b.ring.Drain(nil, 100), plain.ring.Drain(nil, 100)
+	for i, u := range ups {
+		want := serializeFor(wire.StreamLite, wire.WebSocket, u)
+		if !bytes.Equal(fp[i], want) || fa[i][0] != 0xC1 || &fa[i][0] != &fb[i][0] || len(fa[i]) >= len(want) {
+			t.Fatalf("message %d: plain %v, compressed %#x shared %v, %d bytes of %d", i,
+				bytes.Equal(fp[i], want), fa[i][0], &fa[i][0] == &fb[i][0], len(fa[i]), len(want))
+		}
+	}
+	if n := info.Details["serialized"].([wire.NumStreams]uint64)[wire.StreamLite]; n != uint64(len(ups)) {
+		t.Fatalf("%d serializations for %d certificates", n, len(ups))
+	}
+}

@@ -8,6 +8,7 @@
 package router
 
 import (
+	"compress/flate"
 	"fmt"
 	"sort"
 	"sync/atomic"
@@ -146,6 +147,7 @@ type subscriptions struct {
 	scratch    []byte
 	batch      []*entry // the batch being published
 	seqScratch []byte
+	deflater   *wsframe.Deflater
 	window     window
 	lastSeq    uint64 // the newest sequence number published
 	replaying  map[*subscriber]struct{}
@@ -207,6 +209,7 @@ func New(cfg Config) actor.Producer {
 	}
 	st := &subscriptions{cfg: cfg, subs: make(map[string]*subscriber), groups: map[*filter.Filter]*group{},
 		replaying: map[*subscriber]struct{}{}, window: window{lim: cfg.Window.withDefaults()}}
+	st.deflater, _ = wsframe.NewDeflater(flate.BestSpeed) // a valid level: no error
 	return func() actor.Receiver { return &router{subscriptions: st} }
 }
 
@@ -267,7 +270,7 @@ func (r *router) subscribe(c *actor.Context, msg messages.Subscribe) *actor.PID 
 	pid := c.SpawnChild(msg.Producer(ring), "conn", opts...)
 	s := &subscriber{pid: pid, ring: ring, stream: msg.Stream, transport: msg.Transport,
 		remote: msg.Remote, since: r.cfg.Now(), budget: budget, tickAfter: msg.TickAfter,
-		format: formatOf(msg.Transport, msg.Seq), notices: msg.Notices}
+		format: formatOf(msg.Transport, msg.Seq, msg.Deflate), notices: msg.Notices}
 	r.formats[s.stream][s.format]++
 	if f := msg.Filter; f != nil {
 		g := r.groups[f]
@@ -450,15 +453,18 @@ func (r *router) frame(e *entry, st wire.Stream, f format) []byte {
 
 // build frames the message json (whose sequence number is seq) in format f.
 func (r *router) build(json []byte, seq uint64, f format) []byte {
-	switch f {
-	case fmtSSE:
+	if f == fmtSSE {
 		return wire.AppendEvent(make([]byte, 0, len(json)+32), seq, json)
-	case fmtWSSeq:
-		r.seqScratch = wire.AppendWithSeq(r.seqScratch[:0], json, seq)
-		return wire.AppendFrame(make([]byte, 0, len(r.seqScratch)+wsframe.MaxHeaderLen), wire.WebSocket, r.seqScratch)
-	default:
-		return wire.AppendFrame(make([]byte, 0, len(json)+wsframe.MaxHeaderLen), wire.WebSocket, json)
 	}
+	msg := json
+	if f == fmtWSSeq || f == fmtWSSeqDeflate {
+		r.seqScratch = wire.AppendWithSeq(r.seqScratch[:0], json, seq)
+		msg = r.seqScratch
+	}
+	if f == fmtWSDeflate || f == fmtWSSeqDeflate {
+		return r.deflater.AppendText(nil, msg)
+	}
+	return wire.AppendFrame(make([]byte, 0, len(msg)+wsframe.MaxHeaderLen), wire.WebSocket, msg)
 }
 
 // inspect describes the router and each subscriber.

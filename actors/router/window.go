@@ -7,23 +7,30 @@ import (
 )
 
 // format is how a subscriber's messages are framed: the transport, and
-// for WebSocket whether each message carries its sequence number.
+// for WebSocket whether each message carries its sequence number and
+// whether it is compressed (permessage-deflate).
 type format uint8
 
 const (
-	fmtWS    format = iota // a WebSocket text frame: today's bytes
-	fmtWSSeq               // a WebSocket text frame whose message ends with "seq"
-	fmtSSE                 // a server-sent event with its id
+	fmtWS           format = iota // a WebSocket text frame: today's bytes
+	fmtWSSeq                      // a WebSocket text frame whose message ends with "seq"
+	fmtSSE                        // a server-sent event with its id
+	fmtWSDeflate                  // fmtWS compressed
+	fmtWSSeqDeflate               // fmtWSSeq compressed
 	numFormats
 )
 
 // formatOf is the format of a subscriber of transport t.
-func formatOf(t wire.Transport, seq bool) format {
+func formatOf(t wire.Transport, seq, deflate bool) format {
 	switch {
 	case t == wire.SSE:
 		return fmtSSE
+	case seq && deflate:
+		return fmtWSSeqDeflate
 	case seq:
 		return fmtWSSeq
+	case deflate:
+		return fmtWSDeflate
 	default:
 		return fmtWS
 	}

@@ -18,11 +18,12 @@ type options struct {
 	since   uint64
 	seq     bool
 	notices bool
+	deflate bool // negotiated permessage-deflate
 }
 
 // apply copies o into a subscription.
 func (o *options) apply(m *messages.Subscribe) {
-	m.Filter, m.Resume, m.Since, m.Seq, m.Notices = o.filter, o.resume, o.since, o.seq, o.notices
+	m.Filter, m.Resume, m.Since, m.Seq, m.Notices, m.Deflate = o.filter, o.resume, o.since, o.seq, o.notices, o.deflate
 }
 
 // parseOptions reads the request's options: since=<seq> (or, which wins,

@@ -48,6 +48,10 @@ type Config struct {
 	// StopWait bounds the wait, once a client is gone, for its actor to
 	// stop. Default 5 s.
 	StopWait time.Duration
+	// Compression negotiates permessage-deflate (RFC 7692, with
+	// server_no_context_takeover) with WebSocket clients that offer it;
+	// the others get uncompressed frames as before.
+	Compression bool
 	// Filters holds the stream filters clients ask for (the domain, type,
 	// ... query parameters) and their limits. Default: a set with the
 	// default limits.
@@ -125,11 +129,12 @@ func New(cfg Config, engine *actor.Engine, router *actor.PID) *Server {
 		drained: make(chan struct{}),
 	}
 	s.upgrader = websocket.FastHTTPUpgrader{
-		HandshakeTimeout: 10 * time.Second,
-		ReadBufferSize:   256, // client frames are small; the read limit bounds messages
-		WriteBufferSize:  1,
-		WriteBufferPool:  &sync.Pool{}, // the actor writes; never allocate a per-conn buffer
-		CheckOrigin:      func(*fasthttp.RequestCtx) bool { return true },
+		HandshakeTimeout:  10 * time.Second,
+		ReadBufferSize:    256, // client frames are small; the read limit bounds messages
+		WriteBufferSize:   1,
+		WriteBufferPool:   &sync.Pool{}, // the actor writes; never allocate a per-conn buffer
+		CheckOrigin:       func(*fasthttp.RequestCtx) bool { return true },
+		EnableCompression: cfg.Compression,
 		Error: func(ctx *fasthttp.RequestCtx, status int, reason error) {
 			Error(ctx, status, reason.Error())
 		},

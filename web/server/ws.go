@@ -41,6 +41,7 @@ func (s *Server) serveWebSocket(stream wire.Stream) fasthttp.RequestHandler {
 			return // the upgrader has answered with an error
 		}
 		handshake = bytes.Clone(ctx.Response.Header.Header())
+		o.deflate = bytes.Contains(ctx.Response.Header.Peek("Sec-WebSocket-Extensions"), []byte("permessage-deflate"))
 		ctx.HijackSetNoResponse(true)
 	}
 }
