@@ -14,15 +14,16 @@ import (
 // counted: their notice says "restart".
 func (r *router) resume(c *actor.Context, s *subscriber, since uint64) {
 	next := since + 1
-	if since >= r.lastSeq {
+	restart := r.cfg.Epoch != 0 && since < r.cfg.Epoch
+	if !restart && since >= r.lastSeq {
 		return // nothing published after it: live
 	}
 	oldest := r.window.oldest()
 	if r.window.len() == 0 {
-		oldest = r.lastSeq + 1
+		oldest = max(r.lastSeq+1, r.cfg.Epoch)
 	}
 	switch {
-	case r.cfg.Epoch != 0 && since < r.cfg.Epoch:
+	case restart:
 		r.notice(c, s, wire.Gap{Reason: "restart", After: since, Next: oldest})
 	case next < oldest:
 		r.notice(c, s, wire.Gap{Reason: "resume", Missed: oldest - next, After: since, Next: oldest})

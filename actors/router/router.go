@@ -404,12 +404,17 @@ func (r *router) match(updates []*wire.Update) {
 // many it pushed and how many the filter kept back.
 func (r *router) push(c *actor.Context, s *subscriber) (pushed, filtered int) {
 	wake := r.noticeDrops(s)
+	st, f, g := s.stream, s.format, s.group
 	for i, e := range r.batch {
-		if s.group != nil && !s.group.match[i] {
+		if g != nil && !g.match[i] {
 			filtered++
 			continue
 		}
-		wake = s.ring.Push(r.frame(e, s.stream, s.format)) || wake
+		b := e.frames[st][f]
+		if b == nil {
+			b = r.frame(e, st, f)
+		}
+		wake = s.ring.Push(b) || wake
 		pushed++
 	}
 	s.filtered += uint64(filtered)

@@ -188,3 +188,19 @@ func TestBadResumeOptionsAre400(t *testing.T) {
 		t.Fatalf("%d subscribers", n)
 	}
 }
+
+// TestResumeAfterRestartBeforeAnyPublication: a client resuming after a
+// number from before the node's run is told so even when the node has
+// published nothing yet.
+func TestResumeAfterRestartBeforeAnyPublication(t *testing.T) {
+	v := start(t, Config{Streams: allStreams, Client: quiet}, router.Config{Epoch: epoch})
+	c := v.dial("/domains-only?notices=1&since=5", nil)
+	_ = c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	want := fmt.Sprintf(`{"message_type":"gap","reason":"restart","after":5,"next":%d}`, epoch)
+	if _, p, err := c.ReadMessage(); err != nil || string(p) != want {
+		t.Fatalf("notice: %s %v, want %s", p, err, want)
+	}
+	sent := updates("first", 0, 1, 0)
+	v.publish(sent...)
+	expectMessages(t, c, wire.StreamDomains, sent, 0, false)
+}
