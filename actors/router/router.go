@@ -1,6 +1,9 @@
-// Package router implements the router actor: it serializes each published
-// certificate once per stream type that has subscribers, and pushes the
-// shared bytes into each subscriber's bounded drop-oldest ring.
+// Package router implements the router actor: it numbers each published
+// certificate, serializes it once per stream type (and frame format) that
+// has subscribers its filter lets it through to, and pushes the shared bytes
+// into each subscriber's bounded drop-oldest ring. It keeps the recent
+// certificates and their frames in a replay window, from which clients
+// resume after a sequence number.
 //
 // The router owns its subscribers' rings and spawns their consumer actors as
 // its children, so a restarted consumer keeps its queue, and a restarted

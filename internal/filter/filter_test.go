@@ -13,7 +13,7 @@ func cert(typ wire.EntryType, issuer, log string, names ...string) *wire.Update 
 		Source: &wire.Source{Name: log, URL: "https://ct.example/" + strings.ToLower(log) + "/"}}
 }
 
-func parse(t *testing.T, query string, lim Limits) (Spec, error) {
+func parse(t testing.TB, query string, lim Limits) (Spec, error) {
 	t.Helper()
 	q, err := url.ParseQuery(query)
 	if err != nil {
