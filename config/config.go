@@ -106,6 +106,20 @@ type ClientsConfig struct {
 	PingIntervalSecs int     `toml:"ping_interval_secs" range:"1,3600"`
 	PongTimeoutSecs  int     `toml:"pong_timeout_secs" range:"1,3600"`
 	MaxMessageBytes  int     `toml:"max_message_bytes" range:"125,1048576"`
+	// Stream filters (the domain, domain_contains, domain_regex, issuer,
+	// log and type query parameters): values per client, distinct
+	// domain_regex values per node, and the longest regex.
+	FilterMaxValues      int `toml:"filter_max_values" range:"1,10000"`
+	FilterMaxRegexes     int `toml:"filter_max_regexes" range:"1,100000"`
+	FilterMaxRegexLength int `toml:"filter_max_regex_length" range:"1,65536"`
+	// The replay window resuming clients are served from: the most recent
+	// certificates, bounded by count (0: no window), MiB held and age.
+	ReplayWindowMessages int `toml:"replay_window_messages" range:"0,10000000"`
+	ReplayWindowMiB      int `toml:"replay_window_mib" range:"1,65536"`
+	ReplayWindowSecs     int `toml:"replay_window_secs" range:"1,86400"`
+	// Compression negotiates permessage-deflate with WebSocket clients
+	// that offer it.
+	Compression bool `toml:"compression"`
 }
 
 // AuthConfig is bearer-token authentication of clients.
@@ -195,13 +209,19 @@ func Default() Config {
 		},
 		Dedup: DedupConfig{Capacity: 500000, TTLSecs: 3600},
 		Clients: ClientsConfig{
-			MailboxCapacity:  1024,
-			WriteTimeoutSecs: 10,
-			HeartbeatSecs:    10,
-			MaxDropRatio:     0.5,
-			PingIntervalSecs: 20,
-			PongTimeoutSecs:  10,
-			MaxMessageBytes:  4096,
+			MailboxCapacity:      1024,
+			WriteTimeoutSecs:     10,
+			HeartbeatSecs:        10,
+			MaxDropRatio:         0.5,
+			PingIntervalSecs:     20,
+			PongTimeoutSecs:      10,
+			MaxMessageBytes:      4096,
+			FilterMaxValues:      64,
+			FilterMaxRegexes:     256,
+			FilterMaxRegexLength: 256,
+			ReplayWindowMessages: 300000,
+			ReplayWindowMiB:      256,
+			ReplayWindowSecs:     300,
 		},
 		Auth:            AuthConfig{Tokens: []string{}, PublicHealth: true, PublicMetrics: true},
 		ConnectionLimit: ConnectionLimitConfig{MaxConnections: 10000, PerIP: 100},

@@ -23,7 +23,8 @@ type ActorInfo struct {
 }
 
 // ConnStats is one subscriber's delivery accounting, as the router sees it:
-// Pushed = Delivered + Dropped + Queued + InFlight. The router's ActorInfo
+// Pushed = Delivered + Dropped + Queued + InFlight (certificates its
+// filter kept back are not pushed). The router's ActorInfo
 // carries it as Details["conn"] of each connection child, and as
 // Details["closed"] ([]ConnStats) for the subscribers that left last.
 type ConnStats struct {
@@ -38,4 +39,8 @@ type ConnStats struct {
 	InFlight  int       `json:"in_flight"`
 	Restarts  int       `json:"restarts"`
 	Since     time.Time `json:"since"`
+	// Filter is the connection's filter in canonical query form ("" for
+	// none), and FilteredOut the certificates it kept from the client.
+	Filter      string `json:"filter,omitempty"`
+	FilteredOut uint64 `json:"filtered_out,omitempty"`
 }

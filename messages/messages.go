@@ -12,6 +12,7 @@ import (
 
 	"github.com/anthdm/hollywood/actor"
 
+	"github.com/certstream/certstream/internal/filter"
 	"github.com/certstream/certstream/internal/mailbox"
 	"github.com/certstream/certstream/internal/wire"
 )
@@ -58,6 +59,24 @@ type Subscribe struct {
 	// the consumer on earlier ticks, so idle connections cost a message
 	// only when a heartbeat or ping is due. Nil means every tick.
 	TickAfter *atomic.Int64
+	// Filter, when set, lets only the certificates it matches through to
+	// the consumer. Consumers with equal filters share one *filter.Filter
+	// (from a filter.Set), which the router evaluates once per certificate.
+	Filter *filter.Filter
+	// Resume starts the consumer right after sequence number Since, from
+	// the router's replay window, instead of live.
+	Resume bool
+	Since  uint64
+	// Seq asks for WebSocket messages that carry their sequence number
+	// ("seq"); SSE events always carry it as their id.
+	Seq bool
+	// Notices asks for gap notices: what a resume could not cover, and
+	// what the consumer's ring dropped.
+	Notices bool
+	// Deflate is set for a WebSocket consumer that negotiated
+	// permessage-deflate (server_no_context_takeover): its messages are
+	// compressed, once per message for every such consumer.
+	Deflate bool
 }
 
 // Unsubscribe asks the router to stop a consumer and forget it. Sent by the

@@ -21,6 +21,7 @@ import (
 	"github.com/certstream/certstream/actors/supervise"
 	"github.com/certstream/certstream/config"
 	"github.com/certstream/certstream/internal/cursorfile"
+	"github.com/certstream/certstream/internal/filter"
 	"github.com/certstream/certstream/internal/follow"
 	"github.com/certstream/certstream/internal/loglist"
 	"github.com/certstream/certstream/internal/wire"
@@ -97,7 +98,8 @@ func Start(cfg *config.Config, opts Options) (*Node, error) {
 	n.State = spawn(engine, "state", state.New(state.Config{Path: cfg.CTLog.StateFile, Initial: cursors}), 1024)
 	sink, sinkCapacity := deltaSink(cfg.DeltaSink)
 	n.Router = spawn(engine, "router", router.New(router.Config{MailboxCapacity: cfg.Clients.MailboxCapacity,
-		TickInterval: clientTick, OnPublish: onPublish, Clients: n.Clients, Sink: sink, SinkCapacity: sinkCapacity}), 4096)
+		TickInterval: clientTick, OnPublish: onPublish, Clients: n.Clients, Sink: sink, SinkCapacity: sinkCapacity,
+		Window: replayWindow(cfg.Clients)}), 4096)
 	if isEdge(cfg) {
 		// An edge follows no log: the stream is its only source.
 		n.Fetchers = &logs.Registry{}
@@ -244,6 +246,16 @@ func customLogs(in []config.CustomLog) ([]follow.Log, error) {
 // early).
 const clientTick = 500 * time.Millisecond
 
+// replayWindow maps the [clients] replay window onto the router's.
+func replayWindow(c config.ClientsConfig) router.WindowLimits {
+	w := router.WindowLimits{Messages: c.ReplayWindowMessages, Bytes: int64(c.ReplayWindowMiB) << 20,
+		MaxAge: int64(c.ReplayWindowSecs) * 1000}
+	if w.Messages == 0 {
+		w.Messages = -1 // no window
+	}
+	return w
+}
+
 // serverConfig maps the configuration onto the HTTP server's.
 func serverConfig(cfg *config.Config) server.Config {
 	var streams [wire.NumStreams]bool
@@ -261,6 +273,9 @@ func serverConfig(cfg *config.Config) server.Config {
 			MaxDropRatio:      cfg.Clients.MaxDropRatio,
 		},
 		ReadLimit:   int64(cfg.Clients.MaxMessageBytes),
+		Compression: cfg.Clients.Compression,
+		Filters: filter.NewSet(filter.Limits{MaxValues: cfg.Clients.FilterMaxValues,
+			MaxRegexes: cfg.Clients.FilterMaxRegexes, MaxRegexLen: cfg.Clients.FilterMaxRegexLength}),
 		TLSCertFile: cfg.Server.TLSCert,
 		TLSKeyFile:  cfg.Server.TLSKey,
 	}

@@ -101,7 +101,7 @@ func (n *Node) Reconfigure(cfg *config.Config) {
 	}
 	if needsRestart(n.running, cfg) {
 		slog.Warn("some changed settings take effect only after a restart (live: auth, admin.token, " +
-			"server.trusted_proxies, connection_limit, rate_limit, clients except mailbox_capacity, ct_log.custom_logs)")
+			"server.trusted_proxies, connection_limit, rate_limit, clients except mailbox_capacity, compression, filter_* and replay_window_*, ct_log.custom_logs)")
 	}
 	n.running = cfg
 }
@@ -112,7 +112,10 @@ func needsRestart(a, b *config.Config) bool {
 	fixed := func(c config.Config) config.Config {
 		c.Auth, c.ConnectionLimit, c.RateLimit = config.AuthConfig{}, config.ConnectionLimitConfig{}, config.RateLimitConfig{}
 		c.Admin.Token, c.Server.TrustedProxies, c.CTLog.CustomLogs = "", nil, nil
-		c.Clients = config.ClientsConfig{MailboxCapacity: c.Clients.MailboxCapacity}
+		c.Clients = config.ClientsConfig{MailboxCapacity: c.Clients.MailboxCapacity, FilterMaxValues: c.Clients.FilterMaxValues,
+			FilterMaxRegexes: c.Clients.FilterMaxRegexes, FilterMaxRegexLength: c.Clients.FilterMaxRegexLength,
+			ReplayWindowMessages: c.Clients.ReplayWindowMessages, ReplayWindowMiB: c.Clients.ReplayWindowMiB,
+			ReplayWindowSecs: c.Clients.ReplayWindowSecs, Compression: c.Clients.Compression}
 		return c
 	}
 	return !reflect.DeepEqual(fixed(*a), fixed(*b))

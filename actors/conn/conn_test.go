@@ -131,11 +131,17 @@ func domainsUpdate(tag string, size int) *wire.Update {
 // publish has the router publish updates and returns the frames the client
 // must get for them.
 func (h *harness) publish(updates ...*wire.Update) [][]byte {
-	h.e.Send(h.router, messages.Published{Updates: updates})
 	var sent [][]byte
 	for _, u := range updates {
-		sent = append(sent, wire.AppendFrame(nil, h.cfg.Transport, wire.AppendDomainsOnly(nil, u)))
+		msg := wire.AppendDomainsOnly(nil, u)
+		if h.cfg.Transport == wire.SSE {
+			u.Seq = u.Index + 1 // numbered here: the router keeps a number it is given
+			sent = append(sent, wire.AppendEvent(nil, u.Seq, msg))
+		} else {
+			sent = append(sent, wire.AppendFrame(nil, wire.WebSocket, msg))
+		}
 	}
+	h.e.Send(h.router, messages.Published{Updates: updates})
 	return sent
 }
 

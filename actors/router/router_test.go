@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"os"
 	"sync"
 	"sync/atomic"
@@ -117,7 +118,7 @@ func TestRouterSerializesOncePerStreamAndFansOut(t *testing.T) {
 		if &a[i][0] != &b[i][0] {
 			t.Fatalf("subscribers of one stream must share the same bytes")
 		}
-		wantSSE := "data: " + string(wire.AppendFull(nil, u)) + "\n\n"
+		wantSSE := fmt.Sprintf("id: %d\ndata: %s\n\n", u.Seq, wire.AppendFull(nil, u))
 		if string(f[i]) != wantSSE {
 			t.Fatalf("full SSE event %d differs", i)
 		}

@@ -43,21 +43,6 @@ func (t Transport) String() string {
 	return "ws"
 }
 
-// Frames holds one message serialized for one stream, ready to write: WS is
-// a complete unmasked WebSocket text frame, SSE a complete "data: ...\n\n"
-// event. Either is nil when no subscriber of that transport existed.
-type Frames struct {
-	WS, SSE []byte
-}
-
-// For returns the bytes for transport t.
-func (f *Frames) For(t Transport) []byte {
-	if t == SSE {
-		return f.SSE
-	}
-	return f.WS
-}
-
 // AppendFrame appends payload framed for transport t: a complete unmasked
 // WebSocket text frame, or a server-sent event "data: <payload>\n\n".
 func AppendFrame(dst []byte, t Transport, payload []byte) []byte {

@@ -13,4 +13,7 @@ type Update struct {
 	Source   *Source
 	CertLink string
 	Seen     int64 // node clock when processed, Unix milliseconds
+	// Seq is the certificate's sequence number, assigned once where it is
+	// published (the router of a standalone node); 0 until then.
+	Seq uint64
 }

@@ -23,6 +23,7 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"github.com/certstream/certstream/actors/conn"
+	"github.com/certstream/certstream/internal/filter"
 	"github.com/certstream/certstream/internal/wire"
 	"github.com/certstream/certstream/internal/wsframe"
 	"github.com/certstream/certstream/messages"
@@ -47,6 +48,14 @@ type Config struct {
 	// StopWait bounds the wait, once a client is gone, for its actor to
 	// stop. Default 5 s.
 	StopWait time.Duration
+	// Compression negotiates permessage-deflate (RFC 7692, with
+	// server_no_context_takeover) with WebSocket clients that offer it;
+	// the others get uncompressed frames as before.
+	Compression bool
+	// Filters holds the stream filters clients ask for (the domain, type,
+	// ... query parameters) and their limits. Default: a set with the
+	// default limits.
+	Filters *filter.Set
 }
 
 func (c Config) withDefaults() Config {
@@ -60,6 +69,9 @@ func (c Config) withDefaults() Config {
 		c.StopWait = 5 * time.Second
 	}
 	c.Client = c.Client.WithDefaults()
+	if c.Filters == nil {
+		c.Filters = filter.NewSet(filter.Limits{})
+	}
 	return c
 }
 
@@ -85,6 +97,7 @@ type Server struct {
 	router   *actor.PID
 	http     *fasthttp.Server
 	upgrader websocket.FastHTTPUpgrader
+	filters  *filter.Set
 	routes   map[string]fasthttp.RequestHandler
 	prefixes []prefixRoute
 	mws      []Middleware
@@ -110,16 +123,18 @@ func New(cfg Config, engine *actor.Engine, router *actor.PID) *Server {
 		cfg:     cfg,
 		engine:  engine,
 		router:  router,
+		filters: cfg.Filters,
 		routes:  map[string]fasthttp.RequestHandler{},
 		live:    map[*conn.Socket]struct{}{},
 		drained: make(chan struct{}),
 	}
 	s.upgrader = websocket.FastHTTPUpgrader{
-		HandshakeTimeout: 10 * time.Second,
-		ReadBufferSize:   256, // client frames are small; the read limit bounds messages
-		WriteBufferSize:  1,
-		WriteBufferPool:  &sync.Pool{}, // the actor writes; never allocate a per-conn buffer
-		CheckOrigin:      func(*fasthttp.RequestCtx) bool { return true },
+		HandshakeTimeout:  10 * time.Second,
+		ReadBufferSize:    256, // client frames are small; the read limit bounds messages
+		WriteBufferSize:   1,
+		WriteBufferPool:   &sync.Pool{}, // the actor writes; never allocate a per-conn buffer
+		CheckOrigin:       func(*fasthttp.RequestCtx) bool { return true },
+		EnableCompression: cfg.Compression,
 		Error: func(ctx *fasthttp.RequestCtx, status int, reason error) {
 			Error(ctx, status, reason.Error())
 		},
@@ -289,14 +304,16 @@ func reject(c net.Conn, err error) {
 // read loop) until the client is gone or the actor closed, then has the
 // router unsubscribe the actor and waits, bounded, for it to stop. It
 // returns why the client could not be served, if it could not.
-func (s *Server) session(sock *conn.Socket, t wire.Transport, st wire.Stream, remote string, read func()) error {
+func (s *Server) session(sock *conn.Socket, t wire.Transport, st wire.Stream, remote string, o *options, read func()) error {
 	if !s.begin() {
 		return errShuttingDown
 	}
 	defer s.end()
 	name := fmt.Sprintf("%s-%d", t, s.seq.Add(1))
-	res, err := s.engine.Request(s.router, messages.Subscribe{Stream: st, Transport: t, Name: name, Remote: remote,
-		Producer: conn.New(sock, s.clients.Load().conns[t][st]), TickAfter: sock.TickAfter()}, s.cfg.SubscribeTimeout).Result()
+	sub := messages.Subscribe{Stream: st, Transport: t, Name: name, Remote: remote,
+		Producer: conn.New(sock, s.clients.Load().conns[t][st]), TickAfter: sock.TickAfter()}
+	o.apply(&sub)
+	res, err := s.engine.Request(s.router, sub, s.cfg.SubscribeTimeout).Result()
 	pid, ok := res.(*actor.PID)
 	if err != nil || !ok {
 		slog.Warn("client not subscribed", "transport", t, "stream", st, "err", err, "answer", res)

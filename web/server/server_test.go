@@ -472,11 +472,16 @@ func TestSSEClientReceivesEvents(t *testing.T) {
 			sent := updates(tc.stream.String(), 0, 20, 30)
 			v.publish(sent...)
 			br := bufio.NewReader(resp.Body)
+			first := 0
 			for i, u := range sent {
-				line, err := br.ReadString('\n')
-				blank, err2 := br.ReadString('\n')
-				if err != nil || err2 != nil || line != "data: "+string(message(tc.stream, u))+"\n" || blank != "\n" {
-					t.Fatalf("event %d: %q %q %v %v", i, line, blank, err, err2)
+				id, err := br.ReadString('\n')
+				if i == 0 {
+					_, err = fmt.Sscanf(id, "id: %d\n", &first)
+				}
+				want := fmt.Sprintf("id: %d\ndata: %s\n\n", first+i, message(tc.stream, u))
+				got := make([]byte, len(want)-len(id))
+				if _, err2 := io.ReadFull(br, got); err != nil || err2 != nil || id+string(got) != want {
+					t.Fatalf("event %d: %q %v %v, want %q", i, id+string(got), err, err2, want)
 				}
 			}
 			resp.Body.Close()
@@ -594,10 +599,9 @@ func TestTLS(t *testing.T) {
 		if _, p, err := c.ReadMessage(); err != nil || !bytes.Equal(p, want) {
 			t.Fatalf("wss message %d: %v", i, err)
 		}
-		if line, err := br.ReadString('\n'); err != nil || line != "data: "+string(want)+"\n" {
-			t.Fatalf("https event %d: %v", i, err)
+		if e := readEvent(t, br); !bytes.Equal(e["data"], want) {
+			t.Fatalf("https event %d: %q", i, e)
 		}
-		_, _ = br.ReadString('\n')
 	}
 }
 
@@ -623,9 +627,8 @@ func TestSubscribedBeforeResponse(t *testing.T) {
 		}
 		v.publish(u)
 		_ = time.AfterFunc(2*time.Second, func() { resp.Body.Close() })
-		line, err := bufio.NewReader(resp.Body).ReadString('\n')
-		if err != nil || line != "data: "+string(msg)+"\n" {
-			t.Fatalf("round %d, SSE: %q %v", i, line, err)
+		if e := readEvent(t, bufio.NewReader(resp.Body)); !bytes.Equal(e["data"], msg) {
+			t.Fatalf("round %d, SSE: %q", i, e)
 		}
 		resp.Body.Close()
 		v.waitSubs("client gone", activeCount(0))

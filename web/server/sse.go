@@ -45,11 +45,16 @@ func (s *Server) serveSSE(ctx *fasthttp.RequestCtx) {
 		Error(ctx, fasthttp.StatusNotFound, "not found")
 		return
 	}
+	o, ok := s.parseOptions(ctx)
+	if !ok {
+		return
+	}
 	remote := ctx.RemoteAddr().String() // ctx must not be used once hijacked
 	ctx.HijackSetNoResponse(true)
 	ctx.Hijack(func(c net.Conn) {
+		defer s.filters.Release(o.filter)
 		raw := rawConn(c)
-		if err := s.session(conn.NewSocket(raw, sseHeader), wire.SSE, stream, remote, func() { discard(c) }); err != nil {
+		if err := s.session(conn.NewSocket(raw, sseHeader), wire.SSE, stream, remote, &o, func() { discard(c) }); err != nil {
 			reject(raw, err)
 		}
 	})

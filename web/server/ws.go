@@ -22,19 +22,26 @@ func (s *Server) serveWebSocket(stream wire.Stream) fasthttp.RequestHandler {
 	return func(ctx *fasthttp.RequestCtx) {
 		remote := ctx.RemoteAddr().String() // ctx must not be used once hijacked
 		limit := s.clients.Load().readLimit
+		o, ok := s.parseOptions(ctx)
+		if !ok {
+			return
+		}
 		var handshake []byte
 		err := s.upgrader.Upgrade(ctx, func(ws *websocket.Conn) {
+			defer s.filters.Release(o.filter)
 			raw := rawConn(ws.NetConn())
 			sock := conn.NewSocket(raw, handshake)
 			handshake = nil // the socket holds it until written
-			if err := s.session(sock, wire.WebSocket, stream, remote, func() { readWebSocket(ws, sock, limit) }); err != nil {
+			if err := s.session(sock, wire.WebSocket, stream, remote, &o, func() { readWebSocket(ws, sock, limit) }); err != nil {
 				reject(raw, err)
 			}
 		})
 		if err != nil {
+			s.filters.Release(o.filter)
 			return // the upgrader has answered with an error
 		}
 		handshake = bytes.Clone(ctx.Response.Header.Header())
+		o.deflate = bytes.Contains(ctx.Response.Header.Peek("Sec-WebSocket-Extensions"), []byte("permessage-deflate"))
 		ctx.HijackSetNoResponse(true)
 	}
 }
