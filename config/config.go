@@ -220,7 +220,7 @@ func Default() Config {
 			FilterMaxRegexes:     256,
 			FilterMaxRegexLength: 256,
 			ReplayWindowMessages: 300000,
-			ReplayWindowMiB:      256,
+			ReplayWindowMiB:      128,
 			ReplayWindowSecs:     300,
 		},
 		Auth:            AuthConfig{Tokens: []string{}, PublicHealth: true, PublicMetrics: true},

@@ -50,7 +50,7 @@ type entry struct {
 // off. The window drops its oldest entry once any bound is passed.
 type WindowLimits struct {
 	Messages int   // default 300,000; negative: no window
-	Bytes    int64 // frames and certificates held; default 256 MiB
+	Bytes    int64 // frames and certificates held; default 128 MiB
 	MaxAge   int64 // in ms; default 300,000 (five minutes)
 }
 
@@ -59,7 +59,7 @@ func (l WindowLimits) withDefaults() WindowLimits {
 		l.Messages = 300_000
 	}
 	if l.Bytes <= 0 {
-		l.Bytes = 256 << 20
+		l.Bytes = 128 << 20
 	}
 	if l.MaxAge <= 0 {
 		l.MaxAge = 300_000
@@ -79,7 +79,10 @@ type window struct {
 func (w *window) add(u *wire.Update, now int64) *entry {
 	e := &entry{u: u, at: now, bytes: 512}
 	if u.Leaf != nil {
-		e.bytes += len(u.Leaf.DER)
+		e.bytes += 2 * len(u.Leaf.DER) // the DER and the fields parsed from it
+	}
+	for _, c := range u.Chain {
+		e.bytes += len(c.DER) // often shared with other entries: an upper bound
 	}
 	w.bytes += int64(e.bytes)
 	w.entries = append(w.entries, e)

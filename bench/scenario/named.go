@@ -53,7 +53,7 @@ func DefaultOptions() Options {
 		MixedFull:     50, MixedLite: 400, MixedDomains: 500, MixedSSE: 50,
 		Connections: 10000, ConnectionsRate: 0, ConnectionsIdle: 30 * time.Second, ConnectionsBaseline: 8 * time.Second,
 		SlowClients: 100, SlowFraction: 0.1, SlowRate: 100,
-		SoakClients: 200, SoakDuration: 45 * time.Second, SoakSample: 5 * time.Second,
+		SoakClients: 200, SoakDuration: 75 * time.Second, SoakSample: 5 * time.Second,
 		SoakChurn: 20, SoakChurnLife: 2 * time.Second, // ~10 sessions/s
 	}
 }
@@ -67,7 +67,8 @@ const (
 	targetHeartbeatCPU    = 5.0              // % of one core for the idle clients
 	targetSoakGrowth      = 5.0              // % RSS growth after warm-up
 	soakGoroutineSlack    = 20               // goroutines a soak may gain (timers, idle workers)
-	defaultSoakWarmupPart = 4                // warm-up is a quarter of the soak unless set
+	defaultSoakWarmupPart = 4                // warm-up is a quarter of the soak unless set,
+	minSoakWarmup         = 35 * time.Second // and at least this: the replay window fills (128 MiB at 1,000/s)
 	mib                   = float64(1 << 20) // bytes
 	maxMailbox            = 1 << 20          // the node's largest clients.mailbox_capacity
 )
@@ -107,7 +108,7 @@ func Named(name string, o Options) (Spec, error) {
 	case "soak":
 		warm := o.SoakWarmup
 		if warm <= 0 {
-			warm = o.SoakDuration / defaultSoakWarmupPart
+			warm = max(o.SoakDuration/defaultSoakWarmupPart, min(minSoakWarmup, o.SoakDuration/2))
 		}
 		return Spec{Name: name, Rate: o.Rate, Duration: o.SoakDuration, SampleEvery: o.SoakSample, Warmup: warm,
 			Groups: []Group{lite("lite", o.SoakClients)}, Churn: Churn{Conns: o.SoakChurn, Life: o.SoakChurnLife},
