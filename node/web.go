@@ -62,7 +62,7 @@ func (n *Node) mountWeb(cfg *config.Config, opts Options, ln net.Listener) net.L
 	}, access.PolicyFrom(cfg))
 	n.Server.Use(n.Access.Middleware)
 	api.Register(n.Server, api.Config{API: cfg.API.Enabled, Admin: cfg.Admin.Enabled,
-		Metrics: cfg.Metrics.Enabled, MetricsPath: cfg.Metrics.Path}, api.Sources{
+		Metrics: cfg.Metrics.Enabled, MetricsPath: cfg.Metrics.Path, Streams: serverConfig(cfg).Streams}, api.Sources{
 		Start: n.started, Fetchers: n.Fetchers, Clients: n.Clients, Recent: n.Recent,
 		Sent: n.Server.Sent, Tree: n.Tree, Link: n.linkHealth,
 	})

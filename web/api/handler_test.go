@@ -74,6 +74,7 @@ type mux map[string]fasthttp.RequestHandler
 
 func (m mux) Handle(path string, h fasthttp.RequestHandler)         { m[path] = h }
 func (m mux) HandlePrefix(prefix string, h fasthttp.RequestHandler) { m[prefix+"*"] = h }
+func (m mux) SetPage(h fasthttp.RequestHandler)                     { m["page"] = h }
 
 // /health answers GET and HEAD; every other method is a 405 (README).
 func TestHealthMethods(t *testing.T) {
