@@ -5,7 +5,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"html/template"
+	"math"
 	"sort"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/valyala/fasthttp"
@@ -82,7 +85,8 @@ func flatten(prefix string, v map[string]any, out *[]field) {
 	}
 }
 
-// scalar renders a JSON scalar: a zero time is "never", null "none".
+// scalar renders a JSON scalar: a zero time is "never", null "none", a
+// fraction has at most three decimals.
 func scalar(v any) string {
 	switch x := v.(type) {
 	case nil:
@@ -92,6 +96,11 @@ func scalar(v any) string {
 			return "never"
 		}
 		return x
+	case json.Number:
+		if f, err := x.Float64(); err == nil && strings.ContainsAny(string(x), ".eE") {
+			return strconv.FormatFloat(math.Round(f*1000)/1000, 'f', -1, 64) // milliseconds at most
+		}
+		return string(x)
 	default:
 		return fmt.Sprint(x)
 	}

@@ -17,7 +17,7 @@ import (
 func TestAdminPage(t *testing.T) {
 	tree := &lifecycle.View{PID: "node", Kind: "node", Status: "running", Children: []*lifecycle.View{
 		{PID: "logs/fetcher-1", Kind: "fetcher", Status: "healthy", Restarts: 2,
-			Details: map[string]any{"log": "Argon", "last_failure_at": time.Time{}, "cursor": 12}},
+			Details: map[string]any{"log": "Argon", "last_failure_at": time.Time{}, "cursor": 12, "lag_seconds": 0.019247999999999998}},
 		{PID: "router/ws-1", Kind: "conn", Status: "running", Drops: 0, MailboxCapacity: 8,
 			Details: map[string]any{"conn": messages.ConnStats{ID: "ws-1", Stream: "lite", Transport: "ws",
 				Remote: "127.0.0.1:5000", Pushed: 9, Delivered: 9, Since: time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC)}}},
@@ -30,7 +30,7 @@ func TestAdminPage(t *testing.T) {
 	ctx.Request.Header.SetMethod("GET")
 	m[PathAdmin](&ctx)
 	page := string(ctx.Response.Body())
-	for _, want := range []string{"restarts 2", "drops 0", "last_failure_at</dt><dd>never",
+	for _, want := range []string{"restarts 2", "drops 0", "last_failure_at</dt><dd>never", "lag_seconds</dt><dd>0.019<",
 		"conn.stream</dt><dd>lite", "conn.transport</dt><dd>ws", "conn.remote</dt><dd>127.0.0.1:5000",
 		"conn.since</dt><dd>2026-05-01T12:00:00Z", "pushed.lite</dt><dd>712", "pushed.domains</dt><dd>281"} {
 		if !strings.Contains(page, want) {
