@@ -28,6 +28,7 @@ const behindAfter = 5
 type Status struct {
 	Health            string
 	TreeSize          uint64    // the log's size at the last head
+	HeadKnown         bool      // false until the first head: TreeSize and the lag are unknown
 	HeadTimestamp     time.Time // the last head's timestamp
 	Next              uint64    // the next index to deliver
 	CursorKnown       bool      // false until a saved cursor or the first head fixes Next
@@ -85,7 +86,7 @@ func (t *statusTracker) setCursor(next uint64, known bool) {
 func (t *statusTracker) setHead(size, tsMillis uint64, now time.Time) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	t.s.TreeSize = size
+	t.s.TreeSize, t.s.HeadKnown = size, true
 	t.s.HeadTimestamp = time.UnixMilli(int64(tsMillis))
 	t.s.LastSuccess = now
 	t.update(now)
