@@ -2,6 +2,7 @@ package follow
 
 import (
 	"fmt"
+	"log/slog"
 	"sync"
 	"time"
 
@@ -51,6 +52,8 @@ type statusTracker struct {
 	behind   bool     // the lag kept growing: the follower falls behind
 	behindBy uint64   // the growth over the lags that counts as falling behind
 	gauges   *Metrics
+	logger   *slog.Logger // told when the log turns unhealthy and when it recovers
+	down     bool         // the log was unhealthy and has not recovered
 }
 
 func (t *statusTracker) get() Status {
@@ -147,6 +150,22 @@ func (t *statusTracker) failed(err error, now time.Time) {
 	t.update(now)
 }
 
+// logChange logs a log turning unhealthy, and turning healthy again after
+// that. Called with mu held.
+func (t *statusTracker) logChange() {
+	if t.logger == nil {
+		return
+	}
+	switch h := t.health(); {
+	case h == Unhealthy && !t.down:
+		t.down = true
+		t.logger.Warn("log unhealthy", "consecutive_errors", t.s.ConsecutiveErrors, "last_error", t.s.LastError)
+	case h == Healthy && t.down:
+		t.down = false
+		t.logger.Info("log recovered", "errors", t.s.Errors)
+	}
+}
+
 // update recomputes derived fields and the gauges. Called with mu held.
 func (t *statusTracker) update(now time.Time) {
 	t.s.LagEntries = 0
@@ -157,6 +176,7 @@ func (t *statusTracker) update(now time.Time) {
 			t.s.LagSeconds = max(0, now.Sub(time.UnixMilli(int64(t.lastTS))).Seconds())
 		}
 	}
+	t.logChange()
 	if g := t.gauges; g != nil {
 		g.cursor.Set(float64(t.s.Next))
 		g.treeSize.Set(float64(t.s.TreeSize))
