@@ -11,7 +11,7 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null)
 COMMIT  ?= $(shell git rev-parse HEAD 2>/dev/null)
 STAMP   := -X github.com/certstream/certstream/internal/buildinfo.version=$(VERSION) -X github.com/certstream/certstream/internal/buildinfo.commit=$(COMMIT)
 
-.PHONY: build run demo test lint bench microbench fuzz clean verify-delta static static-check docker dashboard-check systemd-check
+.PHONY: build run demo test lint bench microbench fuzz clean verify-delta static static-check docker dashboard-check systemd-check browser-check
 
 build:
 	$(GO) build -ldflags "$(STAMP)" -o $(BIN) ./cmd/certstream
@@ -68,6 +68,13 @@ docker:
 # (installs Debian's prometheus package if missing: root and apt). About a minute.
 dashboard-check:
 	scripts/check-dashboard.sh
+
+# The page at / and the admin page in a real headless Chromium against the demo
+# (installs Debian's chromium package if missing: root and apt). Screenshots
+# land in the tests' temp dirs (their paths are logged).
+browser-check:
+	CHROMIUM_BINARY=$$(scripts/install-chromium.sh) && export CHROMIUM_BINARY && \
+		$(GO) test -count=1 -v -run 'TestBrowser' ./cmd/certstream
 
 # systemd-analyze verify deploy/systemd/certstream.service (skipped without systemd-analyze).
 systemd-check:

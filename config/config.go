@@ -42,6 +42,13 @@ type Config struct {
 	Metrics         MetricsConfig         `toml:"metrics"`
 	DeltaSink       DeltaSinkConfig       `toml:"delta_sink"`
 	Cluster         ClusterConfig         `toml:"cluster"`
+	Log             LogConfig             `toml:"log"`
+}
+
+// LogConfig is the node's own log output (stderr).
+type LogConfig struct {
+	Level  string `toml:"level" oneof:"debug info warn error"`
+	Format string `toml:"format" oneof:"text json"` // text: key=value lines; json: one object per line
 }
 
 // ServerConfig is the HTTP listener.
@@ -237,6 +244,7 @@ func Default() Config {
 			CheckpointInterval: 10,
 		},
 		Cluster: DefaultCluster(),
+		Log:     LogConfig{Level: "info", Format: "text"},
 	}
 }
 

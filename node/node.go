@@ -70,7 +70,7 @@ func Start(cfg *config.Config, opts Options) (*Node, error) {
 	// Bind first: with the port taken, no fetcher has started.
 	ln := opts.Listener
 	if ln == nil {
-		if ln, err = net.Listen("tcp", cfg.Server.Addr()); err != nil {
+		if ln, err = Listen(cfg.Server.Addr()); err != nil {
 			return nil, fmt.Errorf("listening on %s: %w", cfg.Server.Addr(), err)
 		}
 	}

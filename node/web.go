@@ -4,6 +4,7 @@ import (
 	"log/slog"
 	"net"
 	"reflect"
+	"strings"
 	"sync"
 	"time"
 
@@ -62,7 +63,7 @@ func (n *Node) mountWeb(cfg *config.Config, opts Options, ln net.Listener) net.L
 	}, access.PolicyFrom(cfg))
 	n.Server.Use(n.Access.Middleware)
 	api.Register(n.Server, api.Config{API: cfg.API.Enabled, Admin: cfg.Admin.Enabled,
-		Metrics: cfg.Metrics.Enabled, MetricsPath: cfg.Metrics.Path}, api.Sources{
+		Metrics: cfg.Metrics.Enabled, MetricsPath: cfg.Metrics.Path, Streams: serverConfig(cfg).Streams}, api.Sources{
 		Start: n.started, Fetchers: n.Fetchers, Clients: n.Clients, Recent: n.Recent,
 		Sent: n.Server.Sent, Tree: n.Tree, Link: n.linkHealth,
 	})
@@ -99,16 +100,15 @@ func (n *Node) Reconfigure(cfg *config.Config) {
 	} else if n.Logs != nil {
 		n.Engine.Send(n.Logs, logs.SetCustom{Logs: custom})
 	}
-	if needsRestart(n.running, cfg) {
-		slog.Warn("some changed settings take effect only after a restart (live: auth, admin.token, " +
-			"server.trusted_proxies, connection_limit, rate_limit, clients except mailbox_capacity, compression, filter_* and replay_window_*, ct_log.custom_logs)")
+	if changed := needsRestart(n.running, cfg); len(changed) > 0 {
+		slog.Warn("changed settings take effect only after a restart", "settings", strings.Join(changed, ", "))
 	}
 	n.running = cfg
 }
 
-// needsRestart reports whether a and b differ in anything Reconfigure does
-// not apply.
-func needsRestart(a, b *config.Config) bool {
+// needsRestart returns the keys (section.key) of the settings that differ
+// between a and b and that Reconfigure does not apply.
+func needsRestart(a, b *config.Config) []string {
 	fixed := func(c config.Config) config.Config {
 		c.Auth, c.ConnectionLimit, c.RateLimit = config.AuthConfig{}, config.ConnectionLimitConfig{}, config.RateLimitConfig{}
 		c.Admin.Token, c.Server.TrustedProxies, c.CTLog.CustomLogs = "", nil, nil
@@ -118,7 +118,31 @@ func needsRestart(a, b *config.Config) bool {
 			ReplayWindowSecs: c.Clients.ReplayWindowSecs, Compression: c.Clients.Compression}
 		return c
 	}
-	return !reflect.DeepEqual(fixed(*a), fixed(*b))
+	var changed []string
+	diffKeys("", reflect.ValueOf(fixed(*a)), reflect.ValueOf(fixed(*b)), &changed)
+	return changed
+}
+
+// diffKeys appends the keys, named by their toml tags under prefix, of the
+// fields of structs a and b that differ; nested sections are walked.
+func diffKeys(prefix string, a, b reflect.Value, out *[]string) {
+	for i := range a.NumField() {
+		f := a.Type().Field(i)
+		if !f.IsExported() {
+			continue
+		}
+		name, _, _ := strings.Cut(f.Tag.Get("toml"), ",")
+		if name == "" || name == "-" {
+			name = f.Name
+		}
+		fa, fb := a.Field(i), b.Field(i)
+		switch {
+		case f.Type.Kind() == reflect.Struct && f.Type != reflect.TypeFor[time.Time]():
+			diffKeys(prefix+name+".", fa, fb, out)
+		case !reflect.DeepEqual(fa.Interface(), fb.Interface()):
+			*out = append(*out, prefix+name)
+		}
+	}
 }
 
 // stopReload stops the config watcher, if any.

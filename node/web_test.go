@@ -172,14 +172,18 @@ func TestAPILogsLagMatchesHead(t *testing.T) {
 		return api.LogStatus{}
 	}
 	var st api.LogStatus
+	// known reports whether the cursor, tree size and lag are known (not null).
+	known := func() bool {
+		return st.Cursor != nil && st.TreeSize != nil && st.LagEntries != nil && st.LagSecs != nil
+	}
 	await.True(t, 20*time.Second, "alpha held mid-log", func() bool {
 		st = find()
-		return held() && st.TreeSize == uint64(alpha.Size()) && st.Cursor > 0 && st.Cursor < 200
+		return held() && known() && *st.TreeSize == uint64(alpha.Size()) && *st.Cursor > 0 && *st.Cursor < 200
 	}, func() { t.Logf("%+v", st) })
 	time.Sleep(300 * time.Millisecond)
 	st = find()
-	if st.LagEntries != uint64(alpha.Size())-st.Cursor || st.LagEntries == 0 {
-		t.Fatalf("lag %d entries with tree size %d (fake head %d) and cursor %d", st.LagEntries, st.TreeSize, alpha.Size(), st.Cursor)
+	if !known() || *st.LagEntries != uint64(alpha.Size())-*st.Cursor || *st.LagEntries == 0 {
+		t.Fatalf("lag %v entries with tree size %v (fake head %d) and cursor %v", st.LagEntries, st.TreeSize, alpha.Size(), st.Cursor)
 	}
 	if st.Name != alpha.Description() || st.Kind != follow.KindRFC6962 || st.Operator != alpha.Operator() ||
 		st.Status != follow.Healthy || st.LastSuccess == nil {
@@ -188,7 +192,7 @@ func TestAPILogsLagMatchesHead(t *testing.T) {
 	release()
 	await.True(t, 20*time.Second, "alpha caught up", func() bool {
 		st = find()
-		return st.Cursor == uint64(alpha.Size()) && st.LagEntries == 0 && st.LagSecs == 0
+		return known() && *st.Cursor == uint64(alpha.Size()) && *st.LagEntries == 0 && *st.LagSecs == 0
 	}, func() { t.Logf("%+v", st) })
 }
 

@@ -308,12 +308,16 @@ func (s *supervisor) inspect(c *actor.Context) messages.ActorInfo {
 		}
 		why, when := f.Budget.LastFailure()
 		inFlight, maxInFlight := f.Handle.InFlight()
+		details := map[string]any{"log": l.Name, "url": l.URL, "operator": l.Operator, "log_kind": l.Kind,
+			"cursor": st.Next, "tree_size": st.TreeSize, "health": st.Health, "lag_entries": st.LagEntries,
+			"lag_seconds": st.LagSeconds, "errors": st.Errors, "last_error": st.LastError,
+			"batches_in_flight": inFlight, "max_in_flight": maxInFlight}
+		if !when.IsZero() { // a fetcher that never failed has no failure to show
+			details["last_failure"], details["last_failure_at"] = why, when
+		}
 		info.Children = append(info.Children, messages.ActorInfo{
 			PID: f.PID.String(), Kind: "fetcher", Parent: info.PID, Status: status, Restarts: f.Budget.Restarts(),
-			Details: map[string]any{"log": l.Name, "url": l.URL, "operator": l.Operator, "log_kind": l.Kind,
-				"cursor": st.Next, "tree_size": st.TreeSize, "health": st.Health, "lag_entries": st.LagEntries,
-				"lag_seconds": st.LagSeconds, "errors": st.Errors, "last_error": st.LastError,
-				"last_failure": why, "last_failure_at": when, "batches_in_flight": inFlight, "max_in_flight": maxInFlight},
+			Details: details,
 		})
 	}
 	return info

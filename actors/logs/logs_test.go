@@ -253,6 +253,9 @@ func TestSetCustomAndInspect(t *testing.T) {
 		if n, limit := c.Details["batches_in_flight"], c.Details["max_in_flight"]; n == nil || limit != 8 {
 			t.Fatalf("fetcher in flight %v of %v, want a count of at most 8", n, limit)
 		}
+		if at, ok := c.Details["last_failure_at"]; ok { // never failed: no zero time
+			t.Fatalf("fetcher that never failed shows last_failure_at %v", at)
+		}
 	}
 	e.Send(pid, SetCustom{})
 	wait("")

@@ -163,7 +163,7 @@ func TestCompressedOncePerMessage(t *testing.T) {
 				bytes.Equal(fp[i], want), fa[i][0], &fa[i][0] == &fb[i][0], len(fa[i]), len(want))
 		}
 	}
-	if n := info.Details["serialized"].([wire.NumStreams]uint64)[wire.StreamLite]; n != uint64(len(ups)) {
+	if n := info.Details["serialized"].(map[string]uint64)["lite"]; n != uint64(len(ups)) {
 		t.Fatalf("%d serializations for %d certificates", n, len(ups))
 	}
 }

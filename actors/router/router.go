@@ -475,11 +475,20 @@ func (r *router) build(json []byte, seq uint64, f format) []byte {
 	return wire.AppendFrame(make([]byte, 0, len(msg)+wsframe.MaxHeaderLen), wire.WebSocket, msg)
 }
 
+// perStream labels per-stream counts with the streams' names.
+func perStream(n [wire.NumStreams]uint64) map[string]uint64 {
+	m := make(map[string]uint64, wire.NumStreams)
+	for st, v := range n {
+		m[wire.Stream(st).String()] = v
+	}
+	return m
+}
+
 // inspect describes the router and each subscriber.
 func (r *router) inspect(c *actor.Context) messages.ActorInfo {
 	info := messages.ActorInfo{
 		PID: c.PID().String(), Kind: "router", Status: "running", Started: r.started,
-		Details: map[string]any{"certificates_in": r.stats.In, "serialized": r.stats.Serialized, "pushed": r.stats.Pushed,
+		Details: map[string]any{"certificates_in": r.stats.In, "serialized": perStream(r.stats.Serialized), "pushed": perStream(r.stats.Pushed),
 			"filters": len(r.groups), "filter_evaluations": r.stats.Evaluations,
 			"window": map[string]any{"messages": r.window.len(), "bytes": r.window.bytes,
 				"oldest_seq": r.window.oldest(), "newest_seq": r.window.newest()},

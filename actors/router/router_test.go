@@ -123,7 +123,7 @@ func TestRouterSerializesOncePerStreamAndFansOut(t *testing.T) {
 			t.Fatalf("full SSE event %d differs", i)
 		}
 	}
-	if ri.Details["serialized"].([wire.NumStreams]uint64)[wire.StreamDomains] != 0 {
+	if ri.Details["serialized"].(map[string]uint64)["domains"] != 0 {
 		t.Fatal("a stream without subscribers must not be serialized")
 	}
 	time.Sleep(200 * time.Millisecond)

@@ -187,11 +187,19 @@ func startDemo(t *testing.T, dir string) string {
 	file := filepath.Join(dir, "demo.toml")
 	os.WriteFile(file, []byte(fmt.Sprintf("[delta_sink]\nenabled = true\ntable_path = %q\nflush_interval_secs = 1\n",
 		filepath.Join(dir, "table"))), 0o644)
+	addr, _ := demoInTest(t, "--config", file, "--rate", "50")
+	return addr
+}
+
+// demoInTest runs the demo with args on 127.0.0.1 until the test ends and
+// returns its address and what it prints (the banner).
+func demoInTest(t *testing.T, args ...string) (string, *lockedBuffer) {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	var stdout, stderr lockedBuffer
 	exit := make(chan int, 1)
 	go func() {
-		exit <- demo(ctx, []string{"--config", file, "--addr", "127.0.0.1:0", "--rate", "50"}, &stdout, &stderr)
+		exit <- demo(ctx, append([]string{"--addr", "127.0.0.1:0"}, args...), &stdout, &stderr)
 	}()
 	t.Cleanup(func() {
 		cancel()
@@ -206,7 +214,7 @@ func startDemo(t *testing.T, dir string) string {
 			return "", false
 		}
 		return m[1], true
-	})
+	}), &stdout
 }
 
 // streamClients keeps a WebSocket client on each stream and an SSE client

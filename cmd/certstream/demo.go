@@ -89,7 +89,7 @@ func serveDemo(ctx context.Context, cfg *config.Config, addr string, rate float6
 		return err
 	}
 	defer os.RemoveAll(dir)
-	ln, err := net.Listen("tcp", addr)
+	ln, err := node.Listen(addr)
 	if err != nil {
 		return fmt.Errorf("listening on %s: %w (choose another with --addr)", addr, err)
 	}

@@ -29,12 +29,12 @@ e.g. CERTSTREAM_SERVER_PORT=9000; certstream.example.toml documents them.`)
 	if code, ok := parse(fs, args, stdout, stderr); !ok {
 		return code
 	}
-	slog.SetDefault(slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelInfo})))
 	cfg, file, err := config.LoadNamed(*path, os.Environ())
 	if err != nil {
 		fmt.Fprintf(stderr, "certstream: configuration:\n%v\n", err)
 		return 1
 	}
+	slog.SetDefault(newLogger(stderr, cfg.Log))
 	if file == "" {
 		slog.Info("no config file; using built-in defaults")
 	} else {
@@ -46,7 +46,9 @@ e.g. CERTSTREAM_SERVER_PORT=9000; certstream.example.toml documents them.`)
 		return 1
 	}
 	u := clientURLs(n.Addr(), cfg)
-	fmt.Fprintf(stdout, "certstream listening on %s (WebSocket: %s, SSE: %s)\n", n.Addr(), u.ws("/"), u.http("/sse?stream=lite"))
+	// The banner is a log line: on the logs' stream, in their format.
+	slog.Info("certstream listening", "addr", n.Addr().String(), "websocket", u.ws("/"),
+		"sse", u.http("/sse?stream=lite"), "page", u.http("/"))
 
 	sig := make(chan os.Signal, 1)
 	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)

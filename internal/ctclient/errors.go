@@ -15,7 +15,8 @@ const (
 	RateLimited Kind = iota + 1
 	// ServerError is an HTTP 5xx (or otherwise unexpected non-4xx) answer.
 	ServerError
-	// Timeout is a deadline, timeout or connection failure: no usable answer came.
+	// Timeout is a deadline, timeout or connection failure (other than a
+	// name that did not resolve, DNS): no usable answer came.
 	Timeout
 	// NotFound is an HTTP 404 answer.
 	NotFound
@@ -36,11 +37,13 @@ const (
 	// before, such as a smaller tree. This package does not detect it; its
 	// callers, which remember the log's past answers, do.
 	Inconsistent
+	// DNS is a host name that did not resolve: no request was sent.
+	DNS
 )
 
 // String returns the metric label of k: "429", "5xx", "timeout", "not_found",
-// "4xx", "decode_error", "bad_signature", "redirect", "too_large" or
-// "inconsistent".
+// "4xx", "decode_error", "bad_signature", "redirect", "too_large",
+// "inconsistent" or "dns".
 func (k Kind) String() string {
 	switch k {
 	case RateLimited:
@@ -63,6 +66,8 @@ func (k Kind) String() string {
 		return "too_large"
 	case Inconsistent:
 		return "inconsistent"
+	case DNS:
+		return "dns"
 	}
 	return fmt.Sprintf("kind(%d)", int(k))
 }

@@ -85,6 +85,9 @@ func (ep endpoint) get(ctx context.Context) ([]byte, error) {
 	req.Header.Set("Accept-Encoding", "gzip, identity")
 	resp, err := ep.client().Do(req)
 	if err != nil {
+		if dnsErr := (*net.DNSError)(nil); errors.As(err, &dnsErr) {
+			return nil, ep.fail(DNS, err)
+		}
 		return nil, ep.fail(Timeout, err)
 	}
 	defer resp.Body.Close()

@@ -3,6 +3,7 @@ package ctclient
 import (
 	"context"
 	"errors"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
@@ -15,7 +16,7 @@ func TestKindString(t *testing.T) {
 	want := map[Kind]string{
 		RateLimited: "429", ServerError: "5xx", Timeout: "timeout", NotFound: "not_found",
 		BadRequest: "4xx", Decode: "decode_error", BadSignature: "bad_signature", Redirect: "redirect",
-		TooLarge: "too_large", Inconsistent: "inconsistent",
+		TooLarge: "too_large", Inconsistent: "inconsistent", DNS: "dns",
 	}
 	for k, s := range want {
 		if got := k.String(); got != s {
@@ -140,6 +141,19 @@ func TestTimeouts(t *testing.T) {
 		_, err := c.GetDataTile(context.Background(), 0, 0)
 		wantKind(t, err, Timeout)
 	})
+}
+
+// A log whose host name does not resolve fails with kind DNS, not Timeout:
+// the resolver here answers nothing without leaving the process.
+func TestDNSFailure(t *testing.T) {
+	resolver := &net.Resolver{PreferGo: true, Dial: func(context.Context, string, string) (net.Conn, error) {
+		return nil, errors.New("no DNS server in this test")
+	}}
+	hc := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{
+		DialContext: (&net.Dialer{Resolver: resolver}).DialContext}}
+	c := &RFC6962{BaseURL: "http://ct.example.invalid/log/", HTTP: hc}
+	_, err := c.GetSTH(context.Background())
+	wantKind(t, err, DNS)
 }
 
 func TestBodyFailures(t *testing.T) {

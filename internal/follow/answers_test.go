@@ -109,3 +109,31 @@ func TestOversizedPageKeepsItsPlace(t *testing.T) {
 		t.Fatalf("delivered %d entries from %d, want 100..199", len(got), got[0])
 	}
 }
+
+// A log that turns unhealthy is logged once when it does (not only at its
+// first failure), and once more when it recovers.
+func TestHealthChangesAreLogged(t *testing.T) {
+	_, l := newLog(t, fakelog.RFC6962, fakelog.Faults{}, 10)
+	f, logged := loggedFollower(t, l, Config{})
+	phase := 0
+	run(t, f, 0, true, func(*recorder) bool {
+		switch s := f.Status(); {
+		case phase == 0 && s.Health == Healthy:
+			phase++
+			l.UpdateFaults(func(fl *fakelog.Faults) { fl.Down = true })
+		case phase == 1 && s.Health == Unhealthy:
+			phase++
+			l.UpdateFaults(func(fl *fakelog.Faults) { fl.Down = false })
+		case phase == 2 && s.Health == Healthy:
+			return true
+		}
+		return false
+	})
+	out := logged.String()
+	if n := strings.Count(out, "log unhealthy"); n != 1 {
+		t.Errorf("%d \"log unhealthy\" lines, want 1:\n%s", n, out)
+	}
+	if n := strings.Count(out, "log recovered"); n != 1 {
+		t.Errorf("%d \"log recovered\" lines, want 1:\n%s", n, out)
+	}
+}

@@ -149,6 +149,7 @@ func New(log Log, cfg Config, deps Deps) (*Follower, error) {
 		f.m = NewMetrics(log.Name)
 	}
 	f.status.gauges = f.m
+	f.status.logger = f.logger
 	f.status.behindBy = uint64(cfg.BatchSize)
 	switch log.Kind {
 	case KindRFC6962, "":

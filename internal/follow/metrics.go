@@ -23,7 +23,7 @@ type Metrics struct {
 var outcomes = []string{"ok", ctclient.RateLimited.String(), ctclient.ServerError.String(),
 	ctclient.Timeout.String(), ctclient.NotFound.String(), ctclient.BadRequest.String(),
 	ctclient.Decode.String(), ctclient.BadSignature.String(), ctclient.Redirect.String(),
-	ctclient.TooLarge.String(), ctclient.Inconsistent.String(), "other"}
+	ctclient.TooLarge.String(), ctclient.Inconsistent.String(), ctclient.DNS.String(), "other"}
 
 // NewMetrics returns (creating on first use) the metrics of the log called name.
 func NewMetrics(name string) *Metrics {

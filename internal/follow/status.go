@@ -2,6 +2,7 @@ package follow
 
 import (
 	"fmt"
+	"log/slog"
 	"sync"
 	"time"
 
@@ -28,6 +29,7 @@ const behindAfter = 5
 type Status struct {
 	Health            string
 	TreeSize          uint64    // the log's size at the last head
+	HeadKnown         bool      // false until the first head: TreeSize and the lag are unknown
 	HeadTimestamp     time.Time // the last head's timestamp
 	Next              uint64    // the next index to deliver
 	CursorKnown       bool      // false until a saved cursor or the first head fixes Next
@@ -50,6 +52,8 @@ type statusTracker struct {
 	behind   bool     // the lag kept growing: the follower falls behind
 	behindBy uint64   // the growth over the lags that counts as falling behind
 	gauges   *Metrics
+	logger   *slog.Logger // told when the log turns unhealthy and when it recovers
+	down     bool         // the log was unhealthy and has not recovered
 }
 
 func (t *statusTracker) get() Status {
@@ -85,7 +89,7 @@ func (t *statusTracker) setCursor(next uint64, known bool) {
 func (t *statusTracker) setHead(size, tsMillis uint64, now time.Time) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	t.s.TreeSize = size
+	t.s.TreeSize, t.s.HeadKnown = size, true
 	t.s.HeadTimestamp = time.UnixMilli(int64(tsMillis))
 	t.s.LastSuccess = now
 	t.update(now)
@@ -146,6 +150,22 @@ func (t *statusTracker) failed(err error, now time.Time) {
 	t.update(now)
 }
 
+// logChange logs a log turning unhealthy, and turning healthy again after
+// that. Called with mu held.
+func (t *statusTracker) logChange() {
+	if t.logger == nil {
+		return
+	}
+	switch h := t.health(); {
+	case h == Unhealthy && !t.down:
+		t.down = true
+		t.logger.Warn("log unhealthy", "consecutive_errors", t.s.ConsecutiveErrors, "last_error", t.s.LastError)
+	case h == Healthy && t.down:
+		t.down = false
+		t.logger.Info("log recovered", "errors", t.s.Errors)
+	}
+}
+
 // update recomputes derived fields and the gauges. Called with mu held.
 func (t *statusTracker) update(now time.Time) {
 	t.s.LagEntries = 0
@@ -156,6 +176,7 @@ func (t *statusTracker) update(now time.Time) {
 			t.s.LagSeconds = max(0, now.Sub(time.UnixMilli(int64(t.lastTS))).Seconds())
 		}
 	}
+	t.logChange()
 	if g := t.gauges; g != nil {
 		g.cursor.Set(float64(t.s.Next))
 		g.treeSize.Set(float64(t.s.TreeSize))

@@ -7,6 +7,7 @@ import (
 
 	"github.com/valyala/fasthttp"
 
+	"github.com/certstream/certstream/internal/follow"
 	"github.com/certstream/certstream/internal/wire"
 	"github.com/certstream/certstream/web/server"
 )
@@ -47,36 +48,50 @@ func (src *Sources) stats(ctx *fasthttp.RequestCtx) {
 	writeJSON(ctx, fasthttp.StatusOK, s)
 }
 
-// LogStatus is one log in /api/logs.
+// LogStatus is one log in /api/logs. What is not known yet (before the
+// first head, or before a cursor) is null.
 type LogStatus struct {
 	Name        string     `json:"name"`
 	URL         string     `json:"url"`
 	Operator    string     `json:"operator"`
 	Kind        string     `json:"kind"`
 	Status      string     `json:"status"`
-	Cursor      uint64     `json:"cursor"`    // the next index to deliver
-	TreeSize    uint64     `json:"tree_size"` // at the last head fetched
-	LagEntries  uint64     `json:"lag_entries"`
-	LagSecs     float64    `json:"lag_seconds"`
+	Cursor      *uint64    `json:"cursor"`    // the next index to deliver
+	TreeSize    *uint64    `json:"tree_size"` // at the last head fetched
+	LagEntries  *uint64    `json:"lag_entries"`
+	LagSecs     *float64   `json:"lag_seconds"`
 	Errors      uint64     `json:"errors"`
 	LastError   string     `json:"last_error,omitempty"`
 	LastSuccess *time.Time `json:"last_success"` // null before the first
 	Restarts    int        `json:"restarts"`
 }
 
+// logStatus is l's entry in /api/logs given its follower's status.
+func logStatus(l follow.Log, st follow.Status) LogStatus {
+	ls := LogStatus{Name: l.Name, URL: l.URL, Operator: l.Operator, Kind: l.Kind, Status: st.Health,
+		Errors: st.Errors, LastError: st.LastError}
+	if st.CursorKnown {
+		ls.Cursor = &st.Next
+	}
+	if st.HeadKnown {
+		ls.TreeSize = &st.TreeSize
+	}
+	if st.CursorKnown && st.HeadKnown {
+		ls.LagEntries, ls.LagSecs = &st.LagEntries, &st.LagSeconds
+	}
+	if !st.LastSuccess.IsZero() {
+		ls.LastSuccess = &st.LastSuccess
+	}
+	return ls
+}
+
 func (src *Sources) logs(ctx *fasthttp.RequestCtx) {
 	out := []LogStatus{}
 	for _, f := range src.Fetchers.Fetchers() {
-		st, l := f.Handle.Status(), f.Handle.Log()
-		ls := LogStatus{Name: l.Name, URL: l.URL, Operator: l.Operator, Kind: l.Kind, Status: st.Health,
-			Cursor: st.Next, TreeSize: st.TreeSize, LagEntries: st.LagEntries, LagSecs: st.LagSeconds,
-			Errors: st.Errors, LastError: st.LastError, Restarts: f.Budget.Restarts()}
+		ls := logStatus(f.Handle.Log(), f.Handle.Status())
+		ls.Restarts = f.Budget.Restarts()
 		if f.Budget.GaveUp() {
 			ls.Status = "failed"
-		}
-		if !st.LastSuccess.IsZero() {
-			t := st.LastSuccess
-			ls.LastSuccess = &t
 		}
 		out = append(out, ls)
 	}

@@ -1,8 +1,9 @@
-// Package api holds the node's operational HTTP endpoints: the deep
-// health check, Prometheus metrics, the read-only REST API (stats, logs,
-// certificate lookup, an example message) and the admin actor tree (JSON
-// and HTML). The handlers only read: the node's parts come in through
-// Sources, and access control is the caller's (internal/access).
+// Package api holds the node's operational HTTP endpoints: the page a
+// browser sees at /, the deep health check, Prometheus metrics, the
+// read-only REST API (stats, logs, certificate lookup, an example message)
+// and the admin actor tree (JSON and HTML). The handlers only read: the
+// node's parts come in through Sources, and access control is the caller's
+// (web/access).
 package api
 
 import (
@@ -15,6 +16,7 @@ import (
 	"github.com/certstream/certstream/actors/logs"
 	"github.com/certstream/certstream/actors/router"
 	"github.com/certstream/certstream/internal/certindex"
+	"github.com/certstream/certstream/internal/wire"
 	"github.com/certstream/certstream/web/server"
 )
 
@@ -30,10 +32,13 @@ const (
 	PathAdminActors = "/admin/actors"
 )
 
-// Mux is where handlers are registered (internal/server.Server is one).
+// Mux is where handlers are registered (web/server.Server is one).
 type Mux interface {
 	Handle(path string, h fasthttp.RequestHandler)
 	HandlePrefix(prefix string, h fasthttp.RequestHandler)
+	// SetPage sets what a browser's visit to / (not a WebSocket upgrade)
+	// gets.
+	SetPage(h fasthttp.RequestHandler)
 }
 
 // Config says which endpoint groups are served.
@@ -42,6 +47,9 @@ type Config struct {
 	Admin       bool   // /admin and /admin/actors
 	Metrics     bool   // the metrics path
 	MetricsPath string // e.g. "/metrics"
+	// Streams are the streams the node serves, indexed by wire.Stream (the
+	// page at / lists them).
+	Streams [wire.NumStreams]bool
 }
 
 // Sources are the parts of the running node the endpoints read.
@@ -58,10 +66,11 @@ type Sources struct {
 	Link func() (healthy, ok bool)
 }
 
-// Register adds the endpoints cfg enables to mux. The health checks are
-// always served; the plain one replaces the server's own, so that it too
-// answers other methods than GET and HEAD with 405.
+// Register adds the endpoints cfg enables to mux. The health checks and the
+// page at / are always served; the plain health check replaces the server's
+// own, so that it too answers other methods than GET and HEAD with 405.
 func Register(mux Mux, cfg Config, src Sources) {
+	mux.SetPage(getOnly(home(cfg)))
 	mux.Handle(PathHealth, getOnly(health))
 	mux.Handle(PathHealthDeep, getOnly(src.deepHealth))
 	if cfg.Metrics {

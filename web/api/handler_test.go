@@ -2,6 +2,7 @@ package api
 
 import (
 	"encoding/json"
+	"strings"
 	"testing"
 
 	"github.com/valyala/fasthttp"
@@ -74,6 +75,7 @@ type mux map[string]fasthttp.RequestHandler
 
 func (m mux) Handle(path string, h fasthttp.RequestHandler)         { m[path] = h }
 func (m mux) HandlePrefix(prefix string, h fasthttp.RequestHandler) { m[prefix+"*"] = h }
+func (m mux) SetPage(h fasthttp.RequestHandler)                     { m["page"] = h }
 
 // /health answers GET and HEAD; every other method is a 405 (README).
 func TestHealthMethods(t *testing.T) {
@@ -125,6 +127,31 @@ func TestDeepHealthOfAnEdge(t *testing.T) {
 		}
 		if h.Status != tc.wantStatus || h.Link != tc.link {
 			t.Errorf("link healthy %v, ok %v: status %q, link %q; want %q, %q", tc.healthy, tc.ok, h.Status, h.Link, tc.wantStatus, tc.link)
+		}
+	}
+}
+
+// A log never reached has no cursor, tree size or lag yet: null, not 0
+// (which would read as caught up). Once known they are numbers.
+func TestLogStatusUnknownIsNull(t *testing.T) {
+	l := follow.Log{Name: "Down", URL: "https://down.example/", Kind: "rfc6962"}
+	for _, tc := range []struct {
+		st   follow.Status
+		want string
+	}{
+		{follow.Status{Health: follow.Unhealthy, Errors: 3},
+			`"cursor":null,"tree_size":null,"lag_entries":null,"lag_seconds":null`},
+		{follow.Status{Health: follow.Unhealthy, Next: 42, CursorKnown: true},
+			`"cursor":42,"tree_size":null,"lag_entries":null,"lag_seconds":null`},
+		{follow.Status{Health: follow.Healthy, Next: 42, CursorKnown: true, TreeSize: 50, HeadKnown: true, LagEntries: 8, LagSeconds: 1.5},
+			`"cursor":42,"tree_size":50,"lag_entries":8,"lag_seconds":1.5`},
+	} {
+		body, err := json.Marshal(logStatus(l, tc.st))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(string(body), tc.want) {
+			t.Errorf("%+v: %s, want %s", tc.st, body, tc.want)
 		}
 	}
 }

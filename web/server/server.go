@@ -2,7 +2,7 @@
 // WebSocket clients and hijacks SSE clients, asks the router to spawn a
 // connection actor for each (actors/conn), and reads from the client for the
 // connection's lifetime. It also answers /health and leaves room for more
-// routes and middleware (Handle, Use).
+// routes, a page for browsers at / and middleware (Handle, SetPage, Use).
 package server
 
 import (
@@ -101,6 +101,7 @@ type Server struct {
 	routes   map[string]fasthttp.RequestHandler
 	prefixes []prefixRoute
 	mws      []Middleware
+	page     fasthttp.RequestHandler        // a browser's visit to / (SetPage)
 	clients  atomic.Pointer[clientSettings] // replaced whole by SetClientPolicy
 	seq      atomic.Uint64
 
@@ -196,6 +197,11 @@ func (s *Server) HandlePrefix(prefix string, h fasthttp.RequestHandler) {
 // already there. Call it before Serve.
 func (s *Server) Handle(path string, h fasthttp.RequestHandler) { s.routes[path] = h }
 
+// SetPage has h answer requests for / that are not WebSocket upgrades (a
+// browser's visit); upgrades to / stay the lite stream. Without a page such
+// a request gets the upgrader's 400. Call it before Serve.
+func (s *Server) SetPage(h fasthttp.RequestHandler) { s.page = h }
+
 // Use wraps every route, the built-in ones included, in mw; the first
 // middleware added is the outermost. Call it before Serve.
 func (s *Server) Use(mw Middleware) { s.mws = append(s.mws, mw) }
@@ -259,6 +265,10 @@ func goAway(sock *conn.Socket) {
 
 func (s *Server) dispatch(ctx *fasthttp.RequestCtx) {
 	path := string(ctx.Path())
+	if path == "/" && s.page != nil && !websocket.FastHTTPIsWebSocketUpgrade(ctx) {
+		s.page(ctx)
+		return
+	}
 	if h := s.routes[path]; h != nil {
 		h(ctx)
 		return

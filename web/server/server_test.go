@@ -691,3 +691,37 @@ func TestSentCountsOwnClients(t *testing.T) {
 		t.Errorf("the other server counts %d messages, %d bytes; want 0", msgs, b)
 	}
 }
+
+// A browser's visit to / (no upgrade) gets the page; a WebSocket client
+// connecting to / still gets the lite stream. Without a page the visit is a
+// 400, as before.
+func TestPageAtRoot(t *testing.T) {
+	for _, withPage := range []bool{true, false} {
+		v := start(t, Config{Streams: allStreams, Client: quiet}, router.Config{}, func(s *Server) {
+			if withPage {
+				s.SetPage(func(ctx *fasthttp.RequestCtx) {
+					ctx.SetContentType("text/html; charset=utf-8")
+					ctx.SetBodyString("<p>page</p>")
+				})
+			}
+		})
+		resp, err := http.Get("http://" + v.addr + "/")
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if withPage && (resp.StatusCode != 200 || string(body) != "<p>page</p>") {
+			t.Errorf("GET / with a page: %d %q", resp.StatusCode, body)
+		}
+		if !withPage && resp.StatusCode != 400 {
+			t.Errorf("GET / without a page: %d %q, want 400", resp.StatusCode, body)
+		}
+		c := v.dial("/", nil)
+		if subs := v.waitSubs("subscriber", activeCount(1)); subs[0].Stream != wire.StreamLite.String() {
+			t.Fatalf("page %v: subscribed as %+v", withPage, subs[0])
+		}
+		c.Close()
+		v.waitSubs("no subscriber", activeCount(0))
+	}
+}
