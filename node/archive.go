@@ -1,6 +1,8 @@
 package node
 
 import (
+	"log/slog"
+
 	"github.com/anthdm/hollywood/actor"
 
 	"github.com/certstream/certstream/actors/deltasink"
@@ -19,6 +21,8 @@ func deltaSink(cfg config.DeltaSinkConfig) (func(*mailbox.Ring[*wire.Update]) ac
 	if !cfg.Enabled {
 		return nil, 0
 	}
+	slog.Info("archiving every certificate to a Delta Lake table", "table_path", cfg.TablePath,
+		"batch_size", cfg.BatchSize, "flush_interval_secs", cfg.FlushIntervalSecs, "compression", cfg.Compression)
 	return deltasink.New(archive.Config{
 		TablePath:          cfg.TablePath,
 		BatchSize:          cfg.BatchSize,

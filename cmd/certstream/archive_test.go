@@ -62,8 +62,12 @@ compression = "snappy"
 checkpoint_interval = 5
 `, freePort(t), filepath.Join(dir, "state.json"), log.URL(), table)), 0o644)
 
+	var firstLog lockedBuffer
 	start := func() *exec.Cmd {
 		cmd := exec.Command(binary, "--config", cfgFile)
+		if firstLog.String() == "" {
+			cmd.Stderr = &firstLog
+		}
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
 		}
@@ -94,6 +98,10 @@ checkpoint_interval = 5
 		tb := committed()
 		return tb != nil && len(tb.Rows) >= 300
 	})
+	if !strings.Contains(firstLog.String(), "archiving every certificate to a Delta Lake table") ||
+		!strings.Contains(firstLog.String(), table) {
+		t.Errorf("no start line naming the archive:\n%s", firstLog.String())
+	}
 	first.Process.Signal(syscall.SIGKILL)
 	first.Wait()
 	close(stop)
