@@ -202,7 +202,7 @@ func (p *publisher) inspect(c *actor.Context) messages.ActorInfo {
 		PID: c.PID().String(), Kind: "clusterpub", Status: "running", Started: p.started,
 		MailboxDepth: rs.Queued + len(p.held), MailboxCapacity: rs.Capacity, Drops: rs.Dropped,
 		Details: map[string]any{
-			"link": link, "stream_ready": p.streamReady, "published": p.published,
+			"link": link, "server": p.cfg.Link.Server(), "stream_ready": p.streamReady, "published": p.published,
 			"acknowledged": k.Acked.Load(), "duplicates": k.Duplicates.Load(), "errors": k.Errors.Load(),
 			"pending": p.cfg.Link.Pending(), "held": len(p.held),
 		},

@@ -316,7 +316,7 @@ func (c *Consumer) inspect(ctx *actor.Context) messages.ActorInfo {
 	return messages.ActorInfo{
 		PID: ctx.PID().String(), Kind: "clustersub", Status: "running", Started: c.started,
 		Details: map[string]any{
-			"link": link, "last_seq": st.LastSeq, "lag_messages": st.LagMsgs, "lag_secs": st.LagSeconds,
+			"link": link, "server": c.cfg.Link.Server(), "last_seq": st.LastSeq, "lag_messages": st.LagMsgs, "lag_secs": st.LagSeconds,
 			"gap_messages": st.Gap, "consumed": st.Consumed, "bad_messages": st.Bad, "state_file": c.cfg.StateFile,
 		},
 	}

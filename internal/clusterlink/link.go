@@ -101,6 +101,9 @@ func Dial(cfg Config) (*Link, error) {
 // Connected reports whether the client is connected to a server now.
 func (l *Link) Connected() bool { return l.nc.IsConnected() }
 
+// Server is the URL of the server the client is connected to, or "".
+func (l *Link) Server() string { return l.nc.ConnectedUrlRedacted() }
+
 // Close closes the connection; pending publishes fail.
 func (l *Link) Close() { l.nc.Close() }
 
