@@ -77,7 +77,7 @@ func (n *Node) dialCluster(cfg *config.Config, counters *clusterpub.Counters) er
 func (n *Node) spawnPublisher(cfg *config.Config, counters *clusterpub.Counters) func([]*wire.Update) {
 	n.pubRing = mailbox.New[*wire.Update](cfg.Cluster.PublishBuffer)
 	n.Publisher = spawn(n.Engine, "clusterpub", clusterpub.New(clusterpub.Config{
-		Link: n.Link, Ring: n.pubRing, Counters: counters}), 64)
+		Link: n.Link, Ring: n.pubRing, Counters: counters, DuplicateWindow: cfg.Cluster.DuplicateWindow()}), 64)
 	ring, engine, pid := n.pubRing, n.Engine, n.Publisher
 	return func(updates []*wire.Update) {
 		wake := false

@@ -46,7 +46,7 @@ var (
 	badN      = metrics.NewCounter("certstream_cluster_bad_messages_total")
 	lagMsgs   = metrics.NewGauge("certstream_cluster_lag_messages", nil)
 	lagSecs   = metrics.NewGauge("certstream_cluster_lag_seconds", nil)
-	linkUpG   = metrics.NewGauge("certstream_cluster_link_up", nil)
+	linkUpG   = metrics.GetOrCreateGauge("certstream_cluster_link_up", nil) // shared with clusterpub
 )
 
 // Config configures the consumer.
