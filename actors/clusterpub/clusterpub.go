@@ -60,7 +60,7 @@ var (
 // Counters are the publisher's outcomes, updated from the link's
 // goroutines, and the failed publishes awaiting a retry.
 type Counters struct {
-	Acked, Duplicates, Errors, Retried, Abandoned atomic.Uint64
+	Published, Acked, Duplicates, Errors, Retried, Abandoned atomic.Uint64
 
 	mu     sync.Mutex
 	failed []clusterlink.Failed // oldest first, at most limit
@@ -156,7 +156,6 @@ const drainLimit = 256
 type memory struct {
 	cfg         Config
 	held        []*wire.Update // drained but not yet published
-	published   uint64
 	started     time.Time
 	streamReady bool
 	lastDrops   uint64
@@ -248,7 +247,7 @@ func (p *publisher) publish(updates []*wire.Update) (int, error) {
 		if err := p.cfg.Link.Publish(clusterwire.Append(nil, u), id); err != nil {
 			return i, err
 		}
-		p.published++
+		p.cfg.Counters.Published.Add(1)
 		publishedN.Inc()
 	}
 	return len(updates), nil
@@ -297,7 +296,7 @@ func (p *publisher) inspect(c *actor.Context) messages.ActorInfo {
 		PID: c.PID().String(), Kind: "clusterpub", Status: "running", Started: p.started,
 		MailboxDepth: rs.Queued + len(p.held), MailboxCapacity: rs.Capacity, Drops: rs.Dropped,
 		Details: map[string]any{
-			"link": link, "server": p.cfg.Link.Server(), "stream_ready": p.streamReady, "published": p.published,
+			"link": link, "server": p.cfg.Link.Server(), "stream_ready": p.streamReady, "published": k.Published.Load(),
 			"acknowledged": k.Acked.Load(), "duplicates": k.Duplicates.Load(), "errors": k.Errors.Load(),
 			"retried": k.Retried.Load(), "abandoned": k.Abandoned.Load(), "awaiting_retry": k.awaitingRetry(),
 			"pending": p.cfg.Link.Pending(), "held": len(p.held),
