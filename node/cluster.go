@@ -15,6 +15,7 @@ import (
 	"github.com/certstream/certstream/internal/mailbox"
 	"github.com/certstream/certstream/internal/wire"
 	"github.com/certstream/certstream/messages"
+	"github.com/certstream/certstream/web/api"
 )
 
 // cluster is what a node in the ingest or edge role has on top of a
@@ -26,6 +27,8 @@ type cluster struct {
 	Consumer  *actor.PID           // edge
 	consumer  *clustersub.Consumer // edge
 	pubRing   *mailbox.Ring[*wire.Update]
+	counters  *clusterpub.Counters // ingest
+	role      string
 }
 
 // isEdge reports whether the node follows no log and serves the stream.
@@ -38,6 +41,7 @@ func (n *Node) dialCluster(cfg *config.Config, counters *clusterpub.Counters) er
 	if c.Role == config.RoleStandalone {
 		return nil
 	}
+	n.role = c.Role
 	urls := c.NATS.URLs
 	if c.Embedded() {
 		s, err := clusterlink.StartServer(clusterlink.ServerConfig{
@@ -75,9 +79,9 @@ func (n *Node) dialCluster(cfg *config.Config, counters *clusterpub.Counters) er
 // router calls with every published run besides the recent index: it
 // pushes the run into the publisher's ring, never waiting.
 func (n *Node) spawnPublisher(cfg *config.Config, counters *clusterpub.Counters) func([]*wire.Update) {
-	n.pubRing = mailbox.New[*wire.Update](cfg.Cluster.PublishBuffer)
+	n.pubRing, n.counters = mailbox.New[*wire.Update](cfg.Cluster.PublishBuffer), counters
 	n.Publisher = spawn(n.Engine, "clusterpub", clusterpub.New(clusterpub.Config{
-		Link: n.Link, Ring: n.pubRing, Counters: counters}), 64)
+		Link: n.Link, Ring: n.pubRing, Counters: counters, DuplicateWindow: cfg.Cluster.DuplicateWindow()}), 64)
 	ring, engine, pid := n.pubRing, n.Engine, n.Publisher
 	return func(updates []*wire.Update) {
 		wake := false
@@ -142,6 +146,27 @@ func (n *Node) clusterStatus() (st clustersub.Status, ok bool) {
 		return clustersub.Status{}, false
 	}
 	return n.consumer.Status(), true
+}
+
+// clusterStats is /api/stats' cluster object; nil on a standalone node.
+func (n *Node) clusterStats() *api.ClusterStats {
+	if n.Link == nil {
+		return nil
+	}
+	s := &api.ClusterStats{Role: n.role, Link: "down", Server: n.Link.Server()}
+	if n.Link.Connected() {
+		s.Link = "up"
+	}
+	if k := n.counters; k != nil {
+		s.Publisher = &api.PublisherStats{Published: k.Published.Load(), Acknowledged: k.Acked.Load(),
+			Duplicates: k.Duplicates.Load(), Pending: n.Link.Pending(), Errors: k.Errors.Load(),
+			Retried: k.Retried.Load(), Abandoned: k.Abandoned.Load(), Dropped: n.pubRing.Stats().Dropped}
+	}
+	if st, ok := n.clusterStatus(); ok {
+		s.Consumer = &api.ConsumerStats{Consumed: st.Consumed, LastSeq: st.LastSeq, LagMessages: st.LagMsgs,
+			LagSecs: st.LagSeconds, GapMessages: st.Gap, BadMessages: st.Bad}
+	}
+	return s
 }
 
 // linkHealth is the health of an edge's link for /health/deep; ok is false

@@ -21,6 +21,21 @@ func TestStandaloneHasNoCluster(t *testing.T) {
 	if n.NATS != nil || n.Link != nil || n.Publisher != nil || n.Consumer != nil {
 		t.Errorf("standalone node has cluster parts: %+v", n.cluster)
 	}
+	if st := statsCluster(t, n); st != nil {
+		t.Errorf("standalone /api/stats has a cluster object: %v", st)
+	}
+}
+
+// statsCluster returns the "cluster" object of n's /api/stats, or nil.
+func statsCluster(t *testing.T, n *Node) map[string]any {
+	t.Helper()
+	r := get(t, base(n)+"/api/stats")
+	var s map[string]any
+	if r.status != 200 || json.Unmarshal(r.body, &s) != nil {
+		t.Fatalf("/api/stats: %d %s", r.status, r.body)
+	}
+	c, _ := s["cluster"].(map[string]any)
+	return c
 }
 
 // clusterConfigs returns an ingest node's configuration following the fake
@@ -87,6 +102,18 @@ func TestEdgeServesTheIngestBytes(t *testing.T) {
 	if st.Gap != 0 || st.Bad != 0 || st.Consumed != uint64(want.total) || !st.LinkUp {
 		t.Errorf("edge consumer status %+v, want %d consumed, no gap", st, want.total)
 	}
+	es, is := statsCluster(t, edge), statsCluster(t, in)
+	ec, _ := es["consumer"].(map[string]any)
+	if es["role"] != "edge" || es["link"] != "up" || ec == nil || ec["consumed"] != float64(want.total) ||
+		ec["last_seq"] != float64(want.total) || ec["gap_messages"] != 0.0 || ec["lag_messages"] != 0.0 {
+		t.Errorf("edge /api/stats cluster: %v", es)
+	}
+	await.True(t, 10*time.Second, "the ingest's /api/stats to show every certificate acknowledged", func() bool {
+		is = statsCluster(t, in)
+		p, _ := is["publisher"].(map[string]any)
+		return is["role"] == "ingest" && is["link"] == "up" && p != nil && p["published"] == float64(want.total) &&
+			p["acknowledged"] == float64(want.total) && p["pending"] == 0.0
+	})
 	var h api.DeepHealth
 	if r := get(t, base(edge)+"/health/deep"); r.status != 200 || json.Unmarshal(r.body, &h) != nil ||
 		h.Status != api.StatusHealthy || h.Link != api.StatusHealthy {

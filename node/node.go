@@ -82,7 +82,7 @@ func Start(cfg *config.Config, opts Options) (*Node, error) {
 	n := &Node{Engine: engine, served: make(chan error, 1), listener: ln}
 	n.startTracking(engine) // before any other actor: it sees them start
 
-	counters := &clusterpub.Counters{}
+	counters := clusterpub.NewCounters(cfg.Cluster.PublishMaxPending)
 	if err := n.dialCluster(cfg, counters); err != nil {
 		ln.Close()
 		return nil, clusterErr(err)

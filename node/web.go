@@ -65,7 +65,7 @@ func (n *Node) mountWeb(cfg *config.Config, opts Options, ln net.Listener) net.L
 	api.Register(n.Server, api.Config{API: cfg.API.Enabled, Admin: cfg.Admin.Enabled,
 		Metrics: cfg.Metrics.Enabled, MetricsPath: cfg.Metrics.Path, Streams: serverConfig(cfg).Streams}, api.Sources{
 		Start: n.started, Fetchers: n.Fetchers, Clients: n.Clients, Recent: n.Recent,
-		Sent: n.Server.Sent, Tree: n.Tree, Link: n.linkHealth,
+		Sent: n.Server.Sent, Tree: n.Tree, Link: n.linkHealth, Cluster: n.clusterStats,
 	})
 	if cfg.HotReload.Enabled && opts.ConfigPath != "" {
 		n.reloader = reload.New(opts.ConfigPath, opts.Environ, cfg, n.Reconfigure)

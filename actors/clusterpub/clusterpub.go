@@ -7,11 +7,20 @@
 // when the link cannot keep up (counted), and the actor itself never blocks
 // on the network. It holds back at most one drained run while
 // publish_max_pending publishes await an ack, and tries again shortly.
+//
+// A publish the stream does not acknowledge (no ack in time, a stream
+// without a leader yet) is published again every second under the same
+// message id, so the stream stores it once however many attempts reach
+// it. Retries are bounded: at most publish_max_pending certificates await
+// one, and each is retried for half the duplicate window only (past it a
+// retry could store a second copy); the others are counted as abandoned.
+// A retried certificate may land after later ones in the stream.
 package clusterpub
 
 import (
 	"context"
 	"log/slog"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -31,6 +40,8 @@ import (
 //	certstream_cluster_acknowledged_total    publishes the stream acknowledged (duplicates included)
 //	certstream_cluster_duplicates_total      acknowledged as already stored (another ingest node)
 //	certstream_cluster_publish_errors_total  publishes that failed (no ack in time, link closed)
+//	certstream_cluster_publish_retries_total failed publishes published again
+//	certstream_cluster_publish_abandoned_total failed publishes given up (too old, too many)
 //	certstream_cluster_publish_dropped_total certificates dropped by the ring before publishing
 //	certstream_cluster_publish_pending       publishes awaiting an ack
 //	certstream_cluster_link_up               1 while connected to a NATS server
@@ -41,12 +52,24 @@ var (
 	errorsN     = metrics.NewCounter("certstream_cluster_publish_errors_total")
 	droppedN    = metrics.NewCounter("certstream_cluster_publish_dropped_total")
 	pendingG    = metrics.NewGauge("certstream_cluster_publish_pending", nil)
+	retriesN    = metrics.NewCounter("certstream_cluster_publish_retries_total")
+	abandonedN  = metrics.NewCounter("certstream_cluster_publish_abandoned_total")
+	linkUpG     = metrics.GetOrCreateGauge("certstream_cluster_link_up", nil) // shared with clustersub
 )
 
-// Counters are the publisher's outcomes, updated from the link's goroutine.
+// Counters are the publisher's outcomes, updated from the link's
+// goroutines, and the failed publishes awaiting a retry.
 type Counters struct {
-	Acked, Duplicates, Errors atomic.Uint64
+	Published, Acked, Duplicates, Errors, Retried, Abandoned atomic.Uint64
+
+	mu     sync.Mutex
+	failed []clusterlink.Failed // oldest first, at most limit
+	limit  int
 }
+
+// NewCounters returns counters keeping at most limit failed publishes for
+// a retry.
+func NewCounters(limit int) *Counters { return &Counters{limit: max(limit, 1)} }
 
 // Ack and Error are clusterlink.Config's OnAck and OnError for c.
 func (c *Counters) Ack(duplicate bool) {
@@ -58,12 +81,58 @@ func (c *Counters) Ack(duplicate bool) {
 	}
 }
 
-// Error counts a failed publish.
-func (c *Counters) Error(err error) {
+// Error counts a failed publish and keeps it for a retry.
+func (c *Counters) Error(f clusterlink.Failed, err error) {
 	if n := c.Errors.Add(1); n == 1 || n%1000 == 0 {
-		slog.Warn("cluster: publish failed", "err", err, "failures", n)
+		slog.Warn("cluster: publish failed; retrying", "err", err, "failures", n)
 	}
 	errorsN.Inc()
+	if f.ID == "" {
+		c.abandon(1) // without a message id a retry could store it twice
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.failed) >= c.limit {
+		c.abandon(1)
+		c.failed = c.failed[1:]
+	}
+	c.failed = append(c.failed, f)
+}
+
+// abandon counts n failed publishes given up.
+func (c *Counters) abandon(n int) {
+	if c.Abandoned.Add(uint64(n)) == uint64(n) {
+		slog.Error("cluster: a failed publish is given up; edges will miss it")
+	}
+	abandonedN.Add(n)
+}
+
+// takeFailed returns the failed publishes awaiting a retry and forgets them.
+func (c *Counters) takeFailed() []clusterlink.Failed {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	f := c.failed
+	c.failed = nil
+	return f
+}
+
+// requeue puts back failed publishes not retried yet, ahead of newer ones.
+func (c *Counters) requeue(f []clusterlink.Failed) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.failed = append(f, c.failed...)
+	if over := len(c.failed) - c.limit; over > 0 {
+		c.abandon(over)
+		c.failed = c.failed[over:]
+	}
+}
+
+// awaitingRetry is how many failed publishes await a retry.
+func (c *Counters) awaitingRetry() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.failed)
 }
 
 // Config configures the publisher.
@@ -71,6 +140,9 @@ type Config struct {
 	Link     *clusterlink.Link
 	Ring     *mailbox.Ring[*wire.Update] // filled by the node, drained here
 	Counters *Counters                   // the link's OnAck and OnError counts
+	// DuplicateWindow is the stream's: a failed publish is retried for
+	// half of it.
+	DuplicateWindow time.Duration
 }
 
 // retryAfter is how long the publisher waits when the link is full or the
@@ -84,7 +156,6 @@ const drainLimit = 256
 type memory struct {
 	cfg         Config
 	held        []*wire.Update // drained but not yet published
-	published   uint64
 	started     time.Time
 	streamReady bool
 	lastDrops   uint64
@@ -120,7 +191,11 @@ func (p *publisher) Receive(c *actor.Context) {
 			p.ticker.Stop()
 			p.ticking = false
 		}
-	case messages.Wake, tick:
+	case tick:
+		linkUpG.Set(b2f(p.cfg.Link.Connected()))
+		p.retry()
+		p.pump(c)
+	case messages.Wake:
 		p.pump(c)
 	case messages.Inspect:
 		c.Respond(p.inspect(c))
@@ -172,10 +247,29 @@ func (p *publisher) publish(updates []*wire.Update) (int, error) {
 		if err := p.cfg.Link.Publish(clusterwire.Append(nil, u), id); err != nil {
 			return i, err
 		}
-		p.published++
+		p.cfg.Counters.Published.Add(1)
 		publishedN.Inc()
 	}
 	return len(updates), nil
+}
+
+// retry publishes again the publishes that failed, while the stream's
+// duplicate window makes it safe.
+func (p *publisher) retry() {
+	k := p.cfg.Counters
+	failed := k.takeFailed()
+	for i, f := range failed {
+		if time.Since(f.Since) > p.cfg.DuplicateWindow/2 {
+			k.abandon(1)
+			continue
+		}
+		if err := p.cfg.Link.Republish(f); err != nil {
+			k.requeue(failed[i:])
+			return
+		}
+		k.Retried.Add(1)
+		retriesN.Inc()
+	}
 }
 
 // retryLater wakes the actor after retryAfter, once.
@@ -202,9 +296,17 @@ func (p *publisher) inspect(c *actor.Context) messages.ActorInfo {
 		PID: c.PID().String(), Kind: "clusterpub", Status: "running", Started: p.started,
 		MailboxDepth: rs.Queued + len(p.held), MailboxCapacity: rs.Capacity, Drops: rs.Dropped,
 		Details: map[string]any{
-			"link": link, "stream_ready": p.streamReady, "published": p.published,
+			"link": link, "server": p.cfg.Link.Server(), "stream_ready": p.streamReady, "published": k.Published.Load(),
 			"acknowledged": k.Acked.Load(), "duplicates": k.Duplicates.Load(), "errors": k.Errors.Load(),
+			"retried": k.Retried.Load(), "abandoned": k.Abandoned.Load(), "awaiting_retry": k.awaitingRetry(),
 			"pending": p.cfg.Link.Pending(), "held": len(p.held),
 		},
 	}
+}
+
+func b2f(b bool) float64 {
+	if b {
+		return 1
+	}
+	return 0
 }

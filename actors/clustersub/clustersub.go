@@ -46,7 +46,7 @@ var (
 	badN      = metrics.NewCounter("certstream_cluster_bad_messages_total")
 	lagMsgs   = metrics.NewGauge("certstream_cluster_lag_messages", nil)
 	lagSecs   = metrics.NewGauge("certstream_cluster_lag_seconds", nil)
-	linkUpG   = metrics.NewGauge("certstream_cluster_link_up", nil)
+	linkUpG   = metrics.GetOrCreateGauge("certstream_cluster_link_up", nil) // shared with clusterpub
 )
 
 // Config configures the consumer.
@@ -316,7 +316,7 @@ func (c *Consumer) inspect(ctx *actor.Context) messages.ActorInfo {
 	return messages.ActorInfo{
 		PID: ctx.PID().String(), Kind: "clustersub", Status: "running", Started: c.started,
 		Details: map[string]any{
-			"link": link, "last_seq": st.LastSeq, "lag_messages": st.LagMsgs, "lag_secs": st.LagSeconds,
+			"link": link, "server": c.cfg.Link.Server(), "last_seq": st.LastSeq, "lag_messages": st.LagMsgs, "lag_secs": st.LagSeconds,
 			"gap_messages": st.Gap, "consumed": st.Consumed, "bad_messages": st.Bad, "state_file": c.cfg.StateFile,
 		},
 	}

@@ -10,6 +10,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -37,10 +38,23 @@ type Config struct {
 	// MaxPending bounds the asynchronous publishes awaiting an ack.
 	MaxPending int
 	// OnAck and OnError, when set, see each asynchronous publish's
-	// outcome; they run on the client's goroutine and must be quick.
+	// outcome; they run on the client's goroutines and must be quick.
 	OnAck   func(duplicate bool)
-	OnError func(err error)
+	OnError func(f Failed, err error)
 }
+
+// Failed is a publish the stream did not acknowledge (no ack in time, no
+// stream, connection closed). Republish sends it again: safe within the
+// stream's duplicate window, since the message id stays the same.
+type Failed struct {
+	Data  []byte
+	ID    string
+	Since time.Time // when its first attempt failed
+}
+
+// sinceHeader carries Failed.Since on a republished message, so that a
+// second failure keeps the first one's time.
+const sinceHeader = "Certstream-Failed-Since"
 
 // Subject is the subject of the stream named stream.
 func Subject(stream string) string { return strings.ToLower(stream) + ".certs" }
@@ -86,8 +100,12 @@ func Dial(cfg Config) (*Link, error) {
 		}))
 	}
 	if cfg.OnError != nil {
-		jsOpts = append(jsOpts, jetstream.WithPublishAsyncErrHandler(func(_ jetstream.JetStream, _ *nats.Msg, err error) {
-			cfg.OnError(err)
+		jsOpts = append(jsOpts, jetstream.WithPublishAsyncErrHandler(func(_ jetstream.JetStream, m *nats.Msg, err error) {
+			f := Failed{Data: m.Data, ID: m.Header.Get(jetstream.MsgIDHeader), Since: time.Now()}
+			if ns, perr := strconv.ParseInt(m.Header.Get(sinceHeader), 10, 64); perr == nil {
+				f.Since = time.Unix(0, ns)
+			}
+			cfg.OnError(f, err)
 		}))
 	}
 	js, err := jetstream.New(nc, jsOpts...)
@@ -100,6 +118,9 @@ func Dial(cfg Config) (*Link, error) {
 
 // Connected reports whether the client is connected to a server now.
 func (l *Link) Connected() bool { return l.nc.IsConnected() }
+
+// Server is the URL of the server the client is connected to, or "".
+func (l *Link) Server() string { return l.nc.ConnectedUrlRedacted() }
 
 // Close closes the connection; pending publishes fail.
 func (l *Link) Close() { l.nc.Close() }
@@ -135,10 +156,20 @@ var ErrFull = errors.New("clusterlink: too many publishes awaiting an ack")
 // goes to OnAck or OnError. It never waits: with MaxPending publishes
 // outstanding it returns ErrFull.
 func (l *Link) Publish(payload []byte, id string) error {
+	return l.publish(payload, nats.Header{jetstream.MsgIDHeader: []string{id}})
+}
+
+// Republish publishes a failed message again, like Publish.
+func (l *Link) Republish(f Failed) error {
+	return l.publish(f.Data, nats.Header{jetstream.MsgIDHeader: []string{f.ID},
+		sinceHeader: []string{strconv.FormatInt(f.Since.UnixNano(), 10)}})
+}
+
+func (l *Link) publish(payload []byte, h nats.Header) error {
 	if l.js.PublishAsyncPending() >= l.cfg.MaxPending {
 		return ErrFull
 	}
-	msg := &nats.Msg{Subject: Subject(l.cfg.Stream), Data: payload, Header: nats.Header{jetstream.MsgIDHeader: []string{id}}}
+	msg := &nats.Msg{Subject: Subject(l.cfg.Stream), Data: payload, Header: h}
 	_, err := l.js.PublishMsgAsync(msg, jetstream.WithStallWait(time.Millisecond))
 	return err
 }

@@ -155,3 +155,12 @@ func TestPublishBounded(t *testing.T) {
 		t.Error("1000 publishes without an ack never found the link full")
 	}
 }
+
+// Port 0 picks a free port (nats-server's own 0 means its default, 4222):
+// two servers on 127.0.0.1:0 both start.
+func TestServerPortZero(t *testing.T) {
+	a, b := startServer(t), startServer(t)
+	if a.ClientURL() == b.ClientURL() {
+		t.Errorf("both servers on %s", a.ClientURL())
+	}
+}

@@ -98,6 +98,8 @@ func (s *Server) Shutdown() {
 	s.ns.WaitForShutdown()
 }
 
+// splitHostPort splits a listen address; port 0 becomes
+// server.RANDOM_PORT, since nats-server reads 0 as its default port.
 func splitHostPort(hp string) (string, int, error) {
 	h, p, err := net.SplitHostPort(hp)
 	if err != nil {
@@ -106,6 +108,9 @@ func splitHostPort(hp string) (string, int, error) {
 	n, err := strconv.Atoi(p)
 	if err != nil {
 		return "", 0, err
+	}
+	if n == 0 {
+		n = server.RANDOM_PORT
 	}
 	return h, n, nil
 }

@@ -26,6 +26,39 @@ type Stats struct {
 	CertificatesProcessed uint64 `json:"certificates_processed"` // published after dedup
 	MessagesDropped       uint64 `json:"messages_dropped"`       // dropped for slow or departed clients
 	ClientQueueDepth      int    `json:"client_queue_depth"`     // messages queued for all clients now
+	// Cluster is an ingest or edge node's link; absent on a standalone one.
+	Cluster *ClusterStats `json:"cluster,omitempty"`
+}
+
+// ClusterStats is a clustered node's part of /api/stats.
+type ClusterStats struct {
+	Role      string          `json:"role"`             // "ingest" or "edge"
+	Link      string          `json:"link"`             // "up" or "down"
+	Server    string          `json:"server,omitempty"` // the NATS server connected to
+	Publisher *PublisherStats `json:"publisher,omitempty"`
+	Consumer  *ConsumerStats  `json:"consumer,omitempty"`
+}
+
+// PublisherStats is an ingest node's publishing to the stream.
+type PublisherStats struct {
+	Published    uint64 `json:"published"`    // certificates handed to the link
+	Acknowledged uint64 `json:"acknowledged"` // acknowledged by the stream, duplicates included
+	Duplicates   uint64 `json:"duplicates"`   // already stored (another ingest node)
+	Pending      int    `json:"pending"`      // awaiting an ack
+	Errors       uint64 `json:"errors"`       // failed attempts
+	Retried      uint64 `json:"retried"`      // failed attempts published again
+	Abandoned    uint64 `json:"abandoned"`    // given up: edges miss them
+	Dropped      uint64 `json:"dropped"`      // dropped before publishing (the link too slow)
+}
+
+// ConsumerStats is an edge node's reading of the stream.
+type ConsumerStats struct {
+	Consumed    uint64  `json:"consumed"`     // certificates routed
+	LastSeq     uint64  `json:"last_seq"`     // the last sequence routed
+	LagMessages uint64  `json:"lag_messages"` // stored after the last one read
+	LagSecs     float64 `json:"lag_seconds"`  // age of the last one read, while behind
+	GapMessages uint64  `json:"gap_messages"` // sequences the stream no longer had
+	BadMessages uint64  `json:"bad_messages"` // did not decode
 }
 
 func (src *Sources) stats(ctx *fasthttp.RequestCtx) {
@@ -45,6 +78,9 @@ func (src *Sources) stats(ctx *fasthttp.RequestCtx) {
 	s.CertificatesProcessed = t.Certificates
 	s.MessagesDropped = t.Dropped
 	s.ClientQueueDepth = t.QueuedSum
+	if src.Cluster != nil {
+		s.Cluster = src.Cluster()
+	}
 	writeJSON(ctx, fasthttp.StatusOK, s)
 }
 

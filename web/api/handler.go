@@ -64,6 +64,9 @@ type Sources struct {
 	// false on a node without one; healthy while the link is up and the
 	// lag within its threshold.
 	Link func() (healthy, ok bool)
+	// Cluster, when set, returns /api/stats' cluster object: nil on a
+	// node without a link.
+	Cluster func() *ClusterStats
 }
 
 // Register adds the endpoints cfg enables to mux. The health checks and the
