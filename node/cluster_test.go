@@ -85,6 +85,7 @@ func TestEdgeServesTheIngestBytes(t *testing.T) {
 	}
 	inClients = append(inClients, dialSSE(t, in.Addr(), "full"))
 	edgeClients = append(edgeClients, dialSSE(t, edge.Addr(), "full"))
+	numbered := dialWS(t, edge.Addr(), "/?seq=1") // the edge numbers by the stream's sequence
 	grow(t, f, 300, 3)
 	want := f.expect(t)
 	for _, c := range append(inClients, edgeClients...) {
@@ -96,6 +97,13 @@ func TestEdgeServesTheIngestBytes(t *testing.T) {
 	for i, c := range edgeClients {
 		if got, exp := c.snapshot(), inClients[i].snapshot(); !slices.Equal(got, exp) {
 			t.Errorf("edge %s: %d messages differ from the ingest's %d", c.name, len(got), len(exp))
+		}
+	}
+	await.True(t, 30*time.Second, "the numbered client to receive every entry", func() bool { return numbered.count() >= want.total })
+	for i, m := range numbered.snapshot() {
+		var seq struct{ Seq uint64 }
+		if json.Unmarshal([]byte(m), &seq); seq.Seq != uint64(i+1) {
+			t.Fatalf("edge message %d has seq %d, want the stream sequence %d", i, seq.Seq, i+1)
 		}
 	}
 	st, _ := edge.clusterStatus()

@@ -97,9 +97,15 @@ func Start(cfg *config.Config, opts Options) (*Node, error) {
 	}
 	n.State = spawn(engine, "state", state.New(state.Config{Path: cfg.CTLog.StateFile, Initial: cursors}), 1024)
 	sink, sinkCapacity := deltaSink(cfg.DeltaSink)
-	n.Router = spawn(engine, "router", router.New(router.Config{MailboxCapacity: cfg.Clients.MailboxCapacity,
+	rcfg := router.Config{MailboxCapacity: cfg.Clients.MailboxCapacity,
 		TickInterval: clientTick, OnPublish: onPublish, Clients: n.Clients, Sink: sink, SinkCapacity: sinkCapacity,
-		Window: replayWindow(cfg.Clients)}), 4096)
+		Window: replayWindow(cfg.Clients)}
+	if isEdge(cfg) {
+		// An edge's certificates carry the stream's sequence, the same on
+		// every edge: clients resume by it on any of them.
+		rcfg.Sequence = func([]*wire.Update) {}
+	}
+	n.Router = spawn(engine, "router", router.New(rcfg), 4096)
 	if isEdge(cfg) {
 		// An edge follows no log: the stream is its only source.
 		n.Fetchers = &logs.Registry{}

@@ -238,6 +238,7 @@ func (c *Consumer) run(ctx context.Context, e *actor.Engine, r *clusterlink.Read
 				}
 				badN.Inc()
 			} else {
+				u.Seq = m.Seq // the stream's sequence is the certificate's global number
 				updates = append(updates, u)
 			}
 			if m.Pending == 0 {
