@@ -69,7 +69,7 @@ func compressionChecks(r *Result) []Check {
 	out := lossless(r)
 	perMsg := map[string]float64{}
 	for _, g := range r.Groups {
-		if n := int64(g.Clients) * r.Published; n > 0 {
+		if n := g.Expected*int64(g.Clients) - g.Lost + g.Excess; n > 0 { // delivered
 			perMsg[g.Name] = float64(g.Wire) / float64(n)
 		}
 	}
