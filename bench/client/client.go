@@ -8,9 +8,11 @@ package client
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/url"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -92,6 +94,15 @@ type Config struct {
 	// ReadBuffer is the size of the read buffer (default 4 KiB; 64 KiB
 	// suits a busy stream).
 	ReadBuffer int
+	// Compression makes a WebSocket client offer permessage-deflate.
+	Compression bool
+	// Record keeps the names of every data message received while Measure
+	// holds (domains-only JSON: {"data":[...]}), for Records.
+	Record bool
+	// Reconnect, when positive, makes a WebSocket client close its
+	// connection after this long and reconnect with ?since= its last
+	// sequence number (it asks for them with seq=1), until Run's ctx ends.
+	Reconnect time.Duration
 }
 
 // State is where a client is in its life.
@@ -122,6 +133,14 @@ type Snapshot struct {
 	// ServerDropped and ServerPushed are the counts a server states in a
 	// close reason of the form "... dropped D of P messages", else -1.
 	ServerDropped, ServerPushed int64
+	// Wire is the bytes read from the connection (frames, compressed or
+	// not, and the handshake): WebSocket only.
+	Wire int64
+	// Sessions is the connections a reconnecting client opened; Repeated
+	// and Skipped count the data messages whose sequence number was not
+	// above the last one's, and the numbers skipped between two messages
+	// (Reconnect only).
+	Sessions, Repeated, Skipped int64
 }
 
 // Client is one connection. Start it with Run; read it with Snapshot and
@@ -137,6 +156,14 @@ type Client struct {
 	delivery   latency.Histogram // receive - seen
 	started    time.Time         // when reading began (for SlowRate)
 	catchUp    atomic.Bool
+	wire       atomic.Int64
+	sessions   atomic.Int64
+	lastSeq    atomic.Int64 // of the last data message (Reconnect)
+	repeated   atomic.Int64
+	skipped    atomic.Int64
+
+	recMu   sync.Mutex
+	records [][]string
 
 	mu      sync.Mutex
 	state   State
@@ -197,10 +224,19 @@ func (c *Client) Snapshot() Snapshot {
 	if ns := c.first.Load(); ns != 0 {
 		s.First = time.Unix(0, ns)
 	}
+	s.Wire, s.Sessions, s.Repeated, s.Skipped = c.wire.Load(), c.sessions.Load(), c.repeated.Load(), c.skipped.Load()
 	c.mu.Lock()
 	s.State, s.Reason, s.ServerDropped, s.ServerPushed = c.state, c.reason, c.dropped, c.pushed
 	c.mu.Unlock()
 	return s
+}
+
+// Records returns the names of the data messages recorded (Config.Record),
+// in order of arrival.
+func (c *Client) Records() [][]string {
+	c.recMu.Lock()
+	defer c.recMu.Unlock()
+	return c.records
 }
 
 // Latency is the histogram of end-to-end latencies in ms: receive time
@@ -233,9 +269,56 @@ func (c *Client) handle(ctx context.Context, payload []byte) {
 	if measuring && c.cfg.Latency && (c.cfg.SampleEvery <= 1 || n%c.cfg.SampleEvery == 0) {
 		c.recordLatency(payload, now.UnixMilli())
 	}
+	if measuring && c.cfg.Record {
+		c.record(payload)
+	}
+	if c.cfg.Reconnect > 0 {
+		c.sequence(payload)
+	}
 	if c.cfg.SlowRate > 0 && !c.catchUp.Load() {
 		c.throttle(ctx, n)
 	}
+}
+
+// record keeps the names of a domains-only message.
+func (c *Client) record(payload []byte) {
+	var m struct {
+		Data []string `json:"data"`
+	}
+	_ = json.Unmarshal(payload, &m) // a message without names records none
+	c.recMu.Lock()
+	c.records = append(c.records, m.Data)
+	c.recMu.Unlock()
+}
+
+// seqKey is the key of the sequence number a message ends with (seq=1).
+var seqKey = []byte(`"seq":`)
+
+// sequence follows the sequence numbers of a reconnecting client's data
+// messages.
+func (c *Client) sequence(payload []byte) {
+	i := lastKey(payload, seqKey)
+	if i < 0 {
+		return
+	}
+	p := bytes.TrimLeft(payload[i+len(seqKey):], " ")
+	j := 0
+	for j < len(p) && p[j] >= '0' && p[j] <= '9' {
+		j++
+	}
+	seq, err := strconv.ParseInt(string(p[:j]), 10, 64)
+	if err != nil {
+		return
+	}
+	switch last := c.lastSeq.Load(); {
+	case last == 0:
+	case seq <= last:
+		c.repeated.Add(1)
+		return
+	case seq > last+1:
+		c.skipped.Add(seq - last - 1)
+	}
+	c.lastSeq.Store(seq)
 }
 
 // CatchUp makes a slow client read as fast as it can from now on, so that

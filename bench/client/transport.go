@@ -9,22 +9,73 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"time"
 
 	"github.com/fasthttp/websocket"
 )
 
+// errSessionOver ends a reconnecting client's session whose time is up.
+var errSessionOver = errors.New("session over: reconnecting")
+
 // runWebSocket connects and counts messages until the connection ends or
-// ctx is done; then it sends a normal close frame.
+// ctx is done; then it sends a normal close frame. With Reconnect it
+// closes each session after that long and resumes after the last
+// sequence number it received.
 func (c *Client) runWebSocket(ctx context.Context) error {
+	if c.cfg.Reconnect <= 0 {
+		return c.session(ctx, c.cfg.URL)
+	}
+	for {
+		u, err := resumeURL(c.cfg.URL, c.lastSeq.Load())
+		if err != nil {
+			return err
+		}
+		sctx, cancel := context.WithTimeoutCause(ctx, c.cfg.Reconnect, errSessionOver)
+		err = c.session(sctx, u)
+		over := context.Cause(sctx) == errSessionOver
+		cancel()
+		if !over || ctx.Err() != nil {
+			return err
+		}
+	}
+}
+
+// resumeURL adds seq=1 and, after the first message, since=last to u.
+func resumeURL(u string, last int64) (string, error) {
+	p, err := url.Parse(u)
+	if err != nil {
+		return "", err
+	}
+	q := p.Query()
+	q.Set("seq", "1")
+	if last > 0 {
+		q.Set("since", strconv.FormatInt(last, 10))
+	}
+	p.RawQuery = q.Encode()
+	return p.String(), nil
+}
+
+// session is one WebSocket connection to u, read until it ends or ctx is
+// done.
+func (c *Client) session(ctx context.Context, u string) error {
 	// A big read buffer for streams that carry a lot (fewer read calls),
 	// a small one otherwise: the harness may run ten thousand clients.
+	nd := &net.Dialer{Timeout: c.cfg.DialTimeout}
 	d := websocket.Dialer{ReadBufferSize: c.cfg.ReadBuffer, WriteBufferSize: 256, HandshakeTimeout: c.cfg.DialTimeout,
-		NetDialContext: (&net.Dialer{Timeout: c.cfg.DialTimeout}).DialContext}
-	ws, resp, err := d.DialContext(ctx, c.cfg.URL, nil)
+		EnableCompression: c.cfg.Compression,
+		NetDialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+			conn, err := nd.DialContext(ctx, network, addr)
+			if err != nil {
+				return nil, err
+			}
+			return &countingConn{Conn: conn, n: &c.wire}, nil
+		}}
+	ws, resp, err := d.DialContext(ctx, u, nil)
 	if err != nil {
 		if resp != nil {
 			return fmt.Errorf("HTTP %d", resp.StatusCode)
@@ -32,6 +83,7 @@ func (c *Client) runWebSocket(ctx context.Context) error {
 		return err
 	}
 	defer ws.Close()
+	c.sessions.Add(1)
 	c.connected()
 	stop := context.AfterFunc(ctx, func() {
 		_ = ws.WriteControl(websocket.CloseMessage,
@@ -50,6 +102,18 @@ func (c *Client) runWebSocket(ctx context.Context) error {
 		}
 		c.handle(ctx, buf)
 	}
+}
+
+// countingConn adds the bytes read to n.
+type countingConn struct {
+	net.Conn
+	n *atomic.Int64
+}
+
+func (c *countingConn) Read(p []byte) (int, error) {
+	n, err := c.Conn.Read(p)
+	c.n.Add(int64(n))
+	return n, err
 }
 
 // readAll appends everything r holds to b, growing it as needed.

@@ -18,9 +18,25 @@ func (r *run) account() {
 		groups[gi] = GroupResult{Name: g.Name, Transport: string(g.Transport), Stream: string(g.Stream),
 			Slow: g.SlowRate > 0, Clients: g.Count, Expected: res.Published}
 	}
+	expect := r.expectations()
+	for gi, g := range r.spec.Groups {
+		if len(g.Filters) > 0 {
+			groups[gi].Expected = 0
+		}
+	}
 	for _, m := range r.members {
 		s := m.c.Snapshot()
 		g := &groups[m.group]
+		want := res.Published
+		if m.filter != nil {
+			want = expect(m.filter)
+			g.Expected += want
+			g.Unmatched += m.filter.unmatched(m.c.Records())
+		}
+		g.Wire += s.Wire - m.base.Wire
+		g.Repeated += s.Repeated - m.base.Repeated
+		g.Skipped += s.Skipped - m.base.Skipped
+		g.Sessions += s.Sessions - m.base.Sessions
 		if s.State != client.Pending && s.State != client.Failed {
 			g.Connected++
 			res.Connected++
@@ -37,12 +53,12 @@ func (r *run) account() {
 		heartbeats[m.group] = append(heartbeats[m.group], s.Heartbeats-m.base.Heartbeats)
 		res.Delivered += d
 		res.Bytes += s.Bytes - m.base.Bytes
-		lost := max(res.Published-d, 0)
+		lost := max(want-d, 0)
 		if lost > 0 {
 			g.Lost += lost
 			g.LostClients++
 		}
-		g.Excess += max(d-res.Published, 0)
+		g.Excess += max(d-want, 0)
 		hists[m.group].Merge(m.c.Latency())
 		deliv[m.group].Merge(m.c.Delivery())
 		if g.Slow {

@@ -15,6 +15,7 @@ const (
 	metricDropped    = "certstream_client_messages_dropped_total" // messages dropped for slow clients, or queued for one that left
 	metricDedupSize  = "certstream_dedup_size"                    // entries held by the duplicate filter
 	metricGCCPU      = "go_gc_cpu_seconds_total"                  // the Go runtime's estimate of its GC's CPU time
+	metricFilterEval = "certstream_filter_evaluations_total"      // distinct filters evaluated, once per certificate each
 )
 
 // metricsClient scrapes the server under test, which is local.

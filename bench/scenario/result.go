@@ -60,20 +60,33 @@ type GroupResult struct {
 	Slow      bool   `json:"slow"`
 	Clients   int    `json:"clients"`
 	Connected int    `json:"connected"`
-	// Expected is the messages each client should receive; Delivered is
-	// what they did (min/median/max over the group's clients).
+	// Expected is the messages each client should receive (for a
+	// filtered group, the sum over its clients); Delivered is what they
+	// did (min/median/max over the group's clients).
 	Expected  int64   `json:"expected"`
 	Delivered Summary `json:"delivered"`
 	// Lost sums expected minus delivered over clients that got fewer;
 	// LostClients counts them. Excess sums deliveries beyond expected
 	// (duplicates).
-	Lost         int64         `json:"lost"`
-	LostClients  int           `json:"lost_clients"`
-	Excess       int64         `json:"excess"`
-	Disconnected int           `json:"disconnected"`
-	Heartbeats   Summary       `json:"heartbeats"`
-	Latency      LatencyResult `json:"latency_ms"`
-	Delivery     LatencyResult `json:"delivery_ms"`
+	Lost         int64 `json:"lost"`
+	LostClients  int   `json:"lost_clients"`
+	Excess       int64 `json:"excess"`
+	Disconnected int   `json:"disconnected"`
+	// Unmatched counts the messages filtered clients received that their
+	// filter does not match.
+	Unmatched int64 `json:"unmatched,omitempty"`
+	// Wire is the bytes the group's WebSocket clients read from their
+	// connections, frames and all (compressed when negotiated).
+	Wire int64 `json:"wire_bytes,omitempty"`
+	// Sessions, Repeated and Skipped sum the reconnecting clients'
+	// connections, messages whose sequence number was not above the last
+	// one's (duplicates) and numbers skipped (lost).
+	Sessions   int64         `json:"sessions,omitempty"`
+	Repeated   int64         `json:"repeated,omitempty"`
+	Skipped    int64         `json:"skipped,omitempty"`
+	Heartbeats Summary       `json:"heartbeats"`
+	Latency    LatencyResult `json:"latency_ms"`
+	Delivery   LatencyResult `json:"delivery_ms"`
 	// PerClient details every client of a slow group.
 	PerClient []ClientResult `json:"per_client,omitempty"`
 }
@@ -141,6 +154,9 @@ type ServerResult struct {
 	// (from its metrics; -1 when not exported).
 	Published int64 `json:"published"`
 	Dropped   int64 `json:"dropped"`
+	// FilterEvaluations is the server's count of filter evaluations over
+	// the window (-1 when not exported).
+	FilterEvaluations int64 `json:"filter_evaluations"`
 	// MemPerConn is the RSS growth from before connecting to the end,
 	// divided by the connected clients (scenarios measuring connections).
 	MemPerConn float64 `json:"mem_per_conn,omitempty"`

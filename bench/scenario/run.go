@@ -19,6 +19,7 @@ import (
 	"fmt"
 	"io"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -46,6 +47,19 @@ type Group struct {
 	// SlowRate, when positive, makes each client read at most this many
 	// messages per second.
 	SlowRate float64
+	// Filters, when set, gives the i-th client of the group the filter
+	// Filters[i%len(Filters)]: it expects exactly the window's messages of
+	// the reference group that the filter matches.
+	Filters []Filter
+	// Reference makes the group's clients record the names of every
+	// message (domains-only stream, unfiltered): the first client is what
+	// filtered clients are checked against.
+	Reference bool
+	// Compression makes the clients offer permessage-deflate.
+	Compression bool
+	// Reconnect, when positive, makes each client reconnect this often,
+	// resuming after the last sequence number it received.
+	Reconnect time.Duration
 }
 
 // Spec is a scenario.
@@ -134,9 +148,10 @@ func (t Timing) withDefaults() Timing {
 
 // member is one client of a run.
 type member struct {
-	c     *client.Client
-	group int
-	base  client.Snapshot // at the window's start
+	c      *client.Client
+	group  int
+	filter *Filter
+	base   client.Snapshot // at the window's start
 }
 
 // run is the state of one scenario run.
@@ -159,7 +174,7 @@ func Run(ctx context.Context, spec Spec, env Env) (*Result, error) {
 		res: &Result{Scenario: spec.Name, Target: env.Target, Start: time.Now(), Rate: spec.Rate, Disconnects: map[string]int{}}}
 	r.res.LoadStart, _ = procstat.LoadAvg()
 	if env.Pid > 0 {
-		r.res.Server = &ServerResult{Pid: env.Pid, Goroutines: -1, Published: -1, Dropped: -1, GCCPUSecs: -1}
+		r.res.Server = &ServerResult{Pid: env.Pid, Goroutines: -1, Published: -1, Dropped: -1, GCCPUSecs: -1, FilterEvaluations: -1}
 	}
 	cctx, stop := context.WithCancel(ctx)
 	var wg sync.WaitGroup
@@ -238,10 +253,18 @@ func (r *run) connect(ctx, cctx context.Context, wg *sync.WaitGroup) error {
 		if err != nil {
 			return err
 		}
-		for range g.Count {
-			r.members = append(r.members, &member{group: gi, c: client.New(client.Config{
-				URL: u, Transport: g.Transport, Latency: g.Stream != client.Domains, Measure: &r.measure,
-				SampleEvery: r.t.SampleLatency, SlowRate: g.SlowRate, ReadBuffer: readBuffer(g.Stream)})})
+		for i := range g.Count {
+			m := &member{group: gi}
+			cu := u
+			if len(g.Filters) > 0 {
+				m.filter = &g.Filters[i%len(g.Filters)]
+				cu += map[bool]string{false: "?", true: "&"}[strings.Contains(u, "?")] + m.filter.Query
+			}
+			m.c = client.New(client.Config{
+				URL: cu, Transport: g.Transport, Latency: g.Stream != client.Domains, Measure: &r.measure,
+				SampleEvery: r.t.SampleLatency, SlowRate: g.SlowRate, ReadBuffer: readBuffer(g.Stream),
+				Compression: g.Compression, Record: g.Reference || m.filter != nil, Reconnect: g.Reconnect})
+			r.members = append(r.members, m)
 		}
 	}
 	r.res.Clients = len(r.members)
@@ -296,7 +319,9 @@ func (r *run) probe(ctx context.Context) error {
 	for {
 		waiting := 0
 		for _, m := range r.members {
-			if s := m.c.Snapshot(); s.State == client.Connected && s.Messages == 0 {
+			// A filtered client may match no probe: the unfiltered ones,
+			// connected last, prove the earlier subscriptions.
+			if s := m.c.Snapshot(); m.filter == nil && s.State == client.Connected && s.Messages == 0 {
 				waiting++
 			}
 		}

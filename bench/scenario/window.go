@@ -79,6 +79,7 @@ func (r *run) window(ctx context.Context) error {
 		srv.RSSEnd, srv.PeakRSS, srv.Threads = cpu1.RSS, cpu1.PeakRSS, cpu1.Threads
 		srv.Goroutines = int(metric(m1, metricGoroutines))
 		srv.Published, srv.Dropped = delta(m0, m1, metricRouterIn), delta(m0, m1, metricDropped)
+		srv.FilterEvaluations = delta(m0, m1, metricFilterEval)
 	}
 	return err
 }

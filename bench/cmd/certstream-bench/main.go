@@ -20,7 +20,12 @@
 // connection and the cost of heartbeats), slow (10% slow clients: the fast
 // ones must lose nothing), soak (RSS and goroutines over time, with
 // connections opened and closed beside the clients: teardown must leak
-// nothing and every churned session must be served). It prints a
+// nothing and every churned session must be served), filters (1,000
+// distinct domain and 100 distinct domain_regex filters: each client gets
+// exactly its matches; CPU per certificate per filter), compression (lite,
+// full and domains clients with and without permessage-deflate: wire bytes
+// per message), resume (clients reconnecting every few seconds with
+// ?since=: nothing lost or repeated). It prints a
 // detail block per scenario and a summary table, and writes JSON with --json.
 package main
 
@@ -114,6 +119,11 @@ func parseFlags(args []string, stderr io.Writer) (*flags, error) {
 	fs.DurationVar(&o.SoakWarmup, "soak-warmup", 0, "soak: warm-up (default a quarter of the window)")
 	fs.IntVar(&o.SoakChurn, "soak-churn", o.SoakChurn, "soak: churned connections kept open beside the clients, each closed after --soak-churn-life and replaced, cycling through ws lite, full, domains and sse lite (0: none)")
 	fs.DurationVar(&o.SoakChurnLife, "soak-churn-life", o.SoakChurnLife, "soak: life of each churned connection")
+	fs.IntVar(&o.FiltersDomain, "filters-domain", o.FiltersDomain, "filters: clients with distinct domain filters")
+	fs.IntVar(&o.FiltersRegex, "filters-regex", o.FiltersRegex, "filters: clients with distinct domain_regex filters")
+	fs.IntVar(&o.CompressionClients, "compression-clients", o.CompressionClients, "compression: clients per stream (lite, full, domains) with and per stream without permessage-deflate")
+	fs.IntVar(&o.ResumeClients, "resume-clients", o.ResumeClients, "resume: lite clients reconnecting with ?since=")
+	fs.DurationVar(&o.ResumeEvery, "resume-every", o.ResumeEvery, "resume: how often each client reconnects")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
