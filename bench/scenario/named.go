@@ -8,7 +8,7 @@ import (
 )
 
 // Names lists the named scenarios in the order `all` runs them.
-var Names = []string{"ingest", "fanout", "mixed", "connections", "slow", "soak", "filters", "compression", "resume"}
+var Names = []string{"ingest", "fanout", "mixed", "connections", "slow", "soak", "filters", "compression", "resume", "cluster"}
 
 // Options are the knobs of the named scenarios.
 type Options struct {
@@ -53,6 +53,10 @@ type Options struct {
 	// ResumeEvery with the last sequence number they received.
 	ResumeClients int
 	ResumeEvery   time.Duration
+	// Cluster opens ClusterClients lite clients on each of ClusterEdges
+	// edges of one ingest node; the harness also runs them against one
+	// standalone node for comparison.
+	ClusterEdges, ClusterClients int
 }
 
 // DefaultOptions are the issue's scenarios, each bounded to about a minute.
@@ -69,6 +73,7 @@ func DefaultOptions() Options {
 		FiltersDomain: 1000, FiltersRegex: 100,
 		CompressionClients: 30, // the issue's 500 per stream and mode (3,000 clients) is beyond a 2-core machine: the harness's inflating clients fall behind
 		ResumeClients:      100, ResumeEvery: 3 * time.Second,
+		ClusterEdges: 3, ClusterClients: 150,
 	}
 }
 
@@ -149,6 +154,8 @@ func Named(name string, o Options) (Spec, error) {
 		g := lite("lite", o.ResumeClients)
 		g.Reconnect = o.ResumeEvery
 		return Spec{Name: name, Rate: o.Rate, Duration: o.Duration, Groups: []Group{g}, Checks: resumeChecks}, nil
+	case "cluster":
+		return clusterSpec(o), nil
 	}
 	return Spec{}, fmt.Errorf("unknown scenario %q (known: %v)", name, Names)
 }

@@ -45,11 +45,15 @@ type Result struct {
 	// entry: receive time minus the message's "seen".
 	Delivery LatencyResult `json:"delivery_ms"`
 
-	Server  *ServerResult `json:"server,omitempty"`
-	Harness HarnessResult `json:"harness"`
-	Soak    *SoakResult   `json:"soak,omitempty"`
-	Churn   *ChurnResult  `json:"churn,omitempty"`
-	Checks  []Check       `json:"checks"`
+	Server *ServerResult `json:"server,omitempty"`
+	Nodes  []NodeResult  `json:"nodes,omitempty"` // Env.Nodes over the window
+	// LinkBytesPerCert is what a certificate costs on a cluster's link
+	// (set by the harness from the stream's state; 0: not measured).
+	LinkBytesPerCert float64       `json:"link_bytes_per_cert,omitempty"`
+	Harness          HarnessResult `json:"harness"`
+	Soak             *SoakResult   `json:"soak,omitempty"`
+	Churn            *ChurnResult  `json:"churn,omitempty"`
+	Checks           []Check       `json:"checks"`
 }
 
 // GroupResult accounts for one group of identical clients.

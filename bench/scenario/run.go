@@ -60,6 +60,9 @@ type Group struct {
 	// Reconnect, when positive, makes each client reconnect this often,
 	// resuming after the last sequence number it received.
 	Reconnect time.Duration
+	// Target, when set, is the server the group connects to instead of
+	// Env.Target (e.g. one edge of a cluster).
+	Target string
 }
 
 // Spec is a scenario.
@@ -107,6 +110,9 @@ type Env struct {
 	// endpoint (.../debug/pprof/profile): the window is profiled into
 	// ProfileFile.
 	ProfileURL, ProfileFile string
+	// Nodes are more server processes measured over the window (e.g. the
+	// edges of a cluster); Result.Nodes has their figures.
+	Nodes []Node
 	// Progress receives a status line every ProgressEvery (nil: none).
 	Progress      io.Writer
 	ProgressEvery time.Duration
@@ -249,7 +255,11 @@ func (r *run) idleCPU(ctx context.Context, d time.Duration) (float64, error) {
 // or has failed.
 func (r *run) connect(ctx, cctx context.Context, wg *sync.WaitGroup) error {
 	for gi, g := range r.spec.Groups {
-		u, err := client.URL(r.env.Target, g.Transport, g.Stream)
+		target := r.env.Target
+		if g.Target != "" {
+			target = g.Target
+		}
+		u, err := client.URL(target, g.Transport, g.Stream)
 		if err != nil {
 			return err
 		}

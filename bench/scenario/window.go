@@ -26,6 +26,7 @@ func (r *run) window(ctx context.Context) error {
 		}
 	}
 	cpu0, self0, m0 := r.sample(), selfCPU(), scrape(r.env.MetricsURL)
+	nodes0 := sampleNodes(r.env.Nodes)
 	if r.spec.Backlog > 0 {
 		if err := r.env.Source.SetDown(false); err != nil {
 			return err
@@ -71,6 +72,7 @@ func (r *run) window(ctx context.Context) error {
 	}
 	r.res.MeasuredSecs = max(last.Sub(start), end.Sub(start)).Seconds()
 	cpu1, m1 := r.sample(), scrape(r.env.MetricsURL)
+	r.res.Nodes = nodeResults(r.env.Nodes, nodes0, sampleNodes(r.env.Nodes))
 	r.res.Harness.CPUSecs = (selfCPU() - self0).Seconds()
 	if srv := r.res.Server; srv != nil {
 		srv.CPUSecs = (cpu1.CPU - cpu0.CPU).Seconds()
