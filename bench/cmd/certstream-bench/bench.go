@@ -120,6 +120,9 @@ func (b *bench) runOne(ctx context.Context, name string) (*scenario.Result, erro
 	if b.f.progress <= 0 {
 		env.Progress = nil
 	}
+	if name == "cluster" && b.shared == nil {
+		return nil, b.runCluster(ctx, spec) // keeps and prints its two results
+	}
 	if b.shared != nil {
 		env.Target, env.Source, env.Pid = b.f.target, b.shared, b.f.pid
 		env.Timing.ProbeTimeout = b.f.targetWait
