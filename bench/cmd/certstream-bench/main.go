@@ -114,6 +114,12 @@ func parseFlags(args []string, stderr io.Writer) (*flags, error) {
 	fs.DurationVar(&o.SoakWarmup, "soak-warmup", 0, "soak: warm-up (default a quarter of the window)")
 	fs.IntVar(&o.SoakChurn, "soak-churn", o.SoakChurn, "soak: churned connections kept open beside the clients, each closed after --soak-churn-life and replaced, cycling through ws lite, full, domains and sse lite (0: none)")
 	fs.DurationVar(&o.SoakChurnLife, "soak-churn-life", o.SoakChurnLife, "soak: life of each churned connection")
+	fs.IntVar(&o.RealisticLogs, "realistic-logs", o.RealisticLogs, "realistic: fake logs, half RFC 6962 and half static-ct")
+	fs.Float64Var(&o.RealisticRate, "realistic-rate", o.RealisticRate, "realistic: entries/s over all logs")
+	fs.DurationVar(&o.RealisticCadence, "realistic-cadence", o.RealisticCadence, "realistic: each log publishes once per this period, at its own phase")
+	fs.IntVar(&o.RealisticLite, "realistic-lite", o.RealisticLite, "realistic: lite WebSocket clients")
+	fs.IntVar(&o.RealisticDomains, "realistic-domains", o.RealisticDomains, "realistic: domains-only WebSocket clients")
+	fs.IntVar(&o.RealisticFull, "realistic-full", o.RealisticFull, "realistic: full-stream WebSocket clients")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
