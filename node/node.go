@@ -204,6 +204,15 @@ func customLogs(in []config.CustomLog) ([]follow.Log, error) {
 // early).
 const clientTick = 500 * time.Millisecond
 
+// coalesceWindow is the connections' coalescing window: coalesce_ms, or
+// negative (off) when it is 0.
+func coalesceWindow(c config.ClientsConfig) time.Duration {
+	if w := c.CoalesceWindow(); w > 0 {
+		return w
+	}
+	return -1
+}
+
 // serverConfig maps the configuration onto the HTTP server's.
 func serverConfig(cfg *config.Config) server.Config {
 	var streams [wire.NumStreams]bool
@@ -219,6 +228,8 @@ func serverConfig(cfg *config.Config) server.Config {
 			PongTimeout:       cfg.Clients.PongTimeout(),
 			WriteTimeout:      cfg.Clients.WriteTimeout(),
 			MaxDropRatio:      cfg.Clients.MaxDropRatio,
+			CoalesceWindow:    coalesceWindow(cfg.Clients),
+			BatchLimit:        cfg.Clients.CoalesceMaxMessages,
 		},
 		ReadLimit:   int64(cfg.Clients.MaxMessageBytes),
 		TLSCertFile: cfg.Server.TLSCert,
