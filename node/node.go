@@ -174,6 +174,7 @@ func followConfig(c config.CTLogConfig) follow.Config {
 		BatchSize:    c.BatchSize,
 		Concurrency:  c.FetchConcurrency,
 		PollInterval: c.PollInterval(),
+		InStep:       c.PollInStep,
 		RetryMin:     c.RetryInitial(),
 		RetryMax:     c.RetryMax(),
 		StartOverlap: uint64(c.StartOverlap),
