@@ -69,7 +69,11 @@ func (c *cadence) observe(ts uint64) {
 
 // period is the log's publication period, or 0 when the last lockStamps or
 // more timestamps are not spaced by whole multiples of one period (give or
-// take a tenth of it, and at least 20 ms).
+// take a fifth of it, and at least 20 ms), or when that period is shorter
+// than half the fixed interval: polling in step with a log that publishes
+// more often than it is polled gains nothing. The heads a follower asks for
+// right after catching up, at the fixed interval, show such a log's short
+// period.
 func (c *cadence) period() time.Duration {
 	if len(c.stamps) < lockStamps {
 		return 0
@@ -81,7 +85,7 @@ func (c *cadence) period() time.Duration {
 			p = d
 		}
 	}
-	if p <= 0 {
+	if p <= 0 || time.Duration(p)*time.Millisecond < c.interval/2 {
 		return 0
 	}
 	tol := tolerance(p)
@@ -97,7 +101,7 @@ func (c *cadence) period() time.Duration {
 
 // tolerance is how far, in ms, a timestamp may be from the cadence of
 // period p ms and still be on it.
-func tolerance(p int64) int64 { return max(p/10, 20) }
+func tolerance(p int64) int64 { return max(p/5, 20) }
 
 // wait returns how long a caught-up follower waits, at now, before its next
 // head request: until just after the log's next expected publication, no

@@ -38,37 +38,62 @@ func every(phase, period, end int64) []int64 {
 
 // poll is one simulated head request: when, and what it found.
 type poll struct {
-	at   int64  // ms
-	head uint64 // timestamp of the head seen
-	wait time.Duration
+	at     int64         // ms
+	head   uint64        // timestamp of the head seen
+	wait   time.Duration // what the cadence said to wait, when it was asked
+	waited bool
+	rehead bool // asked right after catching up, at the fixed interval
 }
 
-// simulate polls l from start until end as a caught-up follower does:
-// observe each head, then wait as the cadence says. The clock is the
-// simulation's (Unix ms from 0), injected through wait's argument.
+// reheadAfter is how long a simulated catch-up takes.
+const reheadAfter = 30
+
+// simulate polls l from start until end as a caught-up follower does (see
+// Follower.Run): observe each head; after a new one, without a cadence, ask
+// again right after catching up; else wait as the cadence says. The clock
+// is the simulation's (Unix ms from 0), injected through wait's argument.
 func simulate(c *cadence, l simLog, start, end int64) []poll {
 	var out []poll
+	var last uint64
+	rehead := false
 	for ms := start; ms < end; {
 		h := l.head(ms)
 		c.observe(h)
+		fresh := h > last
+		last = max(last, h)
+		if fresh && !c.inStep() {
+			out = append(out, poll{at: ms, head: h, rehead: rehead})
+			ms, rehead = ms+reheadAfter, true
+			continue
+		}
 		w := c.wait(time.UnixMilli(ms))
-		out = append(out, poll{at: ms, head: h, wait: w})
-		ms += max(1, w.Milliseconds())
+		out = append(out, poll{at: ms, head: h, wait: w, waited: true, rehead: rehead})
+		ms, rehead = ms+max(1, w.Milliseconds()), false
 	}
 	return out
 }
 
-// checkSpacing fails when two polls are closer than interval, or when
-// there are more of them than a fixed interval would make.
+// checkSpacing fails when two polls in step are closer than interval, or
+// when there are more polls than the fixed interval makes.
 func checkSpacing(t *testing.T, polls []poll, interval time.Duration, span int64) {
 	t.Helper()
-	for i := 1; i < len(polls); i++ {
-		if gap := polls[i].at - polls[i-1].at; gap < interval.Milliseconds() {
-			t.Fatalf("polls %d and %d %d ms apart, less than the fixed interval %v", i-1, i, gap, interval)
+	var scheduled []poll
+	reheads := 0
+	for _, p := range polls {
+		if p.rehead {
+			reheads++
+			continue
+		}
+		scheduled = append(scheduled, p)
+	}
+	for i := 1; i < len(scheduled); i++ {
+		if gap := scheduled[i].at - scheduled[i-1].at; gap < interval.Milliseconds() {
+			t.Fatalf("polls at %d and %d ms, less than the fixed interval %v apart", scheduled[i-1].at, scheduled[i].at, interval)
 		}
 	}
-	if most := span/interval.Milliseconds() + 1; int64(len(polls)) > most {
-		t.Fatalf("%d polls in %d ms, more than the fixed interval's %d", len(polls), span, most)
+	if most := span/interval.Milliseconds() + 1; int64(len(scheduled)) > most {
+		t.Fatalf("%d polls in %d ms (besides %d after catching up), more than the fixed interval's %d",
+			len(scheduled), span, reheads, most)
 	}
 }
 
@@ -107,7 +132,7 @@ func TestCadenceFallsBackWhenIrregular(t *testing.T) {
 	}
 	c := newCadence(time.Second)
 	for _, p := range simulate(c, simLog{pubs: pubs, visible: 10}, 0, ms+2000) {
-		if p.wait != time.Second {
+		if p.waited && p.wait != time.Second {
 			t.Fatalf("poll at %d ms waits %v for an irregular log, want the fixed interval", p.at, p.wait)
 		}
 	}
@@ -127,19 +152,24 @@ func TestCadenceFallsBackWhenIrregular(t *testing.T) {
 func TestCadenceNeverPollsMoreOftenThanTheFixedInterval(t *testing.T) {
 	const span = 60_000
 	for _, tc := range []struct {
-		name string
-		log  simLog
+		name  string
+		log   simLog
+		locks string // "yes", "no", or "" for either
 	}{
-		{"publishing every 250 ms", simLog{pubs: every(30, 250, span), visible: 5}},
-		{"heads visible 300 ms after their timestamp", simLog{pubs: every(30, 1000, span), visible: 300}},
-		{"publishing every 900 ms", simLog{pubs: every(0, 900, span), visible: 5}},
+		// Asked again right after catching up, such a log shows a new head
+		// each time: its period is too short to poll in step with.
+		{"publishing every 20 ms", simLog{pubs: every(0, 20, span), visible: 1}, "no"},
+		{"publishing every 250 ms", simLog{pubs: every(30, 250, span), visible: 5}, ""},
+		{"heads visible 300 ms after their timestamp", simLog{pubs: every(30, 1000, span), visible: 300}, "yes"},
+		{"publishing every 900 ms", simLog{pubs: every(0, 900, span), visible: 5}, "yes"},
+		{"publishing every 600 ms", simLog{pubs: every(0, 600, span), visible: 5}, "yes"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c := newCadence(time.Second)
 			polls := simulate(c, tc.log, 0, span)
 			checkSpacing(t, polls, time.Second, span)
-			if c.period() == 0 {
-				t.Fatalf("no cadence learnt")
+			if locked := map[bool]string{true: "yes", false: "no"}[c.period() != 0]; tc.locks != "" && locked != tc.locks {
+				t.Fatalf("period %v: locked %s, want %s", c.period(), locked, tc.locks)
 			}
 		})
 	}
