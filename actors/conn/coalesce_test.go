@@ -225,3 +225,23 @@ func TestCoalescingKeepsAccountingWhenTheRingOverflows(t *testing.T) {
 		t.Errorf("stats %+v: want drops from the ring of 4, and every frame delivered or dropped", s)
 	}
 }
+
+// TestCoalescingCountsTheWindowFromTheWriteStart: a write that takes longer
+// than the window (a slow client) does not hold what arrived meanwhile for
+// another window: those frames have waited since the write began, and go
+// out as soon as it returns.
+func TestCoalescingCountsTheWindowFromTheWriteStart(t *testing.T) {
+	c := newCoalescing(t, 64, 1024)
+	ups := updates(3)
+	slow := func() { c.advance(150 * time.Millisecond) }
+	c.srv.during.Store(&slow)
+	c.expectStream(c.publish(ups[0]), "the first frame, at once")
+	c.waitWrites(1)
+	c.srv.during.Store(nil)
+	sent := c.publish(ups[1], ups[2])
+	c.waitStats("written or held", func(s sub) bool { return s.Delivered == 3 || c.timers.count() > 0 })
+	if n := c.timers.count(); n != 0 {
+		t.Fatalf("%d timers armed: frames held for another window after a write that took longer than one", n)
+	}
+	c.expectStream(sent, "frames after a write longer than the window, at once")
+}

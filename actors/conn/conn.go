@@ -73,12 +73,12 @@ type Policy struct {
 	// queue length at which coalesced frames are written without waiting
 	// for the rest of the window. Default 256.
 	BatchLimit int
-	// CoalesceWindow is the least time between two writes of queued
-	// frames while they keep coming: a client that has been written to
-	// within the window gets what arrives meanwhile when the window since
-	// that write has passed (or BatchLimit frames are queued), in one
+	// CoalesceWindow is the least time between the starts of two writes
+	// of queued frames while they keep coming: a client whose last write
+	// began within the window gets what arrives meanwhile when the window
+	// since then has passed (or BatchLimit frames are queued), in one
 	// write; a client idle for longer gets a frame at once. So no frame
-	// waits longer than the window. Zero takes the default,
+	// waits longer than the window for its write to begin. Zero takes the default,
 	// DefaultCoalesceWindow; negative writes as soon as frames arrive.
 	CoalesceWindow time.Duration
 	// SSEDataHeartbeat makes SSE heartbeats data events carrying the
@@ -338,6 +338,7 @@ func (a *connActor) writeNext(c *actor.Context) bool {
 		s.draining = false // the ring is drained: newer frames wait for the window
 	}
 	s.inflight = len(wb.frames)
+	began := a.cfg.Now()
 	frames, bytes, err := s.writeBatch(wb, a.cfg.WriteTimeout)
 	a.ring.Done(frames, len(wb.frames)-frames)
 	s.inflight = 0
@@ -345,8 +346,8 @@ func (a *connActor) writeNext(c *actor.Context) bool {
 		a.writeFailed(c, err)
 		return false
 	}
-	s.lastWrite = a.cfg.Now()
-	s.lastData = s.lastWrite.UnixMilli()
+	s.lastWrite = began // what arrived during a slow write has waited since
+	s.lastData = a.cfg.Now().UnixMilli()
 	if a.cfg.OnWrite != nil {
 		a.cfg.OnWrite(frames, bytes)
 	}

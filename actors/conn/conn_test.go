@@ -81,9 +81,14 @@ func newHarnessWith(t *testing.T, cfg Config, rcfg router.Config, cli *net.Diale
 type faultConn struct {
 	net.Conn
 	crash atomic.Pointer[func([]byte) bool]
+	// during, when set, runs inside every Write (a slow client's write).
+	during atomic.Pointer[func()]
 }
 
 func (c *faultConn) Write(p []byte) (int, error) {
+	if f := c.during.Load(); f != nil {
+		(*f)()
+	}
 	if f := c.crash.Load(); f != nil && (*f)(p) && c.crash.CompareAndSwap(f, nil) {
 		panic("conn test: injected panic in Write")
 	}
