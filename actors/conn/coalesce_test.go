@@ -76,7 +76,7 @@ func newCoalescing(t *testing.T, batch, capacity int) *coalescing {
 	p := quiet
 	p.CoalesceWindow, p.BatchLimit = window, batch
 	cfg := Config{Transport: wire.WebSocket, Policy: p, afterFunc: c.timers.after}
-	cfg.OnWrite = func(int, int) { c.writes.Add(1) }
+	cfg.OnWrite = func(w, _, _ int) { c.writes.Add(int64(w)) }
 	rcfg := router.Config{Now: c.clock.Now, MailboxCapacity: capacity}
 	c.harness = newHarness(t, cfg, rcfg, nil)
 	return c

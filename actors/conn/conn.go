@@ -118,8 +118,9 @@ func (p Policy) WithDefaults() Policy {
 // Hooks let the caller count what connections do (metrics). Nil hooks are
 // skipped; hooks must be cheap and must not block.
 type Hooks struct {
-	// OnWrite is called after each successful write of queued frames.
-	OnWrite func(frames, bytes int)
+	// OnWrite is called after each batch of queued frames was written,
+	// with the write calls it took and the frames and bytes they carried.
+	OnWrite func(writes, frames, bytes int)
 	// OnClose is called once per connection, when its actor stops, with
 	// the close reason.
 	OnClose func(reason string)
@@ -339,7 +340,7 @@ func (a *connActor) writeNext(c *actor.Context) bool {
 	}
 	s.inflight = len(wb.frames)
 	began := a.cfg.Now()
-	frames, bytes, err := s.writeBatch(wb, a.cfg.WriteTimeout)
+	frames, bytes, writes, err := s.writeBatch(wb, a.cfg.WriteTimeout)
 	a.ring.Done(frames, len(wb.frames)-frames)
 	s.inflight = 0
 	if err != nil {
@@ -349,7 +350,7 @@ func (a *connActor) writeNext(c *actor.Context) bool {
 	s.lastWrite = began // what arrived during a slow write has waited since
 	s.lastData = a.cfg.Now().UnixMilli()
 	if a.cfg.OnWrite != nil {
-		a.cfg.OnWrite(frames, bytes)
+		a.cfg.OnWrite(writes, frames, bytes)
 	}
 	return true
 }

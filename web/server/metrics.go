@@ -65,8 +65,8 @@ func disconnected(t wire.Transport, s wire.Stream) { liveGauges[t][s].Dec() }
 func (s *Server) hooksFor(t wire.Transport) conn.Hooks {
 	frames, bytes, calls := framesWritten[t], bytesWritten[t], writes[t]
 	return conn.Hooks{
-		OnWrite: func(n, b int) {
-			calls.Inc()
+		OnWrite: func(w, n, b int) {
+			calls.Add(w)
 			frames.Add(n)
 			bytes.Add(b)
 			messagesSent.Add(n)
