@@ -32,7 +32,7 @@ lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet $(PKGS)
 
-# Load scenarios (bench/): all, or SCENARIO=ingest|fanout|mixed|connections|slow|soak|cluster|filters|compression|resume;
+# Load scenarios (bench/): all, or SCENARIO=ingest|fanout|mixed|connections|slow|soak|cluster|filters|compression|resume|realistic;
 # more flags via BENCHFLAGS, e.g. BENCHFLAGS='--json bench.json --soak-duration 10m'.
 bench:
 	$(GO) run ./bench/cmd/certstream-bench --scenario $(or $(SCENARIO),all) $(BENCHFLAGS)

@@ -80,6 +80,7 @@ type CTLogConfig struct {
 	BatchSize              int         `toml:"batch_size" range:"1,100000"`
 	FetchConcurrency       int         `toml:"fetch_concurrency" range:"1,64"`
 	PollIntervalMS         int         `toml:"poll_interval_ms" range:"100,3600000"`
+	PollInStep             bool        `toml:"poll_in_step"`
 	RequestTimeoutSecs     int         `toml:"request_timeout_secs" range:"1,600"`
 	RetryInitialMS         int         `toml:"retry_initial_ms" range:"1,3600000"`
 	RetryMaxMS             int         `toml:"retry_max_ms" range:"1,3600000"`
@@ -127,6 +128,10 @@ type ClientsConfig struct {
 	// Compression negotiates permessage-deflate with WebSocket clients
 	// that offer it.
 	Compression bool `toml:"compression"`
+	// CoalesceMS is the write coalescing window (0: off), and
+	// CoalesceMaxMessages the queue length that ends it early.
+	CoalesceMS          int `toml:"coalesce_ms" range:"0,1000"`
+	CoalesceMaxMessages int `toml:"coalesce_max_messages" range:"1,65536"`
 }
 
 // AuthConfig is bearer-token authentication of clients.
@@ -206,6 +211,7 @@ func Default() Config {
 			BatchSize:              256,
 			FetchConcurrency:       4,
 			PollIntervalMS:         1000,
+			PollInStep:             true,
 			RequestTimeoutSecs:     15,
 			RetryInitialMS:         500,
 			RetryMaxMS:             60000,
@@ -229,6 +235,8 @@ func Default() Config {
 			ReplayWindowMessages: 300000,
 			ReplayWindowMiB:      128,
 			ReplayWindowSecs:     300,
+			CoalesceMS:           100,
+			CoalesceMaxMessages:  256,
 		},
 		Auth:            AuthConfig{Tokens: []string{}, PublicHealth: true, PublicMetrics: true},
 		ConnectionLimit: ConnectionLimitConfig{MaxConnections: 10000, PerIP: 100},
@@ -305,6 +313,10 @@ func (c ClientsConfig) Heartbeat() time.Duration { return secs(c.HeartbeatSecs) 
 
 // PingInterval is ping_interval_secs as a duration.
 func (c ClientsConfig) PingInterval() time.Duration { return secs(c.PingIntervalSecs) }
+
+// CoalesceWindow is coalesce_ms as a duration (0: writes are not
+// coalesced).
+func (c ClientsConfig) CoalesceWindow() time.Duration { return ms(c.CoalesceMS) }
 
 // PongTimeout is pong_timeout_secs as a duration.
 func (c ClientsConfig) PongTimeout() time.Duration { return secs(c.PongTimeoutSecs) }

@@ -183,6 +183,9 @@ func TestHelpers(t *testing.T) {
 	if got := cfg.Clients.Heartbeat().Seconds(); got != float64(cfg.Clients.HeartbeatSecs) {
 		t.Errorf("Heartbeat = %vs", got)
 	}
+	if got := cfg.Clients.CoalesceWindow().Milliseconds(); got != int64(cfg.Clients.CoalesceMS) || got == 0 {
+		t.Errorf("CoalesceWindow = %dms", got)
+	}
 	cfg.Server.Host, cfg.Server.Port = "::1", 9000
 	if got := cfg.Server.Addr(); got != "[::1]:9000" {
 		t.Errorf("Addr = %q", got)
@@ -204,6 +207,23 @@ func TestCustomLogPublicKey(t *testing.T) {
 	for _, bad := range []string{"!!", "AAEC"} {
 		if _, err := (CustomLog{Key: bad}).PublicKey(); err == nil {
 			t.Errorf("PublicKey(%q) succeeded", bad)
+		}
+	}
+}
+
+func TestCoalescingAndPollingKeys(t *testing.T) {
+	cfg, err := Load("", []string{"CERTSTREAM_CLIENTS_COALESCE_MS=0", "CERTSTREAM_CLIENTS_COALESCE_MAX_MESSAGES=32",
+		"CERTSTREAM_CT_LOG_POLL_IN_STEP=false"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Clients.CoalesceWindow() != 0 || cfg.Clients.CoalesceMaxMessages != 32 || cfg.CTLog.PollInStep {
+		t.Errorf("clients %+v, poll_in_step %v", cfg.Clients, cfg.CTLog.PollInStep)
+	}
+	for _, env := range []string{"CERTSTREAM_CLIENTS_COALESCE_MS=1001", "CERTSTREAM_CLIENTS_COALESCE_MS=-1",
+		"CERTSTREAM_CLIENTS_COALESCE_MAX_MESSAGES=0"} {
+		if _, err := Load("", []string{env}); err == nil {
+			t.Errorf("%s validated", env)
 		}
 	}
 }

@@ -222,6 +222,7 @@ func followConfig(c config.CTLogConfig) follow.Config {
 		BatchSize:    c.BatchSize,
 		Concurrency:  c.FetchConcurrency,
 		PollInterval: c.PollInterval(),
+		InStep:       c.PollInStep,
 		RetryMin:     c.RetryInitial(),
 		RetryMax:     c.RetryMax(),
 		StartOverlap: uint64(c.StartOverlap),
@@ -262,6 +263,15 @@ func replayWindow(c config.ClientsConfig) router.WindowLimits {
 	return w
 }
 
+// coalesceWindow is the connections' coalescing window: coalesce_ms, or
+// negative (off) when it is 0.
+func coalesceWindow(c config.ClientsConfig) time.Duration {
+	if w := c.CoalesceWindow(); w > 0 {
+		return w
+	}
+	return -1
+}
+
 // serverConfig maps the configuration onto the HTTP server's.
 func serverConfig(cfg *config.Config) server.Config {
 	var streams [wire.NumStreams]bool
@@ -277,6 +287,8 @@ func serverConfig(cfg *config.Config) server.Config {
 			PongTimeout:       cfg.Clients.PongTimeout(),
 			WriteTimeout:      cfg.Clients.WriteTimeout(),
 			MaxDropRatio:      cfg.Clients.MaxDropRatio,
+			CoalesceWindow:    coalesceWindow(cfg.Clients),
+			BatchLimit:        cfg.Clients.CoalesceMaxMessages,
 		},
 		ReadLimit:   int64(cfg.Clients.MaxMessageBytes),
 		Compression: cfg.Clients.Compression,

@@ -1,7 +1,8 @@
 // Package conn is the connection actor: one per streaming client, WebSocket
 // or SSE, spawned by the router as its child. It drains the client's bounded
 // ring (owned by the router) in batches and writes each batch of ready-made
-// frames with one write call, keeps an idle stream alive with heartbeats and
+// frames with one write call, coalescing the frames that arrive within a
+// short window of its last write into one, keeps an idle stream alive with heartbeats and
 // (WebSocket) pings, and disconnects a client that falls too far behind,
 // stops answering or cannot be written to. Only this actor writes to the
 // client's socket; the HTTP side reads it and reports through Socket.
@@ -68,8 +69,18 @@ type Policy struct {
 	// MinDropSample is how many messages must have been pushed before
 	// MaxDropRatio applies. Default 100.
 	MinDropSample uint64
-	// BatchLimit is the most frames written with one write. Default 64.
+	// BatchLimit is the most frames written with one write, and the
+	// queue length at which coalesced frames are written without waiting
+	// for the rest of the window. Default 256.
 	BatchLimit int
+	// CoalesceWindow is the least time between the starts of two writes
+	// of queued frames while they keep coming: a client whose last write
+	// began within the window gets what arrives meanwhile when the window
+	// since then has passed (or BatchLimit frames are queued), in one
+	// write; a client idle for longer gets a frame at once. So no frame
+	// waits longer than the window for its write to begin. Zero takes the default,
+	// DefaultCoalesceWindow; negative writes as soon as frames arrive.
+	CoalesceWindow time.Duration
 	// SSEDataHeartbeat makes SSE heartbeats data events carrying the
 	// heartbeat message instead of ": heartbeat" comments.
 	SSEDataHeartbeat bool
@@ -96,7 +107,10 @@ func (p Policy) WithDefaults() Policy {
 		p.MinDropSample = 100
 	}
 	if p.BatchLimit <= 0 {
-		p.BatchLimit = 64
+		p.BatchLimit = 256
+	}
+	if p.CoalesceWindow == 0 {
+		p.CoalesceWindow = DefaultCoalesceWindow
 	}
 	return p
 }
@@ -104,8 +118,9 @@ func (p Policy) WithDefaults() Policy {
 // Hooks let the caller count what connections do (metrics). Nil hooks are
 // skipped; hooks must be cheap and must not block.
 type Hooks struct {
-	// OnWrite is called after each successful write of queued frames.
-	OnWrite func(frames, bytes int)
+	// OnWrite is called after each batch of queued frames was written,
+	// with the write calls it took and the frames and bytes they carried.
+	OnWrite func(writes, frames, bytes int)
 	// OnClose is called once per connection, when its actor stops, with
 	// the close reason.
 	OnClose func(reason string)
@@ -120,9 +135,22 @@ type Config struct {
 	// Now is the clock of the keep-alive bookkeeping: when data and pings
 	// were last written, and so when the next Tick is due. It must agree
 	// with the clock of the messages.Tick the router sends. Write and read
-	// deadlines always use the wall clock. Default time.Now.
+	// deadlines always use the wall clock, and the coalescing window a
+	// timer (Now tells whether a window has passed). Default time.Now.
 	Now func() time.Time
+	// afterFunc starts the coalescing timer (default time.AfterFunc); tests
+	// replace it to fire timers themselves.
+	afterFunc func(d time.Duration, f func()) stopper
 }
+
+// stopper is a timer that can be stopped (a *time.Timer).
+type stopper interface{ Stop() bool }
+
+// DefaultCoalesceWindow is the CoalesceWindow of a Policy that leaves it
+// zero: with logs publishing once a second at phases of their own, it
+// keeps a client to at most ten writes a second, and it adds at most a
+// tenth of a second to an entry's latency.
+const DefaultCoalesceWindow = 100 * time.Millisecond
 
 // maxBatchesPerWake is how many batches one Wake writes before the actor
 // yields (sends itself another Wake), so that Stop and Tick get through.
@@ -131,6 +159,7 @@ const maxBatchesPerWake = 4
 // Messages the reader side sends to the actor through Socket.
 type (
 	peerPing  struct{} // the payload is in Socket.pingData
+	windowEnd struct{} // the coalescing timer fired
 	peerClose struct{ code int }
 	failure   struct {
 		code   uint16
@@ -145,6 +174,9 @@ func New(s *Socket, cfg Config) func(ring *mailbox.Ring[[]byte]) actor.Producer 
 	cfg.Policy = cfg.Policy.WithDefaults()
 	if cfg.Now == nil {
 		cfg.Now = time.Now
+	}
+	if cfg.afterFunc == nil {
+		cfg.afterFunc = func(d time.Duration, f func()) stopper { return time.AfterFunc(d, f) }
 	}
 	return func(ring *mailbox.Ring[[]byte]) actor.Producer {
 		return func() actor.Receiver { return &connActor{s: s, ring: ring, cfg: &cfg} }
@@ -182,6 +214,10 @@ func (a *connActor) Receive(c *actor.Context) {
 func (a *connActor) receive(c *actor.Context) {
 	switch m := c.Message().(type) {
 	case messages.Wake:
+		a.flush(c)
+	case windowEnd:
+		a.s.timer = nil
+		a.s.draining = true // the window since the last write has passed
 		a.flush(c)
 	case messages.Tick:
 		a.tick(c, m.Now)
@@ -227,17 +263,58 @@ func (a *connActor) started(c *actor.Context) {
 	}
 }
 
-// flush drains and writes up to maxBatchesPerWake batches, then yields.
+// flush writes what is queued, unless the frames are to gather for the rest
+// of the coalescing window: then it arms the window's timer and returns.
+// Once it writes, it drains the ring, up to maxBatchesPerWake batches per
+// message (then it yields, sending itself a Wake), until a batch takes all
+// that is queued; what arrives after that gathers for the next window.
 func (a *connActor) flush(c *actor.Context) {
-	if a.s.closing || !a.writePreamble(c) {
+	s := a.s
+	if s.closing || !a.writePreamble(c) {
 		return
 	}
 	for range maxBatchesPerWake {
+		if !s.draining {
+			if wait := a.hold(); wait > 0 && a.ring.Defer(a.cfg.BatchLimit) {
+				a.arm(c, wait)
+				return
+			}
+			s.draining = true
+			a.disarm()
+		}
 		if !a.writeNext(c) || a.tooSlow(c) {
 			return
 		}
 	}
 	c.Send(c.PID(), messages.Wake{})
+}
+
+// hold is how long frames that arrive now wait: what is left of the
+// coalescing window since the last write, 0 when it has passed.
+func (a *connActor) hold() time.Duration {
+	if a.cfg.CoalesceWindow < 0 || a.s.lastWrite.IsZero() {
+		return 0
+	}
+	return max(0, a.cfg.CoalesceWindow-a.cfg.Now().Sub(a.s.lastWrite))
+}
+
+// arm starts the window's timer, unless it is running: it was started for
+// the same window, since nothing was written since.
+func (a *connActor) arm(c *actor.Context, d time.Duration) {
+	if a.s.timer != nil {
+		return
+	}
+	e, pid := c.Engine(), c.PID()
+	a.s.timer = a.cfg.afterFunc(d, func() { e.Send(pid, windowEnd{}) })
+}
+
+// disarm stops the window's timer (the frames go out now); a windowEnd
+// already sent then finds them written, or gathers the next ones early.
+func (a *connActor) disarm() {
+	if a.s.timer != nil {
+		a.s.timer.Stop()
+		a.s.timer = nil
+	}
 }
 
 // drain writes everything queued, without yielding: the last flush before
@@ -255,19 +332,25 @@ func (a *connActor) writeNext(c *actor.Context) bool {
 	defer putBuf(wb)
 	wb.frames = a.ring.Drain(wb.frames[:0], a.cfg.BatchLimit)
 	if len(wb.frames) == 0 {
+		s.draining = false
 		return false
 	}
+	if len(wb.frames) < a.cfg.BatchLimit {
+		s.draining = false // the ring is drained: newer frames wait for the window
+	}
 	s.inflight = len(wb.frames)
-	frames, bytes, err := s.writeBatch(wb, a.cfg.WriteTimeout)
+	began := a.cfg.Now()
+	frames, bytes, writes, err := s.writeBatch(wb, a.cfg.WriteTimeout)
 	a.ring.Done(frames, len(wb.frames)-frames)
 	s.inflight = 0
 	if err != nil {
 		a.writeFailed(c, err)
 		return false
 	}
+	s.lastWrite = began // what arrived during a slow write has waited since
 	s.lastData = a.cfg.Now().UnixMilli()
 	if a.cfg.OnWrite != nil {
-		a.cfg.OnWrite(frames, bytes)
+		a.cfg.OnWrite(writes, frames, bytes)
 	}
 	return true
 }
@@ -452,6 +535,9 @@ func (a *connActor) stopped() {
 func (s *Socket) finish(ring *mailbox.Ring[[]byte], onClose func(string)) {
 	s.stopOnce.Do(func() {
 		s.closing = true
+		if s.timer != nil {
+			s.timer.Stop()
+		}
 		ring.Close()
 		s.setReason(ReasonGone)
 		_ = s.conn.SetReadDeadline(expired)

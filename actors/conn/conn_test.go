@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"syscall"
@@ -81,9 +82,14 @@ func newHarnessWith(t *testing.T, cfg Config, rcfg router.Config, cli *net.Diale
 type faultConn struct {
 	net.Conn
 	crash atomic.Pointer[func([]byte) bool]
+	// during, when set, runs inside every Write (a slow client's write).
+	during atomic.Pointer[func()]
 }
 
 func (c *faultConn) Write(p []byte) (int, error) {
+	if f := c.during.Load(); f != nil {
+		(*f)()
+	}
 	if f := c.crash.Load(); f != nil && (*f)(p) && c.crash.CompareAndSwap(f, nil) {
 		panic("conn test: injected panic in Write")
 	}
@@ -710,7 +716,7 @@ func TestWriteBatchCountsWholeFrames(t *testing.T) {
 		s := NewSocket(&shortConn{n: tc.accept}, nil)
 		wb := getBuf()
 		wb.frames = append(wb.frames[:0], frames...)
-		n, b, err := s.writeBatch(wb, time.Second)
+		n, b, _, err := s.writeBatch(wb, time.Second)
 		putBuf(wb)
 		if n != tc.frames || b != tc.bytes || (err == nil) != (tc.accept == 60) {
 			t.Errorf("accepting %d bytes: %d frames, %d bytes, %v; want %d, %d", tc.accept, n, b, err, tc.frames, tc.bytes)
@@ -738,4 +744,46 @@ func TestPreambleFirstOnceSubscribed(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestWriteBatchSplitsLargeBatches: frames that together exceed
+// maxWriteBytes go out in several writes, in order, none over the bound
+// unless a single frame is.
+func TestWriteBatchSplitsLargeBatches(t *testing.T) {
+	srv, cli := dialPair(t, nil)
+	rec := &recordConn{Conn: srv}
+	s := NewSocket(rec, nil)
+	wb := getBuf()
+	defer putBuf(wb)
+	var want []byte
+	for i, size := range []int{300 << 10, 300 << 10, 100 << 10, 600 << 10, 10} {
+		f := bytes.Repeat([]byte{byte('a' + i)}, size)
+		wb.frames = append(wb.frames, f)
+		want = append(want, f...)
+	}
+	got := make([]byte, len(want))
+	read := make(chan error, 1)
+	go func() { _, err := io.ReadFull(cli, got); read <- err }()
+	frames, n, writes, err := s.writeBatch(wb, 10*time.Second)
+	if err != nil || frames != 5 || n != len(want) {
+		t.Fatalf("%d frames, %d bytes, %v", frames, n, err)
+	}
+	if err := <-read; err != nil || !bytes.Equal(got, want) {
+		t.Fatalf("read %v; stream equal: %v", err, bytes.Equal(got, want))
+	}
+	// 300K | 300K+100K | 600K | 10
+	if writes != 4 || !slices.Equal(rec.sizes, []int{300 << 10, 400 << 10, 600 << 10, 10}) {
+		t.Errorf("%d writes of %v bytes", writes, rec.sizes)
+	}
+}
+
+// recordConn records the size of each write.
+type recordConn struct {
+	net.Conn
+	sizes []int
+}
+
+func (c *recordConn) Write(p []byte) (int, error) {
+	c.sizes = append(c.sizes, len(p))
+	return c.Conn.Write(p)
 }

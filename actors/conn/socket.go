@@ -30,8 +30,14 @@ type Socket struct {
 	closing  bool  // a close has begun; nothing more is written but a close frame
 	inflight int   // frames drained from the ring and not yet reported with Done
 	lastData int64 // Unix ms of the last data frame (message or heartbeat) written
-	lastPing int64 // Unix ms of the last ping written
-	pingSent int64 // Unix ms of the oldest unanswered ping, 0 if none
+	// lastWrite is when the last write of queued frames began, the start
+	// of the coalescing window; timer, when set, ends that window; draining is
+	// set from the decision to write until a batch drains the ring.
+	lastWrite time.Time
+	timer     stopper
+	draining  bool
+	lastPing  int64 // Unix ms of the last ping written
+	pingSent  int64 // Unix ms of the oldest unanswered ping, 0 if none
 	// seenAtPing is seen when the oldest unanswered ping was written: any
 	// frame received since answers it.
 	seenAtPing uint64

@@ -32,31 +32,42 @@ func putBuf(wb *writeBuf) {
 	bufPool.Put(wb)
 }
 
-// writeBatch writes wb.frames (at least one) with a single Write under a
-// deadline of timeout, copying them into wb.b when there are several, and
-// returns how many frames (and bytes) reached the socket completely; on
-// error the rest are lost.
-func (s *Socket) writeBatch(wb *writeBuf, timeout time.Duration) (frames, bytes int, err error) {
-	p := wb.frames[0]
-	if len(wb.frames) > 1 {
-		wb.b = wb.b[:0]
-		for _, f := range wb.frames {
-			wb.b = append(wb.b, f...)
+// maxWriteBytes bounds one write of several frames: a batch of large
+// frames (the full stream's) goes out in several writes of at most this
+// much, so that no write copies megabytes or blocks on a client for long.
+const maxWriteBytes = 512 << 10
+
+// writeBatch writes wb.frames (at least one) under a deadline of timeout
+// for each write: with a single write when they fit in maxWriteBytes,
+// copied together into wb.b when there are several, and returns how many
+// frames (and bytes) reached the socket completely and how many writes it
+// made; on error the rest are lost.
+func (s *Socket) writeBatch(wb *writeBuf, timeout time.Duration) (frames, bytes, writes int, err error) {
+	for i := 0; i < len(wb.frames); {
+		p, j := wb.frames[i], i+1
+		if j < len(wb.frames) && len(p)+len(wb.frames[j]) <= maxWriteBytes {
+			wb.b = append(wb.b[:0], p...)
+			for ; j < len(wb.frames) && len(wb.b)+len(wb.frames[j]) <= maxWriteBytes; j++ {
+				wb.b = append(wb.b, wb.frames[j]...)
+			}
+			p = wb.b
 		}
-		p = wb.b
-	}
-	n, err := s.write(p, timeout)
-	if err == nil {
-		return len(wb.frames), n, nil
-	}
-	for _, f := range wb.frames {
-		if bytes+len(f) > n {
-			break
+		n, err := s.write(p, timeout)
+		writes++
+		if err != nil {
+			for _, f := range wb.frames[i:j] {
+				if len(f) > n {
+					break
+				}
+				n -= len(f)
+				bytes += len(f)
+				frames++
+			}
+			return frames, bytes, writes, err
 		}
-		bytes += len(f)
-		frames++
+		frames, bytes, i = frames+j-i, bytes+n, j
 	}
-	return frames, bytes, err
+	return frames, bytes, writes, nil
 }
 
 // write writes p with one Write call under a deadline of timeout, after the

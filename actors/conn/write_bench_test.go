@@ -77,7 +77,7 @@ func BenchmarkDrainWrite64(b *testing.B) {
 					wb.frames = ring.Drain(wb.frames[:0], 64)
 					var err error
 					if mode == "copy" {
-						_, _, err = s.writeBatch(wb, timeoutForBench)
+						_, _, _, err = s.writeBatch(wb, timeoutForBench)
 					} else {
 						_ = srv.SetWriteDeadline(time.Now().Add(timeoutForBench))
 						_, err = writeVec(srv, wb.frames, &vec)

@@ -4,15 +4,19 @@
 // address so that a server under test can be configured to follow them.
 // The logs keep the bodies of only their newest entries (Config.Retain), so
 // that a long soak does not grow the harness's memory with every entry.
+// With Config.Cadence, each log publishes once per period at a phase of its
+// own, as real CT logs do, instead of as soon as entries are appended.
 package feed
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"net"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/certstream/certstream/config"
@@ -36,6 +40,11 @@ type Config struct {
 	// DefaultRetain; negative keeps every entry. Set it to at least the
 	// largest backlog the node must read at once.
 	Retain int
+	// Cadence, when positive, makes each log publish once per Cadence,
+	// log i at i/Logs of the period: Append only queues entries, and each
+	// log publishes what is queued for it at its next turn (a new tree head
+	// or checkpoint, timestamped then).
+	Cadence time.Duration
 }
 
 // DefaultRetain is the Retain of a Config that leaves it 0. A node under
@@ -66,6 +75,14 @@ type Feed struct {
 	base  string       // "http://host:port" of the URLs handed out
 	extra *http.Server // the Listen server, if any
 	next  int          // first log to get an Append's remainder
+
+	// With a cadence: entries queued per log, the first error of a turn,
+	// and the publishing goroutine's stop.
+	mu      sync.Mutex
+	pending []int
+	err     error
+	stop    chan struct{}
+	stopped sync.WaitGroup
 }
 
 // Start creates the logs, empty.
@@ -109,7 +126,42 @@ func Start(cfg Config) (*Feed, error) {
 		f.extra = &http.Server{Handler: f.rewriteList(srv), ReadHeaderTimeout: 10 * time.Second}
 		go func() { _ = f.extra.Serve(ln) }()
 	}
+	if cfg.Cadence > 0 {
+		f.pending, f.stop = make([]int, len(f.logs)), make(chan struct{})
+		f.stopped.Go(func() { f.publishEvery(cfg.Cadence) })
+	}
 	return f, nil
+}
+
+// publishEvery gives each log its turn once per period, at its own phase,
+// until Close.
+func (f *Feed) publishEvery(period time.Duration) {
+	k := len(f.logs)
+	start := time.Now()
+	t := time.NewTimer(0)
+	defer t.Stop()
+	for turn := 0; ; turn++ {
+		i := turn % k
+		due := start.Add(time.Duration(turn/k)*period + time.Duration(i)*period/time.Duration(k))
+		t.Reset(time.Until(due))
+		select {
+		case <-f.stop:
+			return
+		case <-t.C:
+		}
+		f.mu.Lock()
+		n := f.pending[i]
+		f.pending[i] = 0
+		f.mu.Unlock()
+		if n == 0 {
+			continue
+		}
+		if err := f.logs[i].Append(n); err != nil {
+			f.mu.Lock()
+			f.err = cmp.Or(f.err, err)
+			f.mu.Unlock()
+		}
+	}
 }
 
 // rewriteList serves h, answering the log list with the fixed address in
@@ -130,13 +182,26 @@ func (f *Feed) rewriteList(h *fakelog.Server) http.Handler {
 	})
 }
 
-// Append publishes n new entries now, spread evenly over the logs.
+// Append publishes n new entries, spread evenly over the logs: now, or with
+// a cadence at each log's next turn (it then returns the first error a turn
+// met).
 func (f *Feed) Append(n int) error {
 	k := len(f.logs)
+	if f.pending != nil {
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		if f.err != nil {
+			return f.err
+		}
+	}
 	for i := range k {
 		c := n / k
 		if (i-f.next+k)%k < n%k {
 			c++
+		}
+		if f.pending != nil {
+			f.pending[i] += c
+			continue
 		}
 		if err := f.logs[i].Append(c); err != nil {
 			return err
@@ -164,6 +229,20 @@ func (f *Feed) Size() int64 {
 	return n
 }
 
+// HeadRequests is how many tree heads (get-sth) and checkpoints the logs
+// have served in all.
+func (f *Feed) HeadRequests() int64 {
+	var n int64
+	for _, l := range f.logs {
+		st := l.Stats()
+		n += st.Requests[fakelog.EndpointGetSTH] + st.Requests[fakelog.EndpointCheckpoint]
+	}
+	return n
+}
+
+// Logs is how many logs the feed runs.
+func (f *Feed) Logs() int { return len(f.logs) }
+
 // LogListURL is the Google v3-shaped list of the logs.
 func (f *Feed) LogListURL() string { return f.base + "/log_list.json" }
 
@@ -181,8 +260,13 @@ func (f *Feed) CustomLogs() []config.CustomLog {
 	return out
 }
 
-// Close stops serving.
+// Close stops publishing (entries still queued are dropped) and serving.
 func (f *Feed) Close() error {
+	if f.stop != nil {
+		close(f.stop)
+		f.stopped.Wait()
+		f.stop = nil
+	}
 	var errs []error
 	if f.extra != nil {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Second)

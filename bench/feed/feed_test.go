@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestFeedSpreadsEntriesAndServesAFixedAddress(t *testing.T) {
@@ -105,5 +106,40 @@ func TestPerLogRetain(t *testing.T) {
 		if got := perLog(tc.retain, tc.logs); got != tc.want {
 			t.Errorf("perLog(%d, %d) = %d, want %d", tc.retain, tc.logs, got, tc.want)
 		}
+	}
+}
+
+func TestFeedWithACadencePublishesEachLogAtItsOwnPhase(t *testing.T) {
+	const period = 400 * time.Millisecond
+	f, err := Start(Config{Logs: 2, Cadence: period})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if err := f.Append(10); err != nil {
+		t.Fatal(err)
+	}
+	if f.Size() == 10 {
+		t.Fatal("appended entries were published at once, not at the logs' turns")
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for f.Size() < 10 && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if f.Size() != 10 {
+		t.Fatalf("size %d after 5 s, want 10", f.Size())
+	}
+	// Each log publishes once per period, log 1 half a period after log 0.
+	ts0, ts1 := f.logs[0].STH().Timestamp, f.logs[1].STH().Timestamp
+	phase := (ts1 - ts0 + period.Milliseconds()) % period.Milliseconds()
+	if d := phase - period.Milliseconds()/2; d < -50 || d > 50 {
+		t.Errorf("log 1 published %d ms after log 0 (mod %v), want about %d", phase, period, period.Milliseconds()/2)
+	}
+	before := f.HeadRequests()
+	if _, err := http.Get(f.logs[0].URL() + "ct/v1/get-sth"); err != nil {
+		t.Fatal(err)
+	}
+	if got := f.HeadRequests(); got != before+1 {
+		t.Errorf("head requests %d after one get-sth, want %d", got, before+1)
 	}
 }

@@ -114,6 +114,9 @@ func WriteDetail(w io.Writer, r *scenario.Result) error {
 		fmt.Fprintf(b, "  of which after the server's \"seen\": p50 %d ms, p99 %d ms, max %d ms\n",
 			r.Delivery.P50, r.Delivery.P99, r.Delivery.Max)
 	}
+	if r.HeadsPerLogSec > 0 {
+		fmt.Fprintf(b, "head requests (get-sth and checkpoints): %.2f per log per second\n", r.HeadsPerLogSec)
+	}
 	tw := tabwriter.NewWriter(b, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "  group\tclients\texpected\tdelivered min/med/max\tlost (clients)\texcess\tdisc\theartbeats med\tp50/p99/max ms\t")
 	for _, g := range r.Groups {
@@ -150,6 +153,9 @@ func WriteDetail(w io.Writer, r *scenario.Result) error {
 		fmt.Fprintf(b, "server pid %d: CPU %.1f s (%.0f%% of a core", s.Pid, s.CPUSecs, s.CPUPercent)
 		if s.CPUPerMillion > 0 {
 			fmt.Fprintf(b, ", %.2f s per million messages", s.CPUPerMillion)
+		}
+		if s.WritesPerClientSec > 0 {
+			fmt.Fprintf(b, ", %.1f writes per client per second", s.WritesPerClientSec)
 		}
 		if s.GCCPUSecs >= 0 {
 			fmt.Fprintf(b, "; GC %.2f s of it", s.GCCPUSecs)

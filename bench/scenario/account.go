@@ -83,6 +83,9 @@ func (r *run) account() {
 		if res.Delivered > 0 {
 			srv.CPUPerMillion = srv.CPUSecs / (float64(res.Delivered) / 1e6)
 		}
+		if srv.Writes > 0 && res.Connected > 0 && res.MeasuredSecs > 0 {
+			srv.WritesPerClientSec = float64(srv.Writes) / float64(res.Connected) / res.MeasuredSecs
+		}
 		if r.spec.PerConnection && res.Connected > 0 && srv.RSSEnd > 0 {
 			srv.MemPerConn = float64(srv.RSSEnd-srv.RSSBefore) / float64(res.Connected)
 		}

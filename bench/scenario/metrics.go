@@ -16,6 +16,7 @@ const (
 	metricDedupSize  = "certstream_dedup_size"                    // entries held by the duplicate filter
 	metricGCCPU      = "go_gc_cpu_seconds_total"                  // the Go runtime's estimate of its GC's CPU time
 	metricFilterEval = "certstream_filter_evaluations_total"      // distinct filters evaluated, once per certificate each
+	metricWrites     = "certstream_client_writes_total"           // socket writes of queued messages to clients
 )
 
 // metricsClient scrapes the server under test, which is local.
@@ -94,4 +95,22 @@ func deltaSecs(a, b map[string]float64, series string) float64 {
 		return -1
 	}
 	return y - x
+}
+
+// sumDelta is delta summed over every series of the metric name (any
+// labels), or -1 when b has none.
+func sumDelta(a, b map[string]float64, name string) int64 {
+	var sum float64
+	found := false
+	for series, y := range b {
+		if series != name && !strings.HasPrefix(series, name+"{") {
+			continue
+		}
+		found = true
+		sum += y - a[series]
+	}
+	if !found {
+		return -1
+	}
+	return int64(sum)
 }

@@ -8,7 +8,7 @@ import (
 )
 
 // Names lists the named scenarios in the order `all` runs them.
-var Names = []string{"ingest", "fanout", "mixed", "connections", "slow", "soak", "filters", "compression", "resume", "cluster"}
+var Names = []string{"ingest", "fanout", "mixed", "connections", "slow", "soak", "filters", "compression", "resume", "cluster", "realistic"}
 
 // Options are the knobs of the named scenarios.
 type Options struct {
@@ -57,6 +57,13 @@ type Options struct {
 	// edges of one ingest node; the harness also runs them against one
 	// standalone node for comparison.
 	ClusterEdges, ClusterClients int
+	// Realistic is the real shape of CT: RealisticLogs logs (half RFC 6962,
+	// half static-ct) each publishing once per RealisticCadence, together
+	// RealisticRate entries/s, for Duration, to these clients.
+	RealisticLogs                                  int
+	RealisticRate                                  float64
+	RealisticCadence                               time.Duration
+	RealisticLite, RealisticDomains, RealisticFull int
 }
 
 // DefaultOptions are the issue's scenarios, each bounded to about a minute.
@@ -74,6 +81,8 @@ func DefaultOptions() Options {
 		CompressionClients: 30, // the issue's 500 per stream and mode (3,000 clients) is beyond a 2-core machine: the harness's inflating clients fall behind
 		ResumeClients:      100, ResumeEvery: 3 * time.Second,
 		ClusterEdges: 3, ClusterClients: 150,
+		RealisticLogs: 40, RealisticRate: 1500, RealisticCadence: time.Second,
+		RealisticLite: 200, RealisticDomains: 2000, RealisticFull: 20,
 	}
 }
 
@@ -90,6 +99,16 @@ const (
 	minSoakWarmup         = 35 * time.Second // and at least this: the replay window fills (128 MiB at 1,000/s)
 	mib                   = float64(1 << 20) // bytes
 	maxMailbox            = 1 << 20          // the node's largest clients.mailbox_capacity
+
+	// realistic: writes per client per second, latency from the entry's
+	// timestamp, and head requests per log per second.
+	targetWritesPerClient = 10
+	targetRealisticP50    = 650  // ms
+	targetRealisticP99    = 1150 // ms
+	targetHeadsPerLog     = 1.1
+	// realisticPollMS is the node's default poll_interval_ms, which the
+	// harness otherwise lowers to 100 ms to measure fan-out, not polling.
+	realisticPollMS = 1000
 )
 
 // Named returns the scenario called name.
@@ -156,6 +175,18 @@ func Named(name string, o Options) (Spec, error) {
 		return Spec{Name: name, Rate: o.Rate, Duration: o.Duration, Groups: []Group{g}, Checks: resumeChecks}, nil
 	case "cluster":
 		return clusterSpec(o), nil
+	case "realistic":
+		var groups []Group
+		for _, g := range []Group{lite("lite", o.RealisticLite),
+			{Name: "domains", Transport: client.WebSocket, Stream: client.Domains, Count: o.RealisticDomains},
+			{Name: "full", Transport: client.WebSocket, Stream: client.Full, Count: o.RealisticFull}} {
+			if g.Count > 0 {
+				groups = append(groups, g)
+			}
+		}
+		return Spec{Name: name, Rate: o.RealisticRate, Duration: o.Duration, Groups: groups,
+			Logs: o.RealisticLogs, Cadence: o.RealisticCadence, Checks: realisticChecks,
+			NodeEnv: []string{fmt.Sprintf("CERTSTREAM_CT_LOG_POLL_INTERVAL_MS=%d", realisticPollMS)}}, nil
 	}
 	return Spec{}, fmt.Errorf("unknown scenario %q (known: %v)", name, Names)
 }
@@ -281,6 +312,23 @@ func soakChecks(r *Result) []Check {
 	if sk.WarmGoroutine >= 0 && sk.EndGoroutine >= 0 {
 		out = append(out, check("goroutines flat after warm-up", fmt.Sprintf("<= +%d", soakGoroutineSlack),
 			sk.EndGoroutine-sk.WarmGoroutine <= soakGoroutineSlack, "%d → %d", sk.WarmGoroutine, sk.EndGoroutine))
+	}
+	return out
+}
+
+// realisticChecks wants no loss, few writes per client, entries within a
+// second of their publication, and polling no busier than the fixed
+// interval.
+func realisticChecks(r *Result) []Check {
+	out := append(lossless(r),
+		check("latency from the entry's timestamp", fmt.Sprintf("p50 <= %d ms, p99 <= %d ms", targetRealisticP50, targetRealisticP99),
+			r.Latency.Samples > 0 && r.Latency.P50 <= targetRealisticP50 && r.Latency.P99 <= targetRealisticP99,
+			"p50 %d ms, p99 %d ms", r.Latency.P50, r.Latency.P99),
+		check("head requests per log per second", fmt.Sprintf("<= %.1f", targetHeadsPerLog),
+			r.HeadsPerLogSec > 0 && r.HeadsPerLogSec <= targetHeadsPerLog, "%.2f", r.HeadsPerLogSec))
+	if s := r.Server; s != nil {
+		out = append(out, check("writes per client per second", fmt.Sprintf("<= %d", targetWritesPerClient),
+			s.WritesPerClientSec > 0 && s.WritesPerClientSec <= targetWritesPerClient, "%.1f", s.WritesPerClientSec))
 	}
 	return out
 }

@@ -3,6 +3,7 @@ package scenario
 import (
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestNamedScenariosFollowTheOptions(t *testing.T) {
@@ -32,6 +33,15 @@ func TestNamedScenariosFollowTheOptions(t *testing.T) {
 	}
 	if total != 1000 || s.Groups[3].Transport != "sse" {
 		t.Errorf("mixed groups %+v", s.Groups)
+	}
+	s, _ = Named("realistic", o)
+	if s.Logs != 40 || s.Cadence != time.Second || s.Rate != 1500 || len(s.Groups) != 3 || s.Groups[1].Count != 2000 ||
+		len(s.NodeEnv) != 1 || !strings.Contains(s.NodeEnv[0], "POLL_INTERVAL_MS=1000") {
+		t.Errorf("realistic %+v", s)
+	}
+	o.RealisticFull = 0
+	if s, _ = Named("realistic", o); len(s.Groups) != 2 {
+		t.Errorf("realistic without full clients: groups %+v", s.Groups)
 	}
 	s, _ = Named("soak", o)
 	if s.Churn != (Churn{Conns: o.SoakChurn, Life: o.SoakChurnLife}) || s.Churn.Conns == 0 || s.Churn.check() != nil {

@@ -44,6 +44,9 @@ type Result struct {
 	// Delivery is the part of Latency after the server processed the
 	// entry: receive time minus the message's "seen".
 	Delivery LatencyResult `json:"delivery_ms"`
+	// HeadsPerLogSec is the tree heads and checkpoints each log served per
+	// second over the measured window (0 when the source does not count).
+	HeadsPerLogSec float64 `json:"heads_per_log_sec,omitempty"`
 
 	Server *ServerResult `json:"server,omitempty"`
 	Nodes  []NodeResult  `json:"nodes,omitempty"` // Env.Nodes over the window
@@ -161,6 +164,11 @@ type ServerResult struct {
 	// FilterEvaluations is the server's count of filter evaluations over
 	// the window (-1 when not exported).
 	FilterEvaluations int64 `json:"filter_evaluations"`
+	// Writes is the server's socket writes of queued messages over the
+	// window (-1 when not exported); WritesPerClientSec divides it by the
+	// connected clients and the measured seconds.
+	Writes             int64   `json:"writes"`
+	WritesPerClientSec float64 `json:"writes_per_client_sec,omitempty"`
 	// MemPerConn is the RSS growth from before connecting to the end,
 	// divided by the connected clients (scenarios measuring connections).
 	MemPerConn float64 `json:"mem_per_conn,omitempty"`

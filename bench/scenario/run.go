@@ -29,6 +29,13 @@ import (
 	"github.com/certstream/certstream/bench/procstat"
 )
 
+// HeadCounter is a Source that counts the tree heads and checkpoints its
+// logs served, so that a run reports how often the server polls them.
+type HeadCounter interface {
+	HeadRequests() int64
+	Logs() int
+}
+
 // Source publishes entries to the logs the server under test follows.
 type Source interface {
 	// Append publishes n new entries now.
@@ -89,6 +96,11 @@ type Spec struct {
 	Churn Churn
 	// PerConnection reports the server's RSS growth per connected client.
 	PerConnection bool
+	// Logs is how many fake logs the scenario wants (0: the harness's
+	// default), and Cadence, when positive, makes each publish once per
+	// Cadence at a phase of its own (see feed.Config).
+	Logs    int
+	Cadence time.Duration
 	// NodeEnv is configuration (CERTSTREAM_* variables) the scenario needs
 	// when the harness starts the node itself.
 	NodeEnv []string
@@ -180,7 +192,7 @@ func Run(ctx context.Context, spec Spec, env Env) (*Result, error) {
 		res: &Result{Scenario: spec.Name, Target: env.Target, Start: time.Now(), Rate: spec.Rate, Disconnects: map[string]int{}}}
 	r.res.LoadStart, _ = procstat.LoadAvg()
 	if env.Pid > 0 {
-		r.res.Server = &ServerResult{Pid: env.Pid, Goroutines: -1, Published: -1, Dropped: -1, GCCPUSecs: -1, FilterEvaluations: -1}
+		r.res.Server = &ServerResult{Pid: env.Pid, Goroutines: -1, Published: -1, Dropped: -1, Writes: -1, GCCPUSecs: -1, FilterEvaluations: -1}
 	}
 	cctx, stop := context.WithCancel(ctx)
 	var wg sync.WaitGroup

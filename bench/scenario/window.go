@@ -25,7 +25,7 @@ func (r *run) window(ctx context.Context) error {
 			return err
 		}
 	}
-	cpu0, self0, m0 := r.sample(), selfCPU(), scrape(r.env.MetricsURL)
+	cpu0, self0, m0, heads0 := r.sample(), selfCPU(), scrape(r.env.MetricsURL), r.heads()
 	nodes0 := sampleNodes(r.env.Nodes)
 	if r.spec.Backlog > 0 {
 		if err := r.env.Source.SetDown(false); err != nil {
@@ -71,8 +71,11 @@ func (r *run) window(ctx context.Context) error {
 		}
 	}
 	r.res.MeasuredSecs = max(last.Sub(start), end.Sub(start)).Seconds()
-	cpu1, m1 := r.sample(), scrape(r.env.MetricsURL)
+	cpu1, m1, heads1 := r.sample(), scrape(r.env.MetricsURL), r.heads()
 	r.res.Nodes = nodeResults(r.env.Nodes, nodes0, sampleNodes(r.env.Nodes))
+	if hc, ok := r.env.Source.(HeadCounter); ok && hc.Logs() > 0 && r.res.MeasuredSecs > 0 {
+		r.res.HeadsPerLogSec = float64(heads1-heads0) / float64(hc.Logs()) / r.res.MeasuredSecs
+	}
 	r.res.Harness.CPUSecs = (selfCPU() - self0).Seconds()
 	if srv := r.res.Server; srv != nil {
 		srv.CPUSecs = (cpu1.CPU - cpu0.CPU).Seconds()
@@ -82,8 +85,18 @@ func (r *run) window(ctx context.Context) error {
 		srv.Goroutines = int(metric(m1, metricGoroutines))
 		srv.Published, srv.Dropped = delta(m0, m1, metricRouterIn), delta(m0, m1, metricDropped)
 		srv.FilterEvaluations = delta(m0, m1, metricFilterEval)
+		srv.Writes = sumDelta(m0, m1, metricWrites)
 	}
 	return err
+}
+
+// heads is the head requests the source's logs have served, or 0 when it
+// does not count them.
+func (r *run) heads() int64 {
+	if hc, ok := r.env.Source.(HeadCounter); ok {
+		return hc.HeadRequests()
+	}
+	return 0
 }
 
 // backlogProfile is how long a backlog's window is profiled.

@@ -43,6 +43,10 @@ type Config struct {
 	BatchSize    int           // entries asked per get-entries window
 	Concurrency  int           // windows in flight while behind
 	PollInterval time.Duration // head polling when caught up
+	// InStep polls a caught-up log just after its next expected head,
+	// learnt from the timestamps of the heads it served, when it publishes
+	// on a steady cadence; never more often than PollInterval.
+	InStep       bool
 	RetryMin     time.Duration // first backoff after an error
 	RetryMax     time.Duration // backoff ceiling
 	StartOverlap uint64        // without a cursor, start this many entries before the head
@@ -82,6 +86,9 @@ type Follower struct {
 	// largest is the largest tree size the log has shown. Only Run's
 	// goroutine touches it.
 	largest uint64
+	// pace schedules the head requests of a caught-up follower. Only
+	// Run's goroutine calls it.
+	pace *cadence
 }
 
 // source is the protocol-specific half of a follower.
@@ -144,6 +151,7 @@ func New(log Log, cfg Config, deps Deps) (*Follower, error) {
 		source: &wire.Source{Name: log.Name, URL: log.URL},
 		m:      deps.Metrics,
 		logger: deps.Logger.With("log", log.Name, "url", log.URL),
+		pace:   newCadence(cfg.PollInterval),
 	}
 	if f.m == nil {
 		f.m = NewMetrics(log.Name)
@@ -183,6 +191,9 @@ func (f *Follower) Run(ctx context.Context, next uint64, known bool, deliver Del
 			continue
 		}
 		f.status.setHead(size, ts, f.deps.Now())
+		if f.cfg.InStep {
+			f.pace.observe(ts)
+		}
 		if !known {
 			next = size - min(size, f.cfg.StartOverlap)
 			known = true
@@ -192,7 +203,7 @@ func (f *Follower) Run(ctx context.Context, next uint64, known bool, deliver Del
 		if next == size {
 			failures = 0
 			f.status.succeeded(f.deps.Now())
-			f.sleep(ctx, f.cfg.PollInterval)
+			f.sleep(ctx, f.pollWait())
 			continue
 		}
 		var err2 error
@@ -206,8 +217,23 @@ func (f *Follower) Run(ctx context.Context, next uint64, known bool, deliver Del
 			continue
 		}
 		failures = 0
+		if next == size && f.cfg.InStep && f.pace.inStep() {
+			// Caught up with a log on a cadence: its next head is not due
+			// before its next publication.
+			f.sleep(ctx, f.pollWait())
+		}
 	}
 	return ctx.Err()
+}
+
+// pollWait is how long a caught-up follower waits before asking for the
+// head again: PollInterval, or until just after the log's next expected
+// publication when it polls in step.
+func (f *Follower) pollWait() time.Duration {
+	if !f.cfg.InStep {
+		return f.cfg.PollInterval
+	}
+	return f.pace.wait(f.deps.Now())
 }
 
 // head asks the log for its head and checks it against what the follower

@@ -29,8 +29,11 @@ type Ring[T any] struct {
 	n        int // items queued
 	capacity int
 	woken    bool // a wake-up is outstanding: the consumer has not found the ring empty since
-	closed   bool
-	stats    Stats
+	// wakeAt is the queue length at which a Push asks for a wake-up while
+	// none is outstanding: 0 (any) unless the consumer deferred (Defer).
+	wakeAt int
+	closed bool
+	stats  Stats
 }
 
 // Stats is a consistent snapshot of a Ring's counters.
@@ -74,8 +77,8 @@ func (r *Ring[T]) Push(v T) (wake bool) {
 	}
 	r.buf[(r.head+r.n)%len(r.buf)] = v
 	r.n++
-	if !r.woken {
-		r.woken = true
+	if !r.woken && r.n >= r.wakeAt {
+		r.woken, r.wakeAt = true, 0
 		return true
 	}
 	return false
@@ -100,7 +103,7 @@ func (r *Ring[T]) Drain(dst []T, limit int) []T {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.n == 0 {
-		r.woken = false
+		r.woken, r.wakeAt = false, 0
 		return dst
 	}
 	var zero T
@@ -113,6 +116,24 @@ func (r *Ring[T]) Drain(dst []T, limit int) []T {
 	r.n -= k
 	r.stats.InFlight += k
 	return dst
+}
+
+// Defer is what a consumer calls instead of Drain when it would rather let
+// items gather before draining them. It returns false, changing nothing,
+// when n items (or the ring's capacity) are already queued, or none is:
+// drain now (an empty ring then re-arms its wake-up). Otherwise the
+// wake-up counts as handled, and the Push that brings the queue to n items
+// asks for the next one; the consumer must come back by itself (a timer)
+// if that never happens.
+func (r *Ring[T]) Defer(n int) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	n = max(min(n, r.capacity), 1)
+	if r.n >= n || r.n == 0 {
+		return false
+	}
+	r.woken, r.wakeAt = false, n
+	return true
 }
 
 // Trim releases the backing array when the ring is empty, so a consumer that

@@ -176,3 +176,47 @@ func BenchmarkRingPushDrain(b *testing.B) {
 		}
 	}
 }
+
+func TestRingDeferWakesAtTheSizeBound(t *testing.T) {
+	r := New[int](8)
+	if r.Defer(3) {
+		t.Fatal("Defer on an empty ring accepted: nothing would wake the consumer for the next item")
+	}
+	if !r.Push(1) {
+		t.Fatal("first push asked for no wake-up")
+	}
+	if !r.Defer(3) {
+		t.Fatal("Defer(3) with 1 queued refused")
+	}
+	if r.Push(2) {
+		t.Error("push to 2 of a bound of 3 asked for a wake-up")
+	}
+	if !r.Push(3) {
+		t.Error("push reaching the bound of 3 asked for no wake-up")
+	}
+	if r.Push(4) {
+		t.Error("a second wake-up while one is outstanding")
+	}
+	if r.Defer(3) {
+		t.Error("Defer(3) with 4 queued accepted: the consumer must drain")
+	}
+	if got := r.Drain(nil, 10); len(got) != 4 || got[0] != 1 || got[3] != 4 {
+		t.Fatalf("drained %v, want [1 2 3 4]", got)
+	}
+	r.Done(4, 0)
+	if r.Drain(nil, 10) != nil || !r.Push(5) {
+		t.Error("after the ring was found empty, the next push asked for no wake-up")
+	}
+	// A bound above the capacity wakes when the ring is full.
+	if !r.Defer(100) {
+		t.Fatal("Defer(100) with 1 queued refused")
+	}
+	for i := 6; i < 13; i++ {
+		if wake := r.Push(i); wake != (i == 12) {
+			t.Errorf("push %d (queue %d of 8): wake %v", i, r.Len(), wake)
+		}
+	}
+	if st := r.Stats(); st.Pushed != st.Delivered+st.Dropped+uint64(st.Queued)+uint64(st.InFlight) {
+		t.Errorf("accounting %+v", st)
+	}
+}

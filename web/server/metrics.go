@@ -16,6 +16,7 @@ import (
 //	certstream_client_connections_total{transport,stream}  connections accepted
 //	certstream_client_disconnects_total{transport,reason}  connections ended, by reason
 //	certstream_client_frames_written_total{transport}      queued messages written
+//	certstream_client_writes_total{transport}              socket writes carrying them
 //	certstream_client_bytes_written_total{transport}       bytes of those messages
 //	certstream_messages_sent                               queued messages written, all transports
 //	certstream_ws_connections_total                        WebSocket connections accepted
@@ -23,6 +24,7 @@ var (
 	liveGauges    [wire.NumTransports][wire.NumStreams]*metrics.Gauge
 	acceptedTotal [wire.NumTransports][wire.NumStreams]*metrics.Counter
 	framesWritten [wire.NumTransports]*metrics.Counter
+	writes        [wire.NumTransports]*metrics.Counter
 	bytesWritten  [wire.NumTransports]*metrics.Counter
 	messagesSent  = metrics.NewCounter("certstream_messages_sent")
 	wsAccepted    = metrics.NewCounter("certstream_ws_connections_total")
@@ -38,6 +40,7 @@ func init() {
 		}
 		framesWritten[t] = metrics.GetOrCreateCounter(fmt.Sprintf(`certstream_client_frames_written_total{transport=%q}`, tr))
 		bytesWritten[t] = metrics.GetOrCreateCounter(fmt.Sprintf(`certstream_client_bytes_written_total{transport=%q}`, tr))
+		writes[t] = metrics.GetOrCreateCounter(fmt.Sprintf(`certstream_client_writes_total{transport=%q}`, tr))
 	}
 }
 
@@ -60,9 +63,10 @@ func disconnected(t wire.Transport, s wire.Stream) { liveGauges[t][s].Dec() }
 // hooksFor returns the connection actor hooks feeding the metrics of t and
 // the server's own counts.
 func (s *Server) hooksFor(t wire.Transport) conn.Hooks {
-	frames, bytes := framesWritten[t], bytesWritten[t]
+	frames, bytes, calls := framesWritten[t], bytesWritten[t], writes[t]
 	return conn.Hooks{
-		OnWrite: func(n, b int) {
+		OnWrite: func(w, n, b int) {
+			calls.Add(w)
 			frames.Add(n)
 			bytes.Add(b)
 			messagesSent.Add(n)

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"io"
@@ -129,8 +130,9 @@ func (b *bench) runOne(ctx context.Context, name string) (*scenario.Result, erro
 		env.MetricsURL = strings.Replace(strings.Replace(b.f.target, "wss://", "https://", 1), "ws://", "http://", 1) + "/metrics"
 		return scenario.Run(ctx, spec, env)
 	}
-	fd, err := feed.Start(feed.Config{Logs: b.f.logs, PrecertFraction: b.f.precerts, Listen: b.f.logsListen,
-		Retain: retain(b.f.opts)})
+	logs := cmp.Or(spec.Logs, b.f.logs)
+	fd, err := feed.Start(feed.Config{Logs: logs, PrecertFraction: b.f.precerts, Listen: b.f.logsListen,
+		Retain: retain(b.f.opts), Cadence: spec.Cadence})
 	if err != nil {
 		return nil, err
 	}

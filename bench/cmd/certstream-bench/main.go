@@ -130,6 +130,12 @@ func parseFlags(args []string, stderr io.Writer) (*flags, error) {
 	fs.DurationVar(&o.ResumeEvery, "resume-every", o.ResumeEvery, "resume: how often each client reconnects")
 	fs.IntVar(&o.ClusterEdges, "cluster-edges", o.ClusterEdges, "cluster: edge nodes of the ingest node")
 	fs.IntVar(&o.ClusterClients, "cluster-clients", o.ClusterClients, "cluster: lite clients per edge")
+	fs.IntVar(&o.RealisticLogs, "realistic-logs", o.RealisticLogs, "realistic: fake logs, half RFC 6962 and half static-ct")
+	fs.Float64Var(&o.RealisticRate, "realistic-rate", o.RealisticRate, "realistic: entries/s over all logs")
+	fs.DurationVar(&o.RealisticCadence, "realistic-cadence", o.RealisticCadence, "realistic: each log publishes once per this period, at its own phase")
+	fs.IntVar(&o.RealisticLite, "realistic-lite", o.RealisticLite, "realistic: lite WebSocket clients")
+	fs.IntVar(&o.RealisticDomains, "realistic-domains", o.RealisticDomains, "realistic: domains-only WebSocket clients")
+	fs.IntVar(&o.RealisticFull, "realistic-full", o.RealisticFull, "realistic: full-stream WebSocket clients")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}

@@ -1,0 +1,131 @@
+package follow
+
+import (
+	"sync/atomic"
+	"time"
+)
+
+// cadence learns when a log publishes, from the timestamps of the tree heads
+// (or checkpoints) it serves, so that a caught-up follower polls just after
+// the log's next expected publication instead of at a fixed interval. Most
+// logs publish on a steady cadence (static-ct logs about every second); a
+// log without one is polled at the fixed interval, as before.
+//
+// It never polls more often than the fixed interval: polls it schedules are
+// at least interval apart. Only the follower's goroutine calls its methods;
+// locked may be read from any.
+type cadence struct {
+	interval time.Duration // the fixed poll interval
+	stamps   []int64       // timestamps (Unix ms) of the last distinct heads, oldest first
+	margin   time.Duration // how long after an expected publication to poll
+	hits     int           // polls in step in a row that found a new head
+	last     time.Time     // when the last scheduled poll was due (zero: none)
+	stepped  bool          // the last wait was in step with the log
+	expect   int64         // then, the timestamp (Unix ms) of the head it waited for
+	locked   atomic.Int64  // the learnt period in ns, 0 while there is none
+}
+
+const (
+	// cadenceStamps is how many head timestamps are kept; a cadence is
+	// learnt once lockStamps of them agree.
+	cadenceStamps = 8
+	lockStamps    = 4
+	// minMargin is the least time between a log's expected publication
+	// and the poll for it, and the first margin; a poll that finds no new
+	// head doubles the margin (up to half the period), lockHits polls in a
+	// row that find one shrink it by a quarter.
+	minMargin = 50 * time.Millisecond
+	lockHits  = 8
+)
+
+func newCadence(interval time.Duration) *cadence {
+	return &cadence{interval: interval, margin: minMargin}
+}
+
+// observe records the timestamp (Unix ms) of a head the log served. A poll
+// made in step that finds an older head than the one it waited for came too
+// early: the margin grows.
+func (c *cadence) observe(ts uint64) {
+	fresh := len(c.stamps) == 0 || int64(ts) > c.stamps[len(c.stamps)-1]
+	if p := c.period(); c.stepped && p > 0 {
+		if int64(ts) < c.expect-tolerance(p.Milliseconds()) {
+			c.margin = min(2*c.margin, p/2)
+			c.hits = 0
+		} else if c.hits++; c.hits >= lockHits {
+			c.margin = max(minMargin, c.margin*3/4)
+			c.hits = 0
+		}
+	}
+	c.stepped = false
+	if !fresh || ts == 0 {
+		return
+	}
+	c.stamps = append(c.stamps, int64(ts))
+	if len(c.stamps) > cadenceStamps {
+		c.stamps = c.stamps[1:]
+	}
+	c.locked.Store(int64(c.period()))
+}
+
+// period is the log's publication period, or 0 when the last lockStamps or
+// more timestamps are not spaced by whole multiples of one period (give or
+// take a fifth of it, and at least 20 ms), or when that period is shorter
+// than half the fixed interval: polling in step with a log that publishes
+// more often than it is polled gains nothing. The heads a follower asks for
+// right after catching up, at the fixed interval, show such a log's short
+// period.
+func (c *cadence) period() time.Duration {
+	if len(c.stamps) < lockStamps {
+		return 0
+	}
+	var p int64
+	for i := 1; i < len(c.stamps); i++ {
+		d := c.stamps[i] - c.stamps[i-1]
+		if p == 0 || d < p {
+			p = d
+		}
+	}
+	if p <= 0 || time.Duration(p)*time.Millisecond < c.interval/2 {
+		return 0
+	}
+	tol := tolerance(p)
+	for i := 1; i < len(c.stamps); i++ {
+		d := c.stamps[i] - c.stamps[i-1]
+		k := (d + p/2) / p
+		if diff := d - k*p; diff > tol || diff < -tol {
+			return 0
+		}
+	}
+	return time.Duration(p) * time.Millisecond
+}
+
+// tolerance is how far, in ms, a timestamp may be from the cadence of
+// period p ms and still be on it.
+func tolerance(p int64) int64 { return max(p/5, 20) }
+
+// wait returns how long a caught-up follower waits, at now, before its next
+// head request: until just after the log's next expected publication, no
+// sooner than interval after the previous scheduled poll; or interval when
+// the log has no cadence.
+func (c *cadence) wait(now time.Time) time.Duration {
+	p := c.period()
+	if p == 0 {
+		c.stepped = false
+		c.last = now.Add(c.interval)
+		return c.interval
+	}
+	earliest := c.last.Add(c.interval)
+	next := time.UnixMilli(c.stamps[len(c.stamps)-1]).Add(p + c.margin)
+	if next.Before(earliest) {
+		next = next.Add((earliest.Sub(next) + p - 1) / p * p)
+	}
+	c.expect = next.Add(-c.margin).UnixMilli()
+	if next.Before(now) {
+		next = now // behind the schedule (a long catch-up): poll now, then in step again
+	}
+	c.stepped, c.last = true, next
+	return max(0, next.Sub(now))
+}
+
+// inStep reports whether the log has a cadence to poll in step with.
+func (c *cadence) inStep() bool { return c.period() > 0 }

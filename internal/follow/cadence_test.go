@@ -1,0 +1,238 @@
+package follow
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/certstream/certstream/internal/fakelog"
+	"github.com/certstream/certstream/internal/wire"
+)
+
+// simLog is a log that publishes at the given times (ms from 0), each head
+// visible visible ms after its timestamp.
+type simLog struct {
+	pubs    []int64
+	visible int64
+}
+
+// head is the timestamp of the newest head visible at ms (0: none).
+func (l simLog) head(ms int64) uint64 {
+	var ts int64
+	for _, p := range l.pubs {
+		if p+l.visible <= ms {
+			ts = p
+		}
+	}
+	return uint64(ts)
+}
+
+// every returns publication times every period from phase, up to end.
+func every(phase, period, end int64) []int64 {
+	var out []int64
+	for t := phase; t < end; t += period {
+		out = append(out, t)
+	}
+	return out
+}
+
+// poll is one simulated head request: when, and what it found.
+type poll struct {
+	at     int64         // ms
+	head   uint64        // timestamp of the head seen
+	wait   time.Duration // what the cadence said to wait, when it was asked
+	waited bool
+	rehead bool // asked right after catching up, at the fixed interval
+}
+
+// reheadAfter is how long a simulated catch-up takes.
+const reheadAfter = 30
+
+// simulate polls l from start until end as a caught-up follower does (see
+// Follower.Run): observe each head; after a new one, without a cadence, ask
+// again right after catching up; else wait as the cadence says. The clock
+// is the simulation's (Unix ms from 0), injected through wait's argument.
+func simulate(c *cadence, l simLog, start, end int64) []poll {
+	var out []poll
+	var last uint64
+	rehead := false
+	for ms := start; ms < end; {
+		h := l.head(ms)
+		c.observe(h)
+		fresh := h > last
+		last = max(last, h)
+		if fresh && !c.inStep() {
+			out = append(out, poll{at: ms, head: h, rehead: rehead})
+			ms, rehead = ms+reheadAfter, true
+			continue
+		}
+		w := c.wait(time.UnixMilli(ms))
+		out = append(out, poll{at: ms, head: h, wait: w, waited: true, rehead: rehead})
+		ms, rehead = ms+max(1, w.Milliseconds()), false
+	}
+	return out
+}
+
+// checkSpacing fails when two polls in step are closer than interval, or
+// when there are more polls than the fixed interval makes.
+func checkSpacing(t *testing.T, polls []poll, interval time.Duration, span int64) {
+	t.Helper()
+	var scheduled []poll
+	reheads := 0
+	for _, p := range polls {
+		if p.rehead {
+			reheads++
+			continue
+		}
+		scheduled = append(scheduled, p)
+	}
+	for i := 1; i < len(scheduled); i++ {
+		if gap := scheduled[i].at - scheduled[i-1].at; gap < interval.Milliseconds() {
+			t.Fatalf("polls at %d and %d ms, less than the fixed interval %v apart", scheduled[i-1].at, scheduled[i].at, interval)
+		}
+	}
+	if most := span/interval.Milliseconds() + 1; int64(len(scheduled)) > most {
+		t.Fatalf("%d polls in %d ms (besides %d after catching up), more than the fixed interval's %d",
+			len(scheduled), span, reheads, most)
+	}
+}
+
+func TestCadenceLocksOntoALogPublishingEverySecondOrThree(t *testing.T) {
+	for _, period := range []int64{1000, 3000} {
+		t.Run(time.Duration(period*int64(time.Millisecond)).String(), func(t *testing.T) {
+			const span = 120_000
+			l := simLog{pubs: every(370, period, span), visible: 10}
+			c := newCadence(time.Second)
+			polls := simulate(c, l, 0, span)
+			checkSpacing(t, polls, time.Second, span)
+			if got := c.period(); got != time.Duration(period)*time.Millisecond {
+				t.Fatalf("learnt period %v, want %d ms", got, period)
+			}
+			// Once locked, every poll comes minMargin after a publication
+			// and finds it: no poll is wasted, none is late.
+			late := polls[len(polls)/2:]
+			for _, p := range late {
+				if since := p.at - int64(p.head); p.head == 0 || since != minMargin.Milliseconds() {
+					t.Fatalf("poll at %d ms saw the head of %d ms: %d ms after it, want %v", p.at, p.head, since, minMargin)
+				}
+			}
+			if fixed := int64(span / 1000); period == 3000 && int64(len(polls)) > fixed/2 {
+				t.Errorf("%d polls for a log publishing every 3 s, want well under the fixed interval's %d", len(polls), fixed)
+			}
+		})
+	}
+}
+
+func TestCadenceFallsBackWhenIrregular(t *testing.T) {
+	var pubs []int64
+	ms := int64(200)
+	for _, d := range []int64{700, 1300, 450, 1900, 1100, 800, 1650, 950, 2300, 600, 1450, 1000, 750} {
+		ms += d
+		pubs = append(pubs, ms)
+	}
+	c := newCadence(time.Second)
+	for _, p := range simulate(c, simLog{pubs: pubs, visible: 10}, 0, ms+2000) {
+		if p.waited && p.wait != time.Second {
+			t.Fatalf("poll at %d ms waits %v for an irregular log, want the fixed interval", p.at, p.wait)
+		}
+	}
+	// A log that was regular and turns irregular falls back too.
+	regular := every(100, 1000, 10_000)
+	c = newCadence(time.Second)
+	simulate(c, simLog{pubs: regular, visible: 10}, 0, 10_000)
+	if c.period() != time.Second {
+		t.Fatalf("period %v before the change", c.period())
+	}
+	polls := simulate(c, simLog{pubs: append(regular, pubs[0]+10_000, pubs[1]+10_000, pubs[2]+10_000), visible: 10}, 10_000, 14_000)
+	if last := polls[len(polls)-1]; last.wait != time.Second || c.period() != 0 {
+		t.Errorf("after irregular heads: period %v, last wait %v", c.period(), last.wait)
+	}
+}
+
+func TestCadenceNeverPollsMoreOftenThanTheFixedInterval(t *testing.T) {
+	const span = 60_000
+	for _, tc := range []struct {
+		name  string
+		log   simLog
+		locks string // "yes", "no", or "" for either
+	}{
+		// Asked again right after catching up, such a log shows a new head
+		// each time: its period is too short to poll in step with.
+		{"publishing every 20 ms", simLog{pubs: every(0, 20, span), visible: 1}, "no"},
+		{"publishing every 250 ms", simLog{pubs: every(30, 250, span), visible: 5}, ""},
+		{"heads visible 300 ms after their timestamp", simLog{pubs: every(30, 1000, span), visible: 300}, "yes"},
+		{"publishing every 900 ms", simLog{pubs: every(0, 900, span), visible: 5}, "yes"},
+		{"publishing every 600 ms", simLog{pubs: every(0, 600, span), visible: 5}, "yes"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := newCadence(time.Second)
+			polls := simulate(c, tc.log, 0, span)
+			checkSpacing(t, polls, time.Second, span)
+			if locked := map[bool]string{true: "yes", false: "no"}[c.period() != 0]; tc.locks != "" && locked != tc.locks {
+				t.Fatalf("period %v: locked %s, want %s", c.period(), locked, tc.locks)
+			}
+		})
+	}
+	// A head that shows late makes the margin grow until polls find it.
+	c := newCadence(time.Second)
+	polls := simulate(c, simLog{pubs: every(30, 1000, span), visible: 300}, 0, span)
+	for _, p := range polls[len(polls)-10:] {
+		if p.head == 0 || p.at-int64(p.head) < 300 || p.at-int64(p.head) > 500 {
+			t.Fatalf("poll at %d ms saw the head of %d ms; want it 300-500 ms after", p.at, p.head)
+		}
+	}
+}
+
+// TestFollowerPollsInStepWithAFakeLog follows real fake logs (HTTP on
+// 127.0.0.1) that publish every second and every three seconds: the
+// follower learns the period, and asks for the head no more often than the
+// fixed interval would.
+func TestFollowerPollsInStepWithAFakeLog(t *testing.T) {
+	for _, period := range []time.Duration{time.Second, 3 * time.Second} {
+		t.Run(period.String(), func(t *testing.T) {
+			t.Parallel()
+			_, l := newLog(t, fakelog.StaticCT, fakelog.Faults{}, 1)
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			go func() {
+				tick := time.NewTicker(period)
+				defer tick.Stop()
+				for {
+					select {
+					case <-ctx.Done():
+						return
+					case <-tick.C:
+						_ = l.Append(2)
+					}
+				}
+			}()
+			f, err := New(Log{Name: t.Name(), URL: l.URL(), Kind: KindStaticCT, PublicKey: l.PublicKey()},
+				Config{PollInterval: time.Second, InStep: true}, Deps{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			heads := func() int64 { return l.Stats().Requests[fakelog.EndpointCheckpoint] }
+			done := make(chan error, 1)
+			go func() {
+				done <- f.Run(ctx, 1, true, func(context.Context, []*wire.Update, uint64) error { return nil })
+			}()
+			deadline := time.Now().Add(lockStamps*period + 10*time.Second)
+			for f.pace.locked.Load() == 0 && time.Now().Before(deadline) {
+				time.Sleep(20 * time.Millisecond)
+			}
+			if got := time.Duration(f.pace.locked.Load()); got < period*9/10 || got > period*11/10 {
+				t.Fatalf("learnt period %v, want about %v", got, period)
+			}
+			// In step: over the next periods, no more head requests than
+			// the fixed interval would make.
+			start, before := time.Now(), heads()
+			time.Sleep(max(3*time.Second, 2*period))
+			n, elapsed := heads()-before, time.Since(start)
+			cancel()
+			<-done
+			if most := int64(elapsed/time.Second) + 1; n > most {
+				t.Errorf("%d head requests in %v in step, more than the fixed interval's %d", n, elapsed, most)
+			}
+		})
+	}
+}
