@@ -196,21 +196,8 @@ type rfc6962Entry struct {
 // fourEntries reads the four real 2013 RFC 6962 entries (all x509 entries).
 func fourEntries(t testing.TB) []rfc6962Entry {
 	t.Helper()
-	data, err := os.ReadFile(fixtures.Path(t, "rfc6962", "ctgo_scanner_FourEntries.get-entries.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var resp struct {
-		Entries []struct {
-			LeafInput []byte `json:"leaf_input"`
-			ExtraData []byte `json:"extra_data"`
-		} `json:"entries"`
-	}
-	if err := json.Unmarshal(data, &resp); err != nil {
-		t.Fatal(err)
-	}
 	var out []rfc6962Entry
-	for i, e := range resp.Entries {
+	for i, e := range fixtures.FourEntries(t) {
 		leaf, extra := cryptobyte.String(e.LeafInput), cryptobyte.String(e.ExtraData)
 		var der, chain cryptobyte.String
 		var entryType uint16

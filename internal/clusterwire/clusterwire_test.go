@@ -2,7 +2,6 @@ package clusterwire
 
 import (
 	"bytes"
-	"encoding/json"
 	"os"
 	"reflect"
 	"testing"
@@ -17,26 +16,13 @@ import (
 // with their chains, and the 1,024 static-ct precerts (no chain).
 func realUpdates(t testing.TB) (withChain, precerts []*wire.Update) {
 	t.Helper()
-	data, err := os.ReadFile(fixtures.Path(t, "rfc6962", "ctgo_scanner_FourEntries.get-entries.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var resp struct {
-		Entries []struct {
-			LeafInput []byte `json:"leaf_input"`
-			ExtraData []byte `json:"extra_data"`
-		} `json:"entries"`
-	}
-	if err := json.Unmarshal(data, &resp); err != nil {
-		t.Fatal(err)
-	}
 	src := &wire.Source{Name: "Test Log", URL: "https://ct.example/log/"}
 	update := func(e *wire.Entry) *wire.Update {
 		return &wire.Update{Entry: *e, Source: src, CertLink: "https://ct.example/log/ct/v1/get-entries?start=1&end=1",
 			Seen: 1_700_000_000_123}
 	}
 	cache := certfields.NewCache(64)
-	for i, e := range resp.Entries {
+	for i, e := range fixtures.FourEntries(t) {
 		entry, err := ctdecode.DecodeRFC6962(uint64(i), e.LeafInput, e.ExtraData, cache)
 		if err != nil {
 			t.Fatal(err)

@@ -12,27 +12,14 @@ import (
 	"github.com/certstream/certstream/internal/wire"
 )
 
-// rawEntry is one get-entries item, base64-decoded.
-type rawEntry struct {
-	LeafInput []byte `json:"leaf_input"`
-	ExtraData []byte `json:"extra_data"`
-}
-
 // fourEntries loads the real 2013 get-entries response.
-func fourEntries(t testing.TB) []rawEntry {
+func fourEntries(t testing.TB) []fixtures.RawEntry {
 	t.Helper()
-	b, err := os.ReadFile(fixtures.Path(t, "rfc6962", "ctgo_scanner_FourEntries.get-entries.json"))
-	if err != nil {
-		t.Fatal(err)
+	entries := fixtures.FourEntries(t)
+	if len(entries) != 4 {
+		t.Fatalf("FourEntries holds %d entries", len(entries))
 	}
-	var resp struct{ Entries []rawEntry }
-	if err := json.Unmarshal(b, &resp); err != nil {
-		t.Fatal(err)
-	}
-	if len(resp.Entries) != 4 {
-		t.Fatalf("FourEntries holds %d entries", len(resp.Entries))
-	}
-	return resp.Entries
+	return entries
 }
 
 // navigli reads a file of the navigli2025h2 static-ct log.
