@@ -7,7 +7,6 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -19,6 +18,7 @@ import (
 	"github.com/certstream/certstream/internal/archive"
 	"github.com/certstream/certstream/internal/await"
 	"github.com/certstream/certstream/internal/delta/deltatest"
+	"github.com/certstream/certstream/internal/fixtures"
 	"github.com/certstream/certstream/internal/mailbox"
 	"github.com/certstream/certstream/internal/wire"
 	"github.com/certstream/certstream/messages"
@@ -27,22 +27,13 @@ import (
 // seen0 is 2025-05-20T12:00:00Z.
 const seen0 = int64(1747742400000)
 
-// clock is a settable test clock.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time          { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *clock) Advance(d time.Duration) { c.mu.Lock(); c.t = c.t.Add(d); c.mu.Unlock() }
-
 // harness is a sink actor on its own engine, fed through a real ring.
 type harness struct {
 	t      testing.TB
 	engine *actor.Engine
 	ring   *mailbox.Ring[*wire.Update]
 	pid    *actor.PID
-	clock  *clock
+	clock  *fixtures.Clock
 	dir    string
 }
 
@@ -53,7 +44,7 @@ func newHarness(t testing.TB, capacity int, mod func(*archive.Config), opts ...a
 		t.Fatal(err)
 	}
 	h := &harness{t: t, engine: engine, ring: mailbox.New[*wire.Update](capacity),
-		clock: &clock{t: time.UnixMilli(seen0)}, dir: filepath.Join(t.TempDir(), "table")}
+		clock: fixtures.NewClock(time.UnixMilli(seen0)), dir: filepath.Join(t.TempDir(), "table")}
 	cfg := archive.Config{TablePath: h.dir, BatchSize: 100, FlushInterval: time.Minute, Compression: "snappy",
 		SinkID: "test-sink", Now: h.clock.Now, RetryMin: time.Second, RetryMax: 8 * time.Second}
 	if mod != nil {

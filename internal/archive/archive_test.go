@@ -13,21 +13,13 @@ import (
 	"github.com/certstream/certstream/internal/archive"
 	"github.com/certstream/certstream/internal/delta"
 	"github.com/certstream/certstream/internal/delta/deltatest"
+	"github.com/certstream/certstream/internal/fixtures"
 	"github.com/certstream/certstream/internal/mailbox"
 	"github.com/certstream/certstream/internal/wire"
 )
 
 // seen0 is 2025-05-20T12:00:00Z.
 const seen0 = int64(1747742400000)
-
-// clock is a settable test clock.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time          { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *clock) Advance(d time.Duration) { c.mu.Lock(); c.t = c.t.Add(d); c.mu.Unlock() }
 
 // faultFS is the table's directory, except that every write fails while
 // broken is set, as on a full disk, and every commit file waits while
@@ -93,7 +85,7 @@ type fixture struct {
 	t     *testing.T
 	a     *archive.Archive
 	ring  *mailbox.Ring[*wire.Update]
-	clock *clock
+	clock *fixtures.Clock
 	fs    *faultFS
 	dir   string
 	ended chan struct{} // a commit started by pump has ended
@@ -106,7 +98,7 @@ func newFixture(t *testing.T, dir string, mod func(*archive.Config)) *fixture {
 	if dir == "" {
 		dir = filepath.Join(t.TempDir(), "table")
 	}
-	f := &fixture{t: t, ring: mailbox.New[*wire.Update](10000), clock: &clock{t: time.UnixMilli(seen0)},
+	f := &fixture{t: t, ring: mailbox.New[*wire.Update](10000), clock: fixtures.NewClock(time.UnixMilli(seen0)),
 		fs: &faultFS{OSFS: delta.OSFS{Root: dir}}, dir: dir, ended: make(chan struct{}, 1)}
 	cfg := archive.Config{TablePath: dir, FS: f.fs, BatchSize: 100, FlushInterval: time.Minute, Compression: "snappy",
 		SinkID: "test-sink", Now: f.clock.Now, RetryMin: time.Second, RetryMax: 8 * time.Second}
