@@ -27,12 +27,12 @@ type ClusterConfig struct {
 	RetentionBytes      int    `toml:"retention_bytes" range:"1048576,"`
 	DuplicateWindowSecs int    `toml:"duplicate_window_secs" range:"1,31536000"`
 	Replicas            int    `toml:"replicas" range:"1,5"`
-	// PublishBuffer is the publisher's ring, in certificates; PublishMaxPending
-	// bounds the publishes awaiting JetStream's acknowledgement.
-	PublishBuffer     int `toml:"publish_buffer" range:"1,10000000"`
+	// PublishMaxPending bounds the publishes awaiting JetStream's
+	// acknowledgement; beyond it the fetchers wait.
 	PublishMaxPending int `toml:"publish_max_pending" range:"1,1000000"`
-	// ConsumerStateFile is where an edge remembers the last sequence it
-	// consumed.
+	// ConsumerStateFile is where an ingest or edge node remembers the last
+	// sequence of the stream it consumed (its clients are served from the
+	// stream).
 	ConsumerStateFile string `toml:"consumer_state_file"`
 	// MaxLagSecs is the edge's lag behind the stream beyond which
 	// /health/deep reports degraded.
@@ -79,9 +79,8 @@ func DefaultCluster() ClusterConfig {
 		RetentionBytes:      1 << 30,
 		DuplicateWindowSecs: 120,
 		Replicas:            1,
-		PublishBuffer:       65536,
 		PublishMaxPending:   4096,
-		ConsumerStateFile:   "certstream-edge.json",
+		ConsumerStateFile:   "certstream-consumer.json",
 		MaxLagSecs:          30,
 		NATS: NATSConfig{
 			URLs:        []string{},
@@ -141,9 +140,7 @@ func (v validator) cluster(c ClusterConfig) {
 		v.badAt("cluster.nats.password", "cluster.nats.user", "required when cluster.nats.password is set")
 	}
 	v.files("cluster.nats.credentials", n.Credentials, "cluster.nats.tls_ca", n.TLSCA)
-	if c.Role == RoleEdge {
-		v.nonEmpty("cluster.consumer_state_file", c.ConsumerStateFile)
-	}
+	v.nonEmpty("cluster.consumer_state_file", c.ConsumerStateFile)
 	if !c.Embedded() {
 		return
 	}

@@ -12,8 +12,6 @@ import (
 	"github.com/certstream/certstream/actors/clustersub"
 	"github.com/certstream/certstream/config"
 	"github.com/certstream/certstream/internal/clusterlink"
-	"github.com/certstream/certstream/internal/mailbox"
-	"github.com/certstream/certstream/internal/wire"
 	"github.com/certstream/certstream/messages"
 	"github.com/certstream/certstream/web/api"
 )
@@ -23,16 +21,19 @@ import (
 type cluster struct {
 	NATS      *clusterlink.Server // the embedded server, when this node runs one
 	Link      *clusterlink.Link
-	Publisher *actor.PID           // ingest
-	Consumer  *actor.PID           // edge
-	consumer  *clustersub.Consumer // edge
-	pubRing   *mailbox.Ring[*wire.Update]
+	Publisher *actor.PID           // ingest: dedup's destination
+	Consumer  *actor.PID           // ingest and edge: the router's source
+	consumer  *clustersub.Consumer // ingest and edge
 	counters  *clusterpub.Counters // ingest
 	role      string
 }
 
 // isEdge reports whether the node follows no log and serves the stream.
 func isEdge(cfg *config.Config) bool { return cfg.Cluster.Role == config.RoleEdge }
+
+// isClustered reports whether the node's clients are served from the
+// stream (ingest and edge) rather than straight from dedup (standalone).
+func isClustered(cfg *config.Config) bool { return cfg.Cluster.Role != config.RoleStandalone }
 
 // dialCluster starts the embedded server when the node runs one and
 // connects to the cluster; a standalone node does neither.
@@ -75,26 +76,16 @@ func (n *Node) dialCluster(cfg *config.Config, counters *clusterpub.Counters) er
 	return nil
 }
 
-// spawnPublisher starts an ingest node's publisher and returns what the
-// router calls with every published run besides the recent index: it
-// pushes the run into the publisher's ring, never waiting.
-func (n *Node) spawnPublisher(cfg *config.Config, counters *clusterpub.Counters) func([]*wire.Update) {
-	n.pubRing, n.counters = mailbox.New[*wire.Update](cfg.Cluster.PublishBuffer), counters
+// spawnPublisher starts an ingest node's publisher, to which dedup sends
+// every new certificate.
+func (n *Node) spawnPublisher(cfg *config.Config, counters *clusterpub.Counters) {
+	n.counters = counters
 	n.Publisher = spawn(n.Engine, "clusterpub", clusterpub.New(clusterpub.Config{
-		Link: n.Link, Ring: n.pubRing, Counters: counters, DuplicateWindow: cfg.Cluster.DuplicateWindow()}), 64)
-	ring, engine, pid := n.pubRing, n.Engine, n.Publisher
-	return func(updates []*wire.Update) {
-		wake := false
-		for _, u := range updates {
-			wake = ring.Push(u) || wake
-		}
-		if wake {
-			engine.Send(pid, messages.Wake{})
-		}
-	}
+		Link: n.Link, Counters: counters, DuplicateWindow: cfg.Cluster.DuplicateWindow()}), 1024)
 }
 
-// spawnConsumer starts an edge node's consumer, which feeds the router.
+// spawnConsumer starts the consumer of an ingest or edge node, which feeds
+// the router from the stream.
 func (n *Node) spawnConsumer(cfg *config.Config) error {
 	c, err := clustersub.New(clustersub.Config{Link: n.Link, Router: n.Router, StateFile: cfg.Cluster.ConsumerStateFile,
 		Stream: cfg.Cluster.Stream, MaxLag: cfg.Cluster.MaxLag()})
@@ -110,9 +101,6 @@ func (n *Node) spawnConsumer(cfg *config.Config) error {
 // publisher has published everything it was given and the stream has
 // acknowledged it.
 func (n *Node) drainPublisher(ctx context.Context) {
-	if n.Publisher == nil {
-		return
-	}
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
 	for ctx.Err() == nil {
@@ -130,6 +118,21 @@ func (n *Node) drainPublisher(ctx context.Context) {
 	}
 }
 
+// catchUp waits (bounded by ctx and a few seconds) until the consumer has
+// routed everything the stream holds: at shutdown, after the publisher
+// drained, the node's own clients then get what it published.
+func (n *Node) catchUp(ctx context.Context) {
+	if n.consumer == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+	defer cancel()
+	_, last, err := n.Link.FirstSeq(ctx)
+	for err == nil && ctx.Err() == nil && n.consumer.Status().LastSeq < last {
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
 // closeCluster closes the link and stops the embedded server.
 func (n *Node) closeCluster() {
 	if n.Link != nil {
@@ -140,7 +143,7 @@ func (n *Node) closeCluster() {
 	}
 }
 
-// clusterStatus is an edge's consumer status; ok is false on other roles.
+// clusterStatus is the consumer's status; ok is false on a standalone node.
 func (n *Node) clusterStatus() (st clustersub.Status, ok bool) {
 	if n.consumer == nil {
 		return clustersub.Status{}, false
@@ -160,7 +163,7 @@ func (n *Node) clusterStats() *api.ClusterStats {
 	if k := n.counters; k != nil {
 		s.Publisher = &api.PublisherStats{Published: k.Published.Load(), Acknowledged: k.Acked.Load(),
 			Duplicates: k.Duplicates.Load(), Pending: n.Link.Pending(), Errors: k.Errors.Load(),
-			Retried: k.Retried.Load(), Abandoned: k.Abandoned.Load(), Dropped: n.pubRing.Stats().Dropped}
+			Retried: k.Retried.Load(), Abandoned: k.Abandoned.Load()}
 	}
 	if st, ok := n.clusterStatus(); ok {
 		s.Consumer = &api.ConsumerStats{Consumed: st.Consumed, LastSeq: st.LastSeq, LagMessages: st.LagMsgs,
@@ -169,8 +172,8 @@ func (n *Node) clusterStats() *api.ClusterStats {
 	return s
 }
 
-// linkHealth is the health of an edge's link for /health/deep; ok is false
-// on other roles.
+// linkHealth is the health of the link for /health/deep; ok is false on a
+// standalone node.
 func (n *Node) linkHealth() (healthy, ok bool) {
 	st, ok := n.clusterStatus()
 	return st.Healthy(), ok

@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -113,8 +114,10 @@ func TestTwoIngestsOneStops(t *testing.T) {
 	aCfg, edgeCfg := clusterConfigs(t, f)
 	a := startNode(t, aCfg, Options{})
 	defer shutdown(t, a)
-	bCfg := f.config(t, t.TempDir())
+	bDir := t.TempDir()
+	bCfg := f.config(t, bDir)
 	bCfg.Cluster.Role = config.RoleIngest
+	bCfg.Cluster.ConsumerStateFile = filepath.Join(bDir, "consumer.json")
 	bCfg.Cluster.NATS.Embedded = false
 	bCfg.Cluster.NATS.URLs = []string{a.NATS.ClientURL()}
 	b := startNode(t, bCfg, Options{})

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"testing"
 	"time"
 
@@ -47,6 +48,7 @@ func clusterConfigs(t *testing.T, f *fakeLogs) (ingest *config.Config, edge func
 	ingest.Cluster.Role = config.RoleIngest
 	ingest.Cluster.NATS.Listen = "127.0.0.1:0"
 	ingest.Cluster.NATS.StoreDir = filepath.Join(dir, "nats")
+	ingest.Cluster.ConsumerStateFile = filepath.Join(dir, "consumer.json")
 	return ingest, func(in *Node, dir string) *config.Config {
 		cfg := config.Default()
 		cfg.Server.Host, cfg.Server.Port = "127.0.0.1", 1
@@ -61,7 +63,8 @@ func clusterConfigs(t *testing.T, f *fakeLogs) (ingest *config.Config, edge func
 }
 
 // An edge's clients get exactly the bytes the ingest's own clients get, in
-// the same order, on every stream and transport.
+// the same order, on every stream and transport — numbers included: SSE
+// ids and WebSocket "seq" are the stream's sequence on both.
 func TestEdgeServesTheIngestBytes(t *testing.T) {
 	f := newFakeLogs(t)
 	f.holdNavigli(t)
@@ -71,21 +74,18 @@ func TestEdgeServesTheIngestBytes(t *testing.T) {
 	edge := startNode(t, edgeCfg(in, t.TempDir()), Options{})
 	defer shutdown(t, edge)
 	if edge.Logs != nil || edge.Dedup != nil || edge.Consumer == nil || in.Publisher == nil {
-		t.Fatalf("roles: edge logs %v dedup %v consumer %v; ingest publisher %v", edge.Logs, edge.Dedup, edge.Consumer, in.Publisher)
+		t.Fatalf("roles: edge logs %v dedup %v consumer %v; ingest publisher %v",
+			edge.Logs, edge.Dedup, edge.Consumer, in.Publisher)
 	}
-	await.True(t, 20*time.Second, "the edge to read the stream", func() bool {
-		st, _ := edge.clusterStatus()
-		return st.Reading
-	})
-	paths := []string{"/", "/full-stream", "/domains-only"}
+	awaitReading(t, edge)
+	paths := []string{"/", "/full-stream", "/domains-only", "/?seq=1"}
 	var inClients, edgeClients []*client
 	for _, p := range paths {
 		inClients = append(inClients, dialWS(t, in.Addr(), p))
 		edgeClients = append(edgeClients, dialWS(t, edge.Addr(), p))
 	}
-	inClients = append(inClients, dialSSE(t, in.Addr(), "full"))
-	edgeClients = append(edgeClients, dialSSE(t, edge.Addr(), "full"))
-	numbered := dialWS(t, edge.Addr(), "/?seq=1") // the edge numbers by the stream's sequence
+	inClients = append(inClients, dialSSE(t, in.Addr(), "full"), dialSSE(t, in.Addr(), "lite"))
+	edgeClients = append(edgeClients, dialSSE(t, edge.Addr(), "full"), dialSSE(t, edge.Addr(), "lite"))
 	grow(t, f, 300, 3)
 	want := f.expect(t)
 	for _, c := range append(inClients, edgeClients...) {
@@ -98,12 +98,21 @@ func TestEdgeServesTheIngestBytes(t *testing.T) {
 		if got, exp := c.snapshot(), inClients[i].snapshot(); !slices.Equal(got, exp) {
 			t.Errorf("edge %s: %d messages differ from the ingest's %d", c.name, len(got), len(exp))
 		}
+		if got, exp := c.eventIDs(), inClients[i].eventIDs(); !slices.Equal(got, exp) {
+			t.Errorf("edge %s: SSE ids %v differ from the ingest's %v", c.name, head(got), head(exp))
+		}
 	}
-	await.True(t, 30*time.Second, "the numbered client to receive every entry", func() bool { return numbered.count() >= want.total })
-	for i, m := range numbered.snapshot() {
-		var seq struct{ Seq uint64 }
-		if json.Unmarshal([]byte(m), &seq); seq.Seq != uint64(i+1) {
-			t.Fatalf("edge message %d has seq %d, want the stream sequence %d", i, seq.Seq, i+1)
+	for _, c := range []*client{inClients[3], edgeClients[3]} {
+		for i, m := range c.snapshot() {
+			var seq struct{ Seq uint64 }
+			if json.Unmarshal([]byte(m), &seq); seq.Seq != uint64(i+1) {
+				t.Fatalf("%s message %d has seq %d, want the stream sequence %d", c.name, i, seq.Seq, i+1)
+			}
+		}
+	}
+	for _, c := range []*client{inClients[4], edgeClients[4]} {
+		if ids := c.eventIDs(); len(ids) != want.total || ids[0] != "1" || ids[len(ids)-1] != strconv.Itoa(want.total) {
+			t.Errorf("%s: SSE ids %v, want 1..%d (the stream sequence)", c.name, head(ids), want.total)
 		}
 	}
 	st, _ := edge.clusterStatus()
@@ -184,3 +193,6 @@ func TestEdgeCountsTheGapAfterRetention(t *testing.T) {
 		t.Errorf("gap counted %d, want %d (sequences %d..%d expired while the edge was away)", st.Gap, away-before, before+1, away)
 	}
 }
+
+// head is the first few of ids, for an error message.
+func head(ids []string) []string { return ids[:min(len(ids), 5)] }

@@ -211,6 +211,7 @@ type client struct {
 	name string
 	mu   sync.Mutex
 	msgs []string
+	ids  []string // SSE event ids, in order
 	err  error
 	done chan struct{}
 	conn *websocket.Conn
@@ -226,6 +227,13 @@ func (c *client) count() int {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return len(c.msgs)
+}
+
+// eventIDs returns the SSE ids received so far.
+func (c *client) eventIDs() []string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return append([]string(nil), c.ids...)
 }
 
 func (c *client) snapshot() []string {
@@ -284,6 +292,11 @@ func dialSSE(t *testing.T, addr net.Addr, stream string) *client {
 		sc := bufio.NewScanner(resp.Body)
 		sc.Buffer(make([]byte, 1<<20), 1<<22)
 		for sc.Scan() {
+			if id, ok := strings.CutPrefix(sc.Text(), "id: "); ok {
+				c.mu.Lock()
+				c.ids = append(c.ids, id)
+				c.mu.Unlock()
+			}
 			if m, ok := strings.CutPrefix(sc.Text(), "data: "); ok && !isHeartbeat(m) {
 				c.add(m)
 			}

@@ -87,33 +87,30 @@ func Start(cfg *config.Config, opts Options) (*Node, error) {
 		ln.Close()
 		return nil, clusterErr(err)
 	}
-	onPublish := n.Recent.Add
 	if cfg.Cluster.Role == config.RoleIngest {
-		publish := n.spawnPublisher(cfg, counters)
-		onPublish = func(updates []*wire.Update) {
-			n.Recent.Add(updates)
-			publish(updates)
-		}
+		n.spawnPublisher(cfg, counters)
 	}
 	n.State = spawn(engine, "state", state.New(state.Config{Path: cfg.CTLog.StateFile, Initial: cursors}), 1024)
 	sink, sinkCapacity := deltaSink(cfg.DeltaSink)
 	rcfg := router.Config{MailboxCapacity: cfg.Clients.MailboxCapacity,
-		TickInterval: clientTick, OnPublish: onPublish, Clients: n.Clients, Sink: sink, SinkCapacity: sinkCapacity,
+		TickInterval: clientTick, OnPublish: n.Recent.Add, Clients: n.Clients, Sink: sink, SinkCapacity: sinkCapacity,
 		Window: replayWindow(cfg.Clients)}
-	if isEdge(cfg) {
-		// An edge's certificates carry the stream's sequence, the same on
-		// every edge: clients resume by it on any of them.
+	if isClustered(cfg) {
+		// A clustered node's clients are served from the stream, and its
+		// certificates carry the stream's sequence, the same on every
+		// node: clients resume by it on any of them.
 		rcfg.Sequence = func([]*wire.Update) {}
 	}
 	n.Router = spawn(engine, "router", router.New(rcfg), 4096)
-	if isEdge(cfg) {
-		// An edge follows no log: the stream is its only source.
-		n.Fetchers = &logs.Registry{}
+	if isClustered(cfg) {
 		if err := n.spawnConsumer(cfg); err != nil {
 			n.stopActors(context.Background())
 			ln.Close()
 			return nil, clusterErr(err)
 		}
+	}
+	if isEdge(cfg) {
+		n.Fetchers = &logs.Registry{} // an edge follows no log: the stream is its only source
 	} else {
 		n.spawnFollowing(cfg, opts, custom, cursors)
 	}
@@ -128,8 +125,14 @@ func Start(cfg *config.Config, opts Options) (*Node, error) {
 
 // spawnFollowing starts dedup and the logs supervisor with its fetchers.
 func (n *Node) spawnFollowing(cfg *config.Config, opts Options, custom []follow.Log, cursors map[string]uint64) {
+	// Dedup sends what is new to the router, or on an ingest node to the
+	// publisher: the node's clients then get it from the stream.
+	next := n.Router
+	if n.Publisher != nil {
+		next = n.Publisher
+	}
 	n.Dedup = spawn(n.Engine, "dedup", dedup.New(dedup.Config{
-		Capacity: cfg.Dedup.Capacity, TTL: cfg.Dedup.TTL(), Router: n.Router}), 1024)
+		Capacity: cfg.Dedup.Capacity, TTL: cfg.Dedup.TTL(), Router: next}), 1024)
 	list := opts.LogList
 	if list == nil {
 		list = loglist.Embedded()
@@ -185,6 +188,11 @@ func (n *Node) stopActors(ctx context.Context) {
 	if n.Dedup != nil {
 		wait(n.Engine.Poison(n.Dedup)) // graceful: forwards what it holds
 	}
+	if n.Publisher != nil {
+		n.drainPublisher(ctx)
+		wait(n.Engine.Poison(n.Publisher))
+		n.catchUp(ctx) // the node's own clients get what it published
+	}
 	if n.Consumer != nil {
 		wait(n.Engine.Poison(n.Consumer)) // stops reading; what it sent is in the router's inbox
 	}
@@ -204,10 +212,6 @@ func (n *Node) stopActors(ctx context.Context) {
 		slog.Error("saving cursors at shutdown failed", "err", err)
 	}
 	wait(n.Engine.Poison(n.State))
-	if n.Publisher != nil {
-		n.drainPublisher(ctx)
-		wait(n.Engine.Poison(n.Publisher))
-	}
 	n.closeCluster()
 }
 

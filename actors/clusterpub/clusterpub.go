@@ -1,12 +1,16 @@
-// Package clusterpub implements the publisher actor of an ingest node: it
-// drains the bounded ring the node fills with every certificate dedup
-// published and publishes each to the cluster's JetStream stream,
-// asynchronously, with the certificate's SHA-256 as the message id.
+// Package clusterpub implements the publisher actor of an ingest node: dedup
+// sends it every new certificate (messages.Published, as it would to a
+// router) and it publishes each to the cluster's JetStream stream,
+// asynchronously, with the certificate's SHA-256 as the message id. The
+// node's own clients are served from the stream, like an edge's, so every
+// node numbers a certificate by its stream sequence.
 //
-// The pipeline never waits for it: the ring drops its oldest certificate
-// when the link cannot keep up (counted), and the actor itself never blocks
-// on the network. It holds back at most one drained run while
-// publish_max_pending publishes await an ack, and tries again shortly.
+// The actor never blocks on the network: it keeps the runs it could not
+// hand to the link yet (publish_max_pending publishes await an ack) and
+// tries again shortly. A run's Release — the fetcher's credit — is called
+// only once the whole run is handed to the link, so while the stream
+// cannot take more the fetchers wait, keeping their place in their logs,
+// instead of certificates being dropped.
 //
 // A publish the stream does not acknowledge (no ack in time, a stream
 // without a leader yet) is published again every second under the same
@@ -29,7 +33,6 @@ import (
 
 	"github.com/certstream/certstream/internal/clusterlink"
 	"github.com/certstream/certstream/internal/clusterwire"
-	"github.com/certstream/certstream/internal/mailbox"
 	"github.com/certstream/certstream/internal/wire"
 	"github.com/certstream/certstream/messages"
 )
@@ -42,7 +45,6 @@ import (
 //	certstream_cluster_publish_errors_total  publishes that failed (no ack in time, link closed)
 //	certstream_cluster_publish_retries_total failed publishes published again
 //	certstream_cluster_publish_abandoned_total failed publishes given up (too old, too many)
-//	certstream_cluster_publish_dropped_total certificates dropped by the ring before publishing
 //	certstream_cluster_publish_pending       publishes awaiting an ack
 //	certstream_cluster_link_up               1 while connected to a NATS server
 var (
@@ -50,7 +52,6 @@ var (
 	ackedN      = metrics.NewCounter("certstream_cluster_acknowledged_total")
 	duplicatesN = metrics.NewCounter("certstream_cluster_duplicates_total")
 	errorsN     = metrics.NewCounter("certstream_cluster_publish_errors_total")
-	droppedN    = metrics.NewCounter("certstream_cluster_publish_dropped_total")
 	pendingG    = metrics.NewGauge("certstream_cluster_publish_pending", nil)
 	retriesN    = metrics.NewCounter("certstream_cluster_publish_retries_total")
 	abandonedN  = metrics.NewCounter("certstream_cluster_publish_abandoned_total")
@@ -138,8 +139,7 @@ func (c *Counters) awaitingRetry() int {
 // Config configures the publisher.
 type Config struct {
 	Link     *clusterlink.Link
-	Ring     *mailbox.Ring[*wire.Update] // filled by the node, drained here
-	Counters *Counters                   // the link's OnAck and OnError counts
+	Counters *Counters // the link's OnAck and OnError counts
 	// DuplicateWindow is the stream's: a failed publish is retried for
 	// half of it.
 	DuplicateWindow time.Duration
@@ -149,16 +149,14 @@ type Config struct {
 // stream not yet created.
 const retryAfter = 20 * time.Millisecond
 
-// drainLimit is how many certificates one pump takes from the ring.
-const drainLimit = 256
-
 // memory survives the actor's restarts.
 type memory struct {
 	cfg         Config
-	held        []*wire.Update // drained but not yet published
+	held        []messages.Published // runs not yet wholly handed to the link, oldest first
+	sent        int                  // of held[0]'s updates, how many are handed already
+	queued      int                  // updates held and not yet handed
 	started     time.Time
 	streamReady bool
-	lastDrops   uint64
 	retrying    atomic.Bool // a retry wake is scheduled
 	ticker      actor.SendRepeater
 	ticking     bool
@@ -177,7 +175,7 @@ type tick struct{}
 
 // Receive handles the publisher's messages.
 func (p *publisher) Receive(c *actor.Context) {
-	switch c.Message().(type) {
+	switch msg := c.Message().(type) {
 	case actor.Started:
 		if p.started.IsZero() {
 			p.started = time.Now()
@@ -191,6 +189,10 @@ func (p *publisher) Receive(c *actor.Context) {
 			p.ticker.Stop()
 			p.ticking = false
 		}
+	case messages.Published:
+		p.held = append(p.held, msg)
+		p.queued += len(msg.Updates)
+		p.pump(c)
 	case tick:
 		linkUpG.Set(b2f(p.cfg.Link.Connected()))
 		p.retry()
@@ -202,12 +204,9 @@ func (p *publisher) Receive(c *actor.Context) {
 	}
 }
 
-// pump publishes the held run and then what the ring holds, until the ring
-// is empty or the link is full.
+// pump hands the held runs to the link in order, releasing each run once
+// it is wholly handed, until none is held or the link is full.
 func (p *publisher) pump(c *actor.Context) {
-	rs := p.cfg.Ring.Stats()
-	droppedN.Add(int(rs.Dropped - p.lastDrops))
-	p.lastDrops = rs.Dropped
 	pendingG.Set(float64(p.cfg.Link.Pending()))
 	if !p.streamReady {
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
@@ -215,25 +214,26 @@ func (p *publisher) pump(c *actor.Context) {
 		cancel()
 		if err != nil {
 			slog.Warn("cluster: cannot create the stream yet", "err", err)
-			return // the next tick tries again; the ring keeps (and bounds) the backlog
+			return // the next tick tries again; the fetchers wait for their credits
 		}
 		p.streamReady = true
 	}
-	for {
-		if len(p.held) == 0 {
-			p.held = p.cfg.Ring.Drain(p.held[:0], drainLimit)
-			if len(p.held) == 0 {
-				return
-			}
-		}
-		n, err := p.publish(p.held)
-		p.cfg.Ring.Done(n, 0)
-		p.held = append(p.held[:0], p.held[n:]...)
+	for len(p.held) > 0 {
+		run := p.held[0]
+		n, err := p.publish(run.Updates[p.sent:])
+		p.sent += n
+		p.queued -= n
 		if err != nil {
 			p.retryLater(c)
 			return
 		}
+		if run.Release != nil {
+			run.Release()
+		}
+		p.held[0] = messages.Published{}
+		p.held, p.sent = p.held[1:], 0
 	}
+	p.held = nil // let the backing array go once drained
 }
 
 // publish publishes updates in order and returns how many went out; it
@@ -286,7 +286,6 @@ func (p *publisher) retryLater(c *actor.Context) {
 
 // inspect describes the publisher for the admin view.
 func (p *publisher) inspect(c *actor.Context) messages.ActorInfo {
-	rs := p.cfg.Ring.Stats()
 	k := p.cfg.Counters
 	link := "down"
 	if p.cfg.Link.Connected() {
@@ -294,12 +293,12 @@ func (p *publisher) inspect(c *actor.Context) messages.ActorInfo {
 	}
 	return messages.ActorInfo{
 		PID: c.PID().String(), Kind: "clusterpub", Status: "running", Started: p.started,
-		MailboxDepth: rs.Queued + len(p.held), MailboxCapacity: rs.Capacity, Drops: rs.Dropped,
+		MailboxDepth: p.queued,
 		Details: map[string]any{
 			"link": link, "server": p.cfg.Link.Server(), "stream_ready": p.streamReady, "published": k.Published.Load(),
 			"acknowledged": k.Acked.Load(), "duplicates": k.Duplicates.Load(), "errors": k.Errors.Load(),
 			"retried": k.Retried.Load(), "abandoned": k.Abandoned.Load(), "awaiting_retry": k.awaitingRetry(),
-			"pending": p.cfg.Link.Pending(), "held": len(p.held),
+			"pending": p.cfg.Link.Pending(), "held_runs": len(p.held),
 		},
 	}
 }

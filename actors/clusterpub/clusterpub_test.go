@@ -2,6 +2,7 @@ package clusterpub
 
 import (
 	"context"
+	"net/url"
 	"testing"
 	"time"
 
@@ -11,7 +12,6 @@ import (
 
 	"github.com/certstream/certstream/internal/await"
 	"github.com/certstream/certstream/internal/clusterlink"
-	"github.com/certstream/certstream/internal/mailbox"
 	"github.com/certstream/certstream/internal/wire"
 	"github.com/certstream/certstream/messages"
 )
@@ -37,8 +37,7 @@ func TestFailedPublishRetried(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ring := mailbox.New[*wire.Update](1024)
-	pid := e.Spawn(New(Config{Link: link, Ring: ring, Counters: counters, DuplicateWindow: time.Minute}), "clusterpub")
+	pid := e.Spawn(New(Config{Link: link, Counters: counters, DuplicateWindow: time.Minute}), "clusterpub")
 	t.Cleanup(func() { <-e.Poison(pid).Done() })
 	await.True(t, 10*time.Second, "the publisher to create the stream", func() bool {
 		res, err := e.Request(pid, messages.Inspect{}, time.Second).Result()
@@ -60,12 +59,7 @@ func TestFailedPublishRetried(t *testing.T) {
 		t.Fatal(err)
 	}
 	const n = 10
-	for i := range n {
-		u := &wire.Update{Entry: wire.Entry{Index: uint64(i), Leaf: &wire.Cert{}}, Source: &wire.Source{Name: "log", URL: "https://log/"}}
-		u.Leaf.SHA256[0] = byte(i)
-		ring.Push(u)
-	}
-	e.Send(pid, messages.Wake{})
+	e.Send(pid, messages.Published{Updates: updates(0, n)})
 	await.True(t, 10*time.Second, "every first attempt to fail", func() bool { return counters.Errors.Load() >= n })
 	if err := link.EnsureStream(ctx); err != nil {
 		t.Fatal(err)
@@ -78,4 +72,101 @@ func TestFailedPublishRetried(t *testing.T) {
 	if _, last, _ := link.FirstSeq(ctx); last != n || counters.Acked.Load() < n {
 		t.Errorf("stream holds %d messages, %d acknowledged; want %d", last, counters.Acked.Load(), n)
 	}
+}
+
+// updates returns n distinct certificates numbered from first.
+func updates(first, n int) []*wire.Update {
+	var out []*wire.Update
+	for i := first; i < first+n; i++ {
+		u := &wire.Update{Entry: wire.Entry{Index: uint64(i), Leaf: &wire.Cert{}}, Source: &wire.Source{Name: "log", URL: "https://log/"}}
+		u.Leaf.SHA256[0], u.Leaf.SHA256[1] = byte(i), byte(i>>8)
+		out = append(out, u)
+	}
+	return out
+}
+
+// A run's Release (the fetcher's credit) is called only once the whole run
+// is handed to the link: while the link is full the run is held and the
+// fetcher waits, instead of certificates being dropped; once acks come
+// back every certificate is published, in order.
+func TestReleaseWaitsForTheLink(t *testing.T) {
+	store := t.TempDir()
+	s, err := clusterlink.StartServer(clusterlink.ServerConfig{Listen: "127.0.0.1:0", StoreDir: store})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(s.Shutdown)
+	counters := NewCounters(64)
+	const maxPending = 4
+	link, err := clusterlink.Dial(clusterlink.Config{URLs: []string{s.ClientURL()}, Stream: "TEST", Retention: time.Hour,
+		RetentionBytes: 1 << 30, DuplicateWindow: time.Minute, MaxPending: maxPending, OnAck: counters.Ack, OnError: counters.Error})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(link.Close)
+	e, err := actor.NewEngine(actor.NewEngineConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	pid := e.Spawn(New(Config{Link: link, Counters: counters, DuplicateWindow: time.Minute}), "clusterpub")
+	t.Cleanup(func() { <-e.Poison(pid).Done() })
+
+	first := make(chan struct{})
+	e.Send(pid, messages.Published{Updates: updates(100, 1), Release: func() { close(first) }})
+	await.True(t, 10*time.Second, "a first certificate to be acknowledged", func() bool { return counters.Acked.Load() == 1 })
+	<-first
+
+	// The server stops answering: no ack comes back, so the link fills.
+	s.Shutdown()
+	released := make(chan int, 3)
+	const run = 3
+	for i := range 3 {
+		e.Send(pid, messages.Published{Updates: updates(i*run, run), Release: func() { released <- i }})
+	}
+	await.True(t, 10*time.Second, "the publisher to hold the runs the link cannot take", func() bool {
+		res, err := e.Request(pid, messages.Inspect{}, time.Second).Result()
+		return err == nil && res.(messages.ActorInfo).MailboxDepth > 0
+	})
+	next := 0
+	select {
+	case i := <-released:
+		next = 1
+		if i != 0 || len(released) > 0 || counters.Published.Load()-1 < run {
+			t.Fatalf("run %d released with %d certificates handed to a link taking %d", i, counters.Published.Load()-1, maxPending)
+		}
+	default:
+	}
+	if got := counters.Published.Load() - 1; got > maxPending {
+		t.Fatalf("%d certificates handed to a link taking %d", got, maxPending)
+	}
+	if len(released) > 1 {
+		t.Fatalf("%d runs released while the link is full", len(released))
+	}
+
+	// The server is back: the held runs go out and are released in order.
+	u, err := url.Parse(s.ClientURL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	s2, err := clusterlink.StartServer(clusterlink.ServerConfig{Listen: u.Host, StoreDir: store})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(s2.Shutdown)
+	for want := next; want < 3; want++ {
+		select {
+		case i := <-released:
+			if i != want {
+				t.Fatalf("run %d released before run %d", i, want)
+			}
+		case <-time.After(20 * time.Second):
+			t.Fatalf("run %d not released after the server came back", want)
+		}
+	}
+	await.True(t, 20*time.Second, "every certificate to be stored", func() bool {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		defer cancel()
+		_, last, err := link.FirstSeq(ctx)
+		return err == nil && last == 1+3*run
+	})
 }

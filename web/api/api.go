@@ -48,7 +48,6 @@ type PublisherStats struct {
 	Errors       uint64 `json:"errors"`       // failed attempts
 	Retried      uint64 `json:"retried"`      // failed attempts published again
 	Abandoned    uint64 `json:"abandoned"`    // given up: edges miss them
-	Dropped      uint64 `json:"dropped"`      // dropped before publishing (the link too slow)
 }
 
 // ConsumerStats is an edge node's reading of the stream.

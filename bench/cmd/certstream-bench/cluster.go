@@ -89,6 +89,7 @@ func (b *bench) runEdges(ctx context.Context, spec scenario.Spec, env scenario.E
 		c.Role = config.RoleIngest
 		c.NATS.Embedded, c.NATS.Listen = true, fmt.Sprintf("127.0.0.1:%d", natsPort)
 		c.NATS.StoreDir, c.NATS.ClusterListen = filepath.Join(dir, "nats"), ""
+		c.ConsumerStateFile = filepath.Join(dir, "consumer.json")
 	})
 	if err != nil {
 		return nil, err
