@@ -156,7 +156,8 @@ type memory struct {
 	sent        int                  // of held[0]'s updates, how many are handed already
 	queued      int                  // updates held and not yet handed
 	started     time.Time
-	streamReady bool
+	streamReady atomic.Bool // the stream exists (created or found)
+	ensuring    atomic.Bool // a goroutine is creating it
 	retrying    atomic.Bool // a retry wake is scheduled
 	ticker      actor.SendRepeater
 	ticking     bool
@@ -208,15 +209,9 @@ func (p *publisher) Receive(c *actor.Context) {
 // it is wholly handed, until none is held or the link is full.
 func (p *publisher) pump(c *actor.Context) {
 	pendingG.Set(float64(p.cfg.Link.Pending()))
-	if !p.streamReady {
-		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-		err := p.cfg.Link.EnsureStream(ctx)
-		cancel()
-		if err != nil {
-			slog.Warn("cluster: cannot create the stream yet", "err", err)
-			return // the next tick tries again; the fetchers wait for their credits
-		}
-		p.streamReady = true
+	if !p.streamReady.Load() {
+		p.ensureStream(c)
+		return // the fetchers wait for their credits meanwhile
 	}
 	for len(p.held) > 0 {
 		run := p.held[0]
@@ -234,6 +229,27 @@ func (p *publisher) pump(c *actor.Context) {
 		p.held, p.sent = p.held[1:], 0
 	}
 	p.held = nil // let the backing array go once drained
+}
+
+// ensureStream creates the stream, or finds it, on a goroutine of its own
+// (one at a time) and wakes the actor when done: the actor never waits on
+// the network. A failure is logged and tried again on the next tick.
+func (p *publisher) ensureStream(c *actor.Context) {
+	if !p.ensuring.CompareAndSwap(false, true) {
+		return
+	}
+	engine, pid := c.Engine(), c.PID()
+	go func() {
+		defer p.ensuring.Store(false)
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		if err := p.cfg.Link.EnsureStream(ctx); err != nil {
+			slog.Warn("cluster: cannot create the stream yet", "err", err)
+			return
+		}
+		p.streamReady.Store(true)
+		engine.Send(pid, messages.Wake{})
+	}()
 }
 
 // publish publishes updates in order and returns how many went out; it
@@ -295,7 +311,7 @@ func (p *publisher) inspect(c *actor.Context) messages.ActorInfo {
 		PID: c.PID().String(), Kind: "clusterpub", Status: "running", Started: p.started,
 		MailboxDepth: p.queued,
 		Details: map[string]any{
-			"link": link, "server": p.cfg.Link.Server(), "stream_ready": p.streamReady, "published": k.Published.Load(),
+			"link": link, "server": p.cfg.Link.Server(), "stream_ready": p.streamReady.Load(), "published": k.Published.Load(),
 			"acknowledged": k.Acked.Load(), "duplicates": k.Duplicates.Load(), "errors": k.Errors.Load(),
 			"retried": k.Retried.Load(), "abandoned": k.Abandoned.Load(), "awaiting_retry": k.awaitingRetry(),
 			"pending": p.cfg.Link.Pending(), "held_runs": len(p.held),

@@ -170,3 +170,37 @@ func TestReleaseWaitsForTheLink(t *testing.T) {
 		return err == nil && last == 1+3*run
 	})
 }
+
+// The publisher never waits on the network: while the stream cannot be
+// created (the server is gone) it still answers at once, holding what it
+// is given.
+func TestAnswersWhileTheStreamCannotBeCreated(t *testing.T) {
+	s, err := clusterlink.StartServer(clusterlink.ServerConfig{Listen: "127.0.0.1:0", StoreDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	counters := NewCounters(64)
+	link, err := clusterlink.Dial(clusterlink.Config{URLs: []string{s.ClientURL()}, Stream: "TEST", Retention: time.Hour,
+		RetentionBytes: 1 << 30, DuplicateWindow: time.Minute, MaxPending: 64, OnAck: counters.Ack, OnError: counters.Error})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(link.Close)
+	s.Shutdown()
+	e, err := actor.NewEngine(actor.NewEngineConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	pid := e.Spawn(New(Config{Link: link, Counters: counters, DuplicateWindow: time.Minute}), "clusterpub")
+	t.Cleanup(func() { <-e.Poison(pid).Done() })
+	for i := range 5 {
+		e.Send(pid, messages.Published{Updates: updates(i, 1)})
+		res, err := e.Request(pid, messages.Inspect{}, 500*time.Millisecond).Result()
+		if err != nil {
+			t.Fatalf("inspect %d: %v", i, err)
+		}
+		if info := res.(messages.ActorInfo); info.MailboxDepth != i+1 || info.Details["stream_ready"] != false {
+			t.Fatalf("inspect %d: holding %d, stream ready %v", i, info.MailboxDepth, info.Details["stream_ready"])
+		}
+	}
+}
