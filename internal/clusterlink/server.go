@@ -1,6 +1,7 @@
 package clusterlink
 
 import (
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"net"
@@ -21,10 +22,14 @@ type ServerConfig struct {
 	ClusterName   string
 	ClusterListen string
 	Routes        []string
-	// User and Password, when set, are required of clients.
+	// User and Password, when set, are required of clients and of the
+	// other servers' routes, and this server's routes present them.
 	User, Password string
-	// TLSCert and TLSKey serve the client port with TLS.
-	TLSCert, TLSKey string
+	// TLSCert and TLSKey serve the client port with TLS. In a cluster they
+	// also secure the routes both ways, each end verifying the other's
+	// certificate against TLSCA (required then): the certificate must
+	// allow server and client authentication.
+	TLSCert, TLSKey, TLSCA string
 }
 
 // Server is a running embedded nats-server.
@@ -60,11 +65,24 @@ func StartServer(cfg ServerConfig) (*Server, error) {
 		if err != nil {
 			return nil, fmt.Errorf("nats cluster listen address: %w", err)
 		}
-		opts.Cluster = server.ClusterOpts{Name: cfg.ClusterName, Host: ch, Port: cp}
+		opts.Cluster = server.ClusterOpts{Name: cfg.ClusterName, Host: ch, Port: cp,
+			Username: cfg.User, Password: cfg.Password}
+		if cfg.TLSCert != "" {
+			if opts.Cluster.TLSConfig, err = routeTLS(cfg); err != nil {
+				return nil, err
+			}
+		}
 		for _, r := range cfg.Routes {
 			u, err := url.Parse(r)
 			if err != nil {
 				return nil, fmt.Errorf("nats route %q: %w", r, err)
+			}
+			// A configured route presents only the credentials in its URL
+			// (nats-server's sendRouteConnect); the routes it learns from
+			// the others' gossip get the cluster's. The URL stays in the
+			// server's options, never in the configuration or the logs.
+			if cfg.User != "" {
+				u.User = url.UserPassword(cfg.User, cfg.Password)
 			}
 			opts.Routes = append(opts.Routes, u)
 		}
@@ -96,6 +114,22 @@ func (s *Server) ClusterAddr() net.Addr {
 func (s *Server) Shutdown() {
 	s.ns.Shutdown()
 	s.ns.WaitForShutdown()
+}
+
+// routeTLS is the TLS configuration of routes: both ends present the
+// server's certificate and verify the other's against the CA, as
+// nats-server does for a cluster's tls block.
+func routeTLS(cfg ServerConfig) (*tls.Config, error) {
+	if cfg.TLSCA == "" {
+		return nil, errors.New("nats route tls: a CA to verify the other servers is required")
+	}
+	tc, err := server.GenTLSConfig(&server.TLSConfigOpts{CertFile: cfg.TLSCert, KeyFile: cfg.TLSKey,
+		CaFile: cfg.TLSCA, Verify: true})
+	if err != nil {
+		return nil, fmt.Errorf("nats route tls: %w", err)
+	}
+	tc.RootCAs = tc.ClientCAs // a route's dialling end is a TLS client
+	return tc, nil
 }
 
 // splitHostPort splits a listen address; port 0 becomes
