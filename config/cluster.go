@@ -47,7 +47,9 @@ type NATSConfig struct {
 	// an edge, and on an ingest node without an embedded server. An ingest
 	// node with an embedded server connects to it in process.
 	URLs []string `toml:"urls"`
-	// Credentials is a NATS .creds file the client authenticates with.
+	// Credentials is a NATS .creds file the client authenticates with;
+	// User and Password a plain login, which an embedded server requires
+	// of its clients and, in a cluster, of the other servers' routes.
 	Credentials string `toml:"credentials"`
 	User        string `toml:"user"`
 	Password    string `toml:"password" secret:"true"`
@@ -64,7 +66,9 @@ type NATSConfig struct {
 	ClusterListen string   `toml:"cluster_listen"`
 	Routes        []string `toml:"routes"`
 	// TLSCert and TLSKey serve the embedded server's client port with TLS;
-	// TLSCA verifies the servers a client connects to.
+	// TLSCA verifies the servers a client connects to. In a cluster of
+	// embedded servers the routes use the same certificate too, both ends
+	// verifying the other with TLSCA.
 	TLSCert string `toml:"tls_cert"`
 	TLSKey  string `toml:"tls_key"`
 	TLSCA   string `toml:"tls_ca"`
@@ -165,8 +169,18 @@ func (v validator) cluster(c ClusterConfig) {
 	v.hostPort("cluster.nats.cluster_listen", n.ClusterListen)
 	v.nonEmpty("cluster.nats.cluster_name", n.ClusterName)
 	v.nonEmpty("cluster.nats.server_name", n.ServerName)
+	if n.TLSCert != "" && n.TLSCA == "" {
+		v.badAt("cluster.nats.tls_cert", "cluster.nats.tls_ca", "required when cluster.nats.tls_cert and "+
+			"cluster.nats.cluster_listen are set: the routes between servers use TLS too, and each server "+
+			"verifies the others' certificates with this CA")
+	}
 	for i, u := range n.Routes {
-		v.natsURL(index("cluster.nats.routes", i), u, "nats-route", "nats", "tls")
+		key := index("cluster.nats.routes", i)
+		v.natsURL(key, u, "nats-route", "nats", "tls")
+		if r, err := url.Parse(u); err == nil && r.User != nil {
+			v.bad(key, "must not contain credentials (user:password@): routes present cluster.nats.user "+
+				"and cluster.nats.password, and a route URL is shown in config dumps")
+		}
 	}
 }
 

@@ -80,3 +80,38 @@ func TestStandaloneIgnoresNATS(t *testing.T) {
 		t.Error(err)
 	}
 }
+
+// Routes between embedded servers use the server's TLS certificate and
+// verify each other against tls_ca, so tls_cert needs tls_ca once
+// cluster_listen is set; route credentials come from user and password,
+// never from a route URL (it is shown in config dumps).
+func TestClusterRouteSecurity(t *testing.T) {
+	dir := t.TempDir()
+	cert, key := writeFile(t, dir, "cert.pem", "x"), writeFile(t, dir, "key.pem", "x")
+	path := writeFile(t, dir, "c.toml", `[cluster]
+role = "ingest"
+[cluster.nats]
+server_name = "a"
+cluster_listen = "127.0.0.1:6222"
+routes = ["nats-route://b:6222", "nats-route://route:s3cret@c:6222"]
+tls_cert = "`+cert+`"
+tls_key = "`+key+`"
+`)
+	_, err := Load(path, nil)
+	checkProblems(t, problemsOf(t, err), []want{
+		{path, 7, "cluster.nats.tls_ca", "required when cluster.nats.tls_cert and cluster.nats.cluster_listen are set"},
+		{path, 6, "cluster.nats.routes[1]", "must not contain credentials"},
+	})
+
+	// A single server's tls_cert serves clients only: no CA needed.
+	env := []string{"CERTSTREAM_CLUSTER_ROLE=ingest", "CERTSTREAM_CLUSTER_NATS_TLS_CERT=" + cert,
+		"CERTSTREAM_CLUSTER_NATS_TLS_KEY=" + key}
+	if _, err := Load("", env); err != nil {
+		t.Error(err)
+	}
+	env = append(env, "CERTSTREAM_CLUSTER_NATS_SERVER_NAME=a", "CERTSTREAM_CLUSTER_NATS_CLUSTER_LISTEN=127.0.0.1:6222",
+		"CERTSTREAM_CLUSTER_NATS_ROUTES=nats-route://b:6222", "CERTSTREAM_CLUSTER_NATS_TLS_CA="+cert)
+	if _, err := Load("", env); err != nil {
+		t.Error(err)
+	}
+}

@@ -49,6 +49,7 @@ func (n *Node) dialCluster(cfg *config.Config, counters *clusterpub.Counters) er
 			Name: c.NATS.ServerName, Listen: c.NATS.Listen, StoreDir: c.NATS.StoreDir,
 			ClusterName: c.NATS.ClusterName, ClusterListen: c.NATS.ClusterListen, Routes: c.NATS.Routes,
 			User: c.NATS.User, Password: c.NATS.Password, TLSCert: c.NATS.TLSCert, TLSKey: c.NATS.TLSKey,
+			TLSCA: c.NATS.TLSCA,
 		})
 		if err != nil {
 			return err
