@@ -13,5 +13,6 @@ func (s *Server) peers() map[string]bool {
 	return names
 }
 
-// metaLeader reports whether the server leads JetStream's meta group.
-func (s *Server) metaLeader() bool { return s.ns.JetStreamIsLeader() }
+// placeable is, on the leader of JetStream's meta group, the servers a
+// stream can be placed on now; nil on the others.
+func (s *Server) placeable() []string { return s.ns.JetStreamClusterPeers() }

@@ -72,9 +72,12 @@ func read(t *testing.T, r *Reader, n int) []Message {
 			out = append(out, m)
 		}
 	}()
+	// A reader's first pull can be lost while a new consumer's interest
+	// crosses the routes of a cluster; the client asks again after two
+	// missed heartbeats (5 s each), hence more than 10 s.
 	select {
 	case <-done:
-	case <-time.After(10 * time.Second):
+	case <-time.After(20 * time.Second):
 		r.Stop()
 		<-done
 		t.Fatalf("read %d of %d messages", len(out), n)
