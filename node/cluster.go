@@ -55,15 +55,15 @@ func (n *Node) dialCluster(cfg *config.Config, counters *clusterpub.Counters) er
 			return err
 		}
 		n.NATS = s
-		if len(urls) == 0 {
-			urls = []string{s.ClientURL()}
-		}
 	}
 	lc := clusterlink.Config{
 		URLs: urls, Name: "certstream-" + c.Role, Credentials: c.NATS.Credentials, User: c.NATS.User,
 		Password: c.NATS.Password, TLSCA: c.NATS.TLSCA, Stream: c.Stream, Retention: c.Retention(),
 		RetentionBytes: int64(c.RetentionBytes), DuplicateWindow: c.DuplicateWindow(), Replicas: c.Replicas,
 		MaxPending: c.PublishMaxPending,
+	}
+	if n.NATS != nil && len(urls) == 0 {
+		lc.InProcess = n.NATS // its own server: no socket, no TLS name to match
 	}
 	if counters != nil {
 		lc.OnAck, lc.OnError = counters.Ack, counters.Error

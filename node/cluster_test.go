@@ -11,6 +11,7 @@ import (
 
 	"github.com/certstream/certstream/config"
 	"github.com/certstream/certstream/internal/await"
+	"github.com/certstream/certstream/internal/fixtures"
 	"github.com/certstream/certstream/web/api"
 )
 
@@ -196,3 +197,25 @@ func TestEdgeCountsTheGapAfterRetention(t *testing.T) {
 
 // head is the first few of ids, for an error message.
 func head(ids []string) []string { return ids[:min(len(ids), 5)] }
+
+// An ingest whose embedded server takes clients over TLS, with no
+// nats.urls, reaches its own server in process: its clients get every
+// certificate, though its server's certificate names the host, not the
+// address it listens on.
+func TestIngestReachesItsTLSServer(t *testing.T) {
+	f := newFakeLogs(t)
+	f.holdNavigli(t)
+	cfg, _ := clusterConfigs(t, f)
+	ca := fixtures.NewCA(t)
+	cfg.Cluster.NATS.TLSCert, cfg.Cluster.NATS.TLSKey = ca.Issue(t, "nats.example.internal")
+	cfg.Cluster.NATS.TLSCA = ca.CertFile
+	cfg.Cluster.NATS.User, cfg.Cluster.NATS.Password = "ingest", "secret"
+	in := startNode(t, cfg, Options{})
+	defer shutdown(t, in)
+	awaitReading(t, in)
+	lite := dialWS(t, in.Addr(), "/")
+	grow(t, f, 50, 2)
+	want := f.expect(t)
+	awaitAll(t, in, want, lite)
+	checkStream(t, "ingest ws lite over its TLS server", lite.snapshot(), want.lite)
+}

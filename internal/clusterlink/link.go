@@ -22,6 +22,9 @@ import (
 type Config struct {
 	// URLs are the NATS servers (nats:// or tls://).
 	URLs []string
+	// InProcess, when set, is this process's embedded server, reached
+	// without a socket (and so without TLS) instead of URLs.
+	InProcess *Server
 	// Name names the connection in the servers' monitoring.
 	Name string
 	// Credentials is a .creds file; User and Password a plain login;
@@ -83,10 +86,15 @@ func Dial(cfg Config) (*Link, error) {
 	case cfg.User != "":
 		opts = append(opts, nats.UserInfo(cfg.User, cfg.Password))
 	}
-	if cfg.TLSCA != "" {
+	urls := strings.Join(cfg.URLs, ",")
+	switch {
+	case cfg.InProcess != nil:
+		opts = append(opts, nats.InProcessServer(cfg.InProcess.ns))
+		urls = "nats://in-process" // named, never dialled (nor TLS: the server offers it only)
+	case cfg.TLSCA != "":
 		opts = append(opts, nats.RootCAs(cfg.TLSCA))
 	}
-	nc, err := nats.Connect(strings.Join(cfg.URLs, ","), opts...)
+	nc, err := nats.Connect(urls, opts...)
 	if err != nil {
 		return nil, fmt.Errorf("nats: %w", err)
 	}
