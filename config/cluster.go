@@ -143,6 +143,9 @@ func (v validator) cluster(c ClusterConfig) {
 	if n.Password != "" && n.User == "" {
 		v.badAt("cluster.nats.password", "cluster.nats.user", "required when cluster.nats.password is set")
 	}
+	if n.User != "" && n.Password == "" {
+		v.badAt("cluster.nats.user", "cluster.nats.password", "required when cluster.nats.user is set (an empty password is no login)")
+	}
 	v.files("cluster.nats.credentials", n.Credentials, "cluster.nats.tls_ca", n.TLSCA)
 	v.nonEmpty("cluster.consumer_state_file", c.ConsumerStateFile)
 	if !c.Embedded() {

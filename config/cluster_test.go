@@ -48,6 +48,14 @@ func TestClusterEdgeNeedsURLs(t *testing.T) {
 	})
 }
 
+// A NATS user with no password would log in with an empty one.
+func TestClusterUserNeedsPassword(t *testing.T) {
+	_, err := Load("", []string{"CERTSTREAM_CLUSTER_ROLE=ingest", "CERTSTREAM_CLUSTER_NATS_USER=certstream"})
+	checkProblems(t, problemsOf(t, err), []want{
+		{"env CERTSTREAM_CLUSTER_NATS_USER", 0, "cluster.nats.password", "required when cluster.nats.user is set"},
+	})
+}
+
 // Environment overrides reach the nested [cluster.nats] table, and a valid
 // three-server cluster passes.
 func TestClusterFromEnv(t *testing.T) {
