@@ -21,24 +21,9 @@ import (
 // while certificates are published, so every first attempt fails, and
 // then created again.
 func TestFailedPublishRetried(t *testing.T) {
-	s, err := clusterlink.StartServer(clusterlink.ServerConfig{Listen: "127.0.0.1:0", StoreDir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(s.Shutdown)
-	counters := NewCounters(64)
-	link, err := clusterlink.Dial(clusterlink.Config{URLs: []string{s.ClientURL()}, Stream: "TEST", Retention: time.Hour,
-		RetentionBytes: 1 << 30, DuplicateWindow: time.Minute, MaxPending: 64, OnAck: counters.Ack, OnError: counters.Error})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(link.Close)
-	e, err := actor.NewEngine(actor.NewEngineConfig())
-	if err != nil {
-		t.Fatal(err)
-	}
-	pid := e.Spawn(New(Config{Link: link, Counters: counters, DuplicateWindow: time.Minute}), "clusterpub")
-	t.Cleanup(func() { <-e.Poison(pid).Done() })
+	s := startServer(t, t.TempDir())
+	link, counters := dial(t, s, 64)
+	e, pid := spawnPublisher(t, link, counters)
 	await.True(t, 10*time.Second, "the publisher to create the stream", func() bool {
 		res, err := e.Request(pid, messages.Inspect{}, time.Second).Result()
 		return err == nil && res.(messages.ActorInfo).Details["stream_ready"] == true
@@ -91,25 +76,10 @@ func updates(first, n int) []*wire.Update {
 // back every certificate is published, in order.
 func TestReleaseWaitsForTheLink(t *testing.T) {
 	store := t.TempDir()
-	s, err := clusterlink.StartServer(clusterlink.ServerConfig{Listen: "127.0.0.1:0", StoreDir: store})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(s.Shutdown)
-	counters := NewCounters(64)
+	s := startServer(t, store)
 	const maxPending = 4
-	link, err := clusterlink.Dial(clusterlink.Config{URLs: []string{s.ClientURL()}, Stream: "TEST", Retention: time.Hour,
-		RetentionBytes: 1 << 30, DuplicateWindow: time.Minute, MaxPending: maxPending, OnAck: counters.Ack, OnError: counters.Error})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(link.Close)
-	e, err := actor.NewEngine(actor.NewEngineConfig())
-	if err != nil {
-		t.Fatal(err)
-	}
-	pid := e.Spawn(New(Config{Link: link, Counters: counters, DuplicateWindow: time.Minute}), "clusterpub")
-	t.Cleanup(func() { <-e.Poison(pid).Done() })
+	link, counters := dial(t, s, maxPending)
+	e, pid := spawnPublisher(t, link, counters)
 
 	first := make(chan struct{})
 	e.Send(pid, messages.Published{Updates: updates(100, 1), Release: func() { close(first) }})
@@ -148,11 +118,7 @@ func TestReleaseWaitsForTheLink(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s2, err := clusterlink.StartServer(clusterlink.ServerConfig{Listen: u.Host, StoreDir: store})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(s2.Shutdown)
+	startServerAt(t, u.Host, store)
 	for want := next; want < 3; want++ {
 		select {
 		case i := <-released:
@@ -175,24 +141,10 @@ func TestReleaseWaitsForTheLink(t *testing.T) {
 // created (the server is gone) it still answers at once, holding what it
 // is given.
 func TestAnswersWhileTheStreamCannotBeCreated(t *testing.T) {
-	s, err := clusterlink.StartServer(clusterlink.ServerConfig{Listen: "127.0.0.1:0", StoreDir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	counters := NewCounters(64)
-	link, err := clusterlink.Dial(clusterlink.Config{URLs: []string{s.ClientURL()}, Stream: "TEST", Retention: time.Hour,
-		RetentionBytes: 1 << 30, DuplicateWindow: time.Minute, MaxPending: 64, OnAck: counters.Ack, OnError: counters.Error})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(link.Close)
+	s := startServer(t, t.TempDir())
+	link, counters := dial(t, s, 64)
 	s.Shutdown()
-	e, err := actor.NewEngine(actor.NewEngineConfig())
-	if err != nil {
-		t.Fatal(err)
-	}
-	pid := e.Spawn(New(Config{Link: link, Counters: counters, DuplicateWindow: time.Minute}), "clusterpub")
-	t.Cleanup(func() { <-e.Poison(pid).Done() })
+	e, pid := spawnPublisher(t, link, counters)
 	for i := range 5 {
 		e.Send(pid, messages.Published{Updates: updates(i, 1)})
 		res, err := e.Request(pid, messages.Inspect{}, 500*time.Millisecond).Result()
@@ -203,4 +155,46 @@ func TestAnswersWhileTheStreamCannotBeCreated(t *testing.T) {
 			t.Fatalf("inspect %d: holding %d, stream ready %v", i, info.MailboxDepth, info.Details["stream_ready"])
 		}
 	}
+}
+
+// startServer starts an embedded server on a loopback port, storing in store.
+func startServer(t *testing.T, store string) *clusterlink.Server {
+	return startServerAt(t, "127.0.0.1:0", store)
+}
+
+// startServerAt starts an embedded server listening on addr.
+func startServerAt(t *testing.T, addr, store string) *clusterlink.Server {
+	t.Helper()
+	s, err := clusterlink.StartServer(clusterlink.ServerConfig{Listen: addr, StoreDir: store})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(s.Shutdown)
+	return s
+}
+
+// dial connects to s's stream TEST with at most maxPending publishes
+// awaiting an ack, counting their outcomes.
+func dial(t *testing.T, s *clusterlink.Server, maxPending int) (*clusterlink.Link, *Counters) {
+	t.Helper()
+	counters := NewCounters(64)
+	link, err := clusterlink.Dial(clusterlink.Config{URLs: []string{s.ClientURL()}, Stream: "TEST", Retention: time.Hour,
+		RetentionBytes: 1 << 30, DuplicateWindow: time.Minute, MaxPending: maxPending, OnAck: counters.Ack, OnError: counters.Error})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(link.Close)
+	return link, counters
+}
+
+// spawnPublisher starts a publisher on link in a fresh engine.
+func spawnPublisher(t *testing.T, link *clusterlink.Link, counters *Counters) (*actor.Engine, *actor.PID) {
+	t.Helper()
+	e, err := actor.NewEngine(actor.NewEngineConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	pid := e.Spawn(New(Config{Link: link, Counters: counters, DuplicateWindow: time.Minute}), "clusterpub")
+	t.Cleanup(func() { <-e.Poison(pid).Done() })
+	return e, pid
 }
