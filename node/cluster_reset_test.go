@@ -51,9 +51,10 @@ func seqRange(from, to int) []string {
 
 // The stream deleted and created again (by an operator; or an embedded
 // server that lost its store) numbers its certificates from 1 anew. The
-// edge notices within seconds, counts the reset and serves the new
-// stream: a connected client is told "restart" and gets the new numbers,
-// and a client resuming after an old number is told "restart" too.
+// edge, and the ingest (which serves its clients from the stream too),
+// notice within seconds, count the reset and serve the new stream: a
+// connected client is told "restart" and gets the new numbers, and a
+// client resuming after an old number is told "restart" too.
 func TestEdgeFollowsARecreatedStream(t *testing.T) {
 	f := newFakeLogs(t)
 	f.holdNavigli(t)
@@ -64,10 +65,13 @@ func TestEdgeFollowsARecreatedStream(t *testing.T) {
 	defer shutdown(t, edge)
 	awaitReading(t, edge)
 	live := dialWS(t, edge.Addr(), "/?seq=1&notices=1")
-	await.True(t, 10*time.Second, "the client to be subscribed", func() bool { return edge.Clients.Totals().ConnectionCount() == 1 })
+	atIngest := dialWS(t, in.Addr(), "/?seq=1&notices=1")
+	await.True(t, 10*time.Second, "the clients to be subscribed", func() bool {
+		return edge.Clients.Totals().ConnectionCount() == 1 && in.Clients.Totals().ConnectionCount() == 1
+	})
 
 	appendAll(t, f, 10) // 30 certificates
-	await.True(t, 30*time.Second, "the client to get the old stream's 30", func() bool { return live.count() == 30 })
+	await.True(t, 30*time.Second, "the clients to get the old stream's 30", func() bool { return live.count() == 30 && atIngest.count() == 30 })
 
 	nc, err := nats.Connect(in.NATS.ClientURL())
 	if err != nil {
@@ -86,11 +90,15 @@ func TestEdgeFollowsARecreatedStream(t *testing.T) {
 	}
 	appendAll(t, f, 5) // the new stream's 1..15
 	want := append(append(seqRange(1, 30), "restart(30,1)"), seqRange(1, 15)...)
-	await.True(t, 30*time.Second, "the client to get the new stream's 15", func() bool { return len(numbers(t, live)) >= len(want) },
-		func() { t.Logf("client got %v", numbers(t, live)) })
+	for _, c := range []*client{live, atIngest} {
+		await.True(t, 30*time.Second, "the clients to get the new stream's 15", func() bool { return c.count() >= len(want) },
+			func() { t.Logf("client got %v", numbers(t, c)) })
+	}
 	time.Sleep(300 * time.Millisecond) // anything extra would arrive now
-	if got := numbers(t, live); fmt.Sprint(got) != fmt.Sprint(want) {
-		t.Errorf("client connected across the reset got\n%v\nwant\n%v", got, want)
+	for _, c := range []*client{live, atIngest} {
+		if got := numbers(t, c); fmt.Sprint(got) != fmt.Sprint(want) {
+			t.Errorf("client connected across the reset got\n%v\nwant\n%v", got, want)
+		}
 	}
 
 	resumed := dialWS(t, edge.Addr(), "/?seq=1&notices=1&since=25")
@@ -99,9 +107,11 @@ func TestEdgeFollowsARecreatedStream(t *testing.T) {
 	if got := numbers(t, resumed); fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Errorf("client resuming after 25 of the old stream got %v, want %v", got, want)
 	}
-	st, _ := edge.clusterStatus()
-	ec, _ := statsCluster(t, edge)["consumer"].(map[string]any)
-	if st.Resets != 1 || st.Gap != 0 || st.LastSeq != 15 || ec["stream_resets"] != 1.0 {
-		t.Errorf("edge status %+v, /api/stats consumer %v; want 1 reset, no gap, last 15", st, ec)
+	for _, n := range []*Node{edge, in} {
+		st, _ := n.clusterStatus()
+		ec, _ := statsCluster(t, n)["consumer"].(map[string]any)
+		if st.Resets != 1 || st.Gap != 0 || st.LastSeq != 15 || ec["stream_resets"] != 1.0 {
+			t.Errorf("%s status %+v, /api/stats consumer %v; want 1 reset, no gap, last 15", n.role, st, ec)
+		}
 	}
 }
