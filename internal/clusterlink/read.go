@@ -77,10 +77,7 @@ func (l *Link) State(ctx context.Context) (StreamState, error) {
 	if err != nil {
 		return StreamState{}, fmt.Errorf("stream %s: %w", l.cfg.Stream, err)
 	}
-	info, err := s.Info(ctx)
-	if err != nil {
-		return StreamState{}, fmt.Errorf("stream %s: %w", l.cfg.Stream, err)
-	}
+	info := s.CachedInfo() // as the lookup just fetched it: one request
 	return StreamState{Created: info.Created, First: info.State.FirstSeq, Last: info.State.LastSeq}, nil
 }
 
