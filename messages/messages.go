@@ -95,3 +95,13 @@ type Cursor struct {
 // SaveCursors asks the state actor to persist now; it answers with the error
 // (nil on success).
 type SaveCursors struct{}
+
+// SequenceReset tells the router that the certificates' numbers start
+// again: the cluster's stream was deleted and created anew, so the next
+// run is numbered from Next on, and the numbers handed out so far (up to
+// Last at least) belong to the old stream. Sent by the cluster consumer
+// before the first run of the new stream.
+type SequenceReset struct {
+	Next uint64 // the first number of the new stream to come
+	Last uint64 // the last number routed from the old stream
+}

@@ -168,7 +168,7 @@ func (n *Node) clusterStats() *api.ClusterStats {
 	}
 	if st, ok := n.clusterStatus(); ok {
 		s.Consumer = &api.ConsumerStats{Consumed: st.Consumed, LastSeq: st.LastSeq, LagMessages: st.LagMsgs,
-			LagSecs: st.LagSeconds, GapMessages: st.Gap, BadMessages: st.Bad}
+			LagSecs: st.LagSeconds, GapMessages: st.Gap, StreamResets: st.Resets, BadMessages: st.Bad}
 	}
 	return s
 }

@@ -10,6 +10,13 @@
 // after a restart or an outage reading resumes right after it, or at the
 // oldest message still retained, and the sequences skipped are counted as
 // the gap.
+//
+// A stream deleted and created again numbers its messages from 1 anew. The
+// consumer tells the new stream from the old one by its creation time (kept
+// in the state file with the sequence) and by a last sequence below the
+// one already read, checked whenever a reader starts and every second while
+// one reads; it then tells the router the numbers start again
+// (messages.SequenceReset) and reads the new stream from its oldest message.
 package clustersub
 
 import (
@@ -34,15 +41,17 @@ import (
 
 // Consumer metrics:
 //
-//	certstream_cluster_consumed_total      certificates read from the stream and routed
-//	certstream_cluster_gap_messages_total  sequences skipped because the stream no longer had them
-//	certstream_cluster_bad_messages_total  messages that did not decode (skipped)
-//	certstream_cluster_lag_messages        messages stored after the last one read
-//	certstream_cluster_lag_seconds         age of the last message read while behind
-//	certstream_cluster_link_up             1 while connected to a NATS server
+//	certstream_cluster_consumed_total       certificates read from the stream and routed
+//	certstream_cluster_gap_messages_total   sequences skipped because the stream no longer had them
+//	certstream_cluster_stream_resets_total  times the stream was found deleted and created again
+//	certstream_cluster_bad_messages_total   messages that did not decode (skipped)
+//	certstream_cluster_lag_messages         messages stored after the last one read
+//	certstream_cluster_lag_seconds          age of the last message read while behind
+//	certstream_cluster_link_up              1 while connected to a NATS server
 var (
 	consumedN = metrics.NewCounter("certstream_cluster_consumed_total")
 	gapN      = metrics.NewCounter("certstream_cluster_gap_messages_total")
+	resetsN   = metrics.NewCounter("certstream_cluster_stream_resets_total")
 	badN      = metrics.NewCounter("certstream_cluster_bad_messages_total")
 	lagMsgs   = metrics.NewGauge("certstream_cluster_lag_messages", nil)
 	lagSecs   = metrics.NewGauge("certstream_cluster_lag_seconds", nil)
@@ -53,7 +62,7 @@ var (
 type Config struct {
 	Link      *clusterlink.Link
 	Router    *actor.PID
-	StateFile string // where the last routed sequence is kept
+	StateFile string // where the last routed sequence and the stream's creation time are kept
 	Stream    string // the stream's name, recorded in the state file
 	// MaxLag is the lag beyond which Status reports the edge behind.
 	MaxLag time.Duration
@@ -65,6 +74,10 @@ const inFlight = 8
 // maxRun is the most certificates one run carries.
 const maxRun = 256
 
+// checkEvery is how often the stream is checked, while a reader is open,
+// to be the one it reads.
+const checkEvery = time.Second
+
 // Status is the consumer's state, safe to read from any goroutine.
 type Status struct {
 	LinkUp     bool
@@ -73,6 +86,7 @@ type Status struct {
 	LagMsgs    uint64        // messages stored after the last one read
 	LagSeconds float64       // how old the last message read was, while behind
 	Gap        uint64        // sequences skipped, in total
+	Resets     uint64        // times the stream was found deleted and created again
 	Consumed   uint64        // certificates routed
 	Bad        uint64        // messages that did not decode
 	MaxLag     time.Duration // the configured threshold
@@ -88,9 +102,11 @@ type Consumer struct {
 	cfg      Config
 	started  time.Time
 	routed   atomic.Uint64 // last sequence routed
-	saved    uint64        // last sequence written to the state file (actor goroutine)
+	created  atomic.Int64  // the stream's creation time, Unix ns; 0 when unknown
+	saved    state         // what the state file holds (actor goroutine)
 	next     atomic.Uint64 // sequence expected next; 0 when unknown
 	gap      atomic.Uint64
+	resets   atomic.Uint64
 	consumed atomic.Uint64
 	bad      atomic.Uint64
 	lagMsgs  atomic.Uint64
@@ -108,14 +124,15 @@ type Consumer struct {
 // fails the node's start.
 func New(cfg Config) (*Consumer, error) {
 	c := &Consumer{cfg: cfg, started: time.Now()}
-	last, err := loadState(cfg.StateFile, cfg.Stream)
+	st, err := loadState(cfg.StateFile, cfg.Stream)
 	if err != nil {
 		return nil, err
 	}
-	c.routed.Store(last)
-	c.saved = last
-	if last > 0 {
-		c.next.Store(last + 1)
+	c.routed.Store(st.LastSeq)
+	c.created.Store(nanos(st.Created))
+	c.saved = st
+	if st.LastSeq > 0 || !st.Created.IsZero() {
+		c.next.Store(st.LastSeq + 1) // a position in a known stream
 	}
 	return c, nil
 }
@@ -129,8 +146,8 @@ func (c *Consumer) Producer() actor.Producer {
 func (c *Consumer) Status() Status {
 	return Status{
 		LinkUp: c.cfg.Link.Connected(), Reading: c.reading.Load(), LastSeq: c.routed.Load(), LagMsgs: c.lagMsgs.Load(),
-		LagSeconds: float64(c.lagMilli.Load()) / 1000, Gap: c.gap.Load(), Consumed: c.consumed.Load(),
-		Bad: c.bad.Load(), MaxLag: c.cfg.MaxLag,
+		LagSeconds: float64(c.lagMilli.Load()) / 1000, Gap: c.gap.Load(), Resets: c.resets.Load(),
+		Consumed: c.consumed.Load(), Bad: c.bad.Load(), MaxLag: c.cfg.MaxLag,
 	}
 }
 
@@ -196,7 +213,7 @@ func (c *Consumer) read(ctx context.Context, e *actor.Engine, done chan struct{}
 	defer close(done)
 	credits := make(chan struct{}, inFlight)
 	for ctx.Err() == nil {
-		r, err := c.cfg.Link.Read(ctx, c.next.Load())
+		r, err := c.open(ctx, e, credits)
 		if err != nil {
 			if ctx.Err() == nil {
 				slog.Warn("cluster: cannot read the stream yet", "err", err)
@@ -205,16 +222,104 @@ func (c *Consumer) read(ctx context.Context, e *actor.Engine, done chan struct{}
 			continue
 		}
 		stopped := context.AfterFunc(ctx, r.Stop)
+		watching, endWatch := context.WithCancel(ctx)
+		reset := make(chan bool, 1)
+		go func() { reset <- c.watch(watching, r) }()
 		c.reading.Store(true)
 		err = c.run(ctx, e, r, credits)
 		c.reading.Store(false)
+		endWatch()
 		stopped()
 		r.Stop()
+		if <-reset {
+			continue // open starts over on the new stream
+		}
 		if ctx.Err() == nil {
 			slog.Warn("cluster: reading the stream stopped; starting again", "err", err)
 			sleep(ctx, 250*time.Millisecond)
 		}
 	}
+}
+
+// open starts a reader where the consumer is; when the stream turns out to
+// have been deleted and created again, at the new stream's oldest message.
+func (c *Consumer) open(ctx context.Context, e *actor.Engine, credits chan struct{}) (*clusterlink.Reader, error) {
+	next := c.next.Load()
+	st, err := c.cfg.Link.State(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if c.wasReset(st, next) && !c.reset(ctx, e, st, credits) {
+		return nil, ctx.Err()
+	}
+	if !st.Created.IsZero() {
+		c.created.Store(nanos(st.Created))
+	}
+	return c.cfg.Link.Read(ctx, c.next.Load())
+}
+
+// wasReset reports whether st is another stream than the one read so far:
+// created at another time, or ending before the last message read (next-1,
+// loaded before st was asked for).
+func (c *Consumer) wasReset(st clusterlink.StreamState, next uint64) bool {
+	if was, now := c.created.Load(), nanos(st.Created); was != 0 && now != 0 && was != now {
+		return true
+	}
+	return next > 1 && st.Last < next-1
+}
+
+// watch checks every checkEvery, until ctx ends, that the stream is still
+// the one r reads, whether r delivers or waits: a reader of a stream
+// created again waits for numbers the new one may reach only much later,
+// or goes on with the new one's as if they were the old one's. When it is
+// not, watch stops r and reports true.
+func (c *Consumer) watch(ctx context.Context, r *clusterlink.Reader) bool {
+	t := time.NewTicker(checkEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return false
+		case <-t.C:
+		}
+		next := c.next.Load()
+		if st, err := c.cfg.Link.State(ctx); err == nil && c.wasReset(st, next) {
+			r.Stop()
+			return true
+		}
+	}
+}
+
+// reset moves the consumer to the stream's new incarnation st, at its
+// oldest message. Once the router has routed every run of the old stream,
+// it tells the router that the numbers start again. The old stream's
+// messages this consumer had not read are unknowable: they are not counted
+// as a gap. It reports false when ctx ended first.
+func (c *Consumer) reset(ctx context.Context, e *actor.Engine, st clusterlink.StreamState, credits chan struct{}) bool {
+	for held := range inFlight { // every credit back: every run routed
+		select {
+		case credits <- struct{}{}:
+		case <-ctx.Done():
+			for range held {
+				<-credits
+			}
+			return false
+		}
+	}
+	from, old := max(st.First, 1), c.routed.Load()
+	slog.Error("cluster: the stream was deleted and created again and numbers its messages anew; "+
+		"reading it from its oldest message (what the old stream held beyond old_last_seq is lost, and how much is unknown)",
+		"stream", c.cfg.Stream, "old_last_seq", old, "new_first_seq", st.First, "new_last_seq", st.Last, "created", st.Created)
+	c.resets.Add(1)
+	resetsN.Inc()
+	e.Send(c.cfg.Router, messages.SequenceReset{Next: from, Last: old})
+	c.routed.Store(from - 1)
+	c.next.Store(from)
+	c.created.Store(nanos(st.Created))
+	for range inFlight {
+		<-credits
+	}
+	return true
 }
 
 // run reads r and routes its messages in runs until r fails.
@@ -294,17 +399,22 @@ func (c *Consumer) send(ctx context.Context, e *actor.Engine, updates []*wire.Up
 	return true
 }
 
-// save writes the last routed sequence when it changed.
+// save writes the last routed sequence and the stream's creation time when
+// they changed. A consumer that has routed nothing yet (and reset nothing)
+// has no position to keep: started again, it starts at the newest again.
 func (c *Consumer) save() {
-	last := c.routed.Load()
-	if last == c.saved {
+	st := state{Stream: c.cfg.Stream, LastSeq: c.routed.Load()}
+	if ns := c.created.Load(); ns != 0 {
+		st.Created = time.Unix(0, ns).UTC()
+	}
+	if st.LastSeq == c.saved.LastSeq && st.Created.Equal(c.saved.Created) || st.LastSeq == 0 && c.resets.Load() == 0 {
 		return
 	}
-	if err := saveState(c.cfg.StateFile, c.cfg.Stream, last); err != nil {
+	if err := saveState(c.cfg.StateFile, st); err != nil {
 		slog.Error("cluster: saving the consumed sequence failed", "file", c.cfg.StateFile, "err", err)
 		return
 	}
-	c.saved = last
+	c.saved = st
 }
 
 // inspect describes the consumer for the admin view.
@@ -318,7 +428,7 @@ func (c *Consumer) inspect(ctx *actor.Context) messages.ActorInfo {
 		PID: ctx.PID().String(), Kind: "clustersub", Status: "running", Started: c.started,
 		Details: map[string]any{
 			"link": link, "server": c.cfg.Link.Server(), "last_seq": st.LastSeq, "lag_messages": st.LagMsgs, "lag_secs": st.LagSeconds,
-			"gap_messages": st.Gap, "consumed": st.Consumed, "bad_messages": st.Bad, "state_file": c.cfg.StateFile,
+			"gap_messages": st.Gap, "stream_resets": st.Resets, "consumed": st.Consumed, "bad_messages": st.Bad, "state_file": c.cfg.StateFile,
 		},
 	}
 }
@@ -327,31 +437,34 @@ func (c *Consumer) inspect(ctx *actor.Context) messages.ActorInfo {
 type state struct {
 	Stream  string `json:"stream"`
 	LastSeq uint64 `json:"last_seq"`
+	// Created is the stream's creation time: a stream created again is
+	// another stream, whose numbers start again. Absent from older files.
+	Created time.Time `json:"created,omitzero"`
 }
 
-// loadState returns the last sequence saved for stream; 0 when there is no
-// file or it is another stream's.
-func loadState(path, stream string) (uint64, error) {
+// loadState returns what was saved for stream; the zero state when there is
+// no file or it is another stream's.
+func loadState(path, stream string) (state, error) {
 	data, err := os.ReadFile(path)
 	if os.IsNotExist(err) {
-		return 0, nil
+		return state{}, nil
 	}
 	if err != nil {
-		return 0, err
+		return state{}, err
 	}
 	var s state
 	if err := json.Unmarshal(data, &s); err != nil {
-		return 0, fmt.Errorf("cluster consumer state %s: %w (move the file aside to start at the stream's newest)", path, err)
+		return state{}, fmt.Errorf("cluster consumer state %s: %w (move the file aside to start at the stream's newest)", path, err)
 	}
 	if s.Stream != stream {
-		return 0, nil
+		return state{}, nil
 	}
-	return s.LastSeq, nil
+	return s, nil
 }
 
 // saveState writes the file atomically.
-func saveState(path, stream string, last uint64) error {
-	data, err := json.Marshal(state{Stream: stream, LastSeq: last})
+func saveState(path string, s state) error {
+	data, err := json.Marshal(s)
 	if err != nil {
 		return err
 	}
@@ -381,6 +494,14 @@ func sleep(ctx context.Context, d time.Duration) {
 	case <-t.C:
 	case <-ctx.Done():
 	}
+}
+
+// nanos is t in Unix nanoseconds; 0 for the zero time.
+func nanos(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixNano()
 }
 
 func b2f(b bool) float64 {

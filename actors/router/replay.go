@@ -10,11 +10,12 @@ import (
 // resume starts subscriber s right after sequence number since: from the
 // replay window when it holds what comes next, otherwise from the oldest
 // it holds (or live), with a gap notice of what s cannot get when it asked
-// for notices. Numbers from before this run (below cfg.Epoch) cannot be
-// counted: their notice says "restart".
+// for notices. Numbers from before this run (below cfg.Epoch), or from
+// before a sequence reset (above the new numbers, up to the old ones'
+// newest), cannot be counted: their notice says "restart".
 func (r *router) resume(c *actor.Context, s *subscriber, since uint64) {
 	next := since + 1
-	restart := r.cfg.Epoch != 0 && since < r.cfg.Epoch
+	restart := r.cfg.Epoch != 0 && since < r.cfg.Epoch || since > r.lastSeq && since <= r.stale
 	if !restart && since >= r.lastSeq {
 		return // nothing published after it: live
 	}
@@ -35,6 +36,25 @@ func (r *router) resume(c *actor.Context, s *subscriber, since uint64) {
 		r.replaying[s] = struct{}{}
 		r.replay(c, s)
 	}
+}
+
+// reset starts the numbering again at msg.Next: the cluster's stream was
+// created anew. The window lets the old numbers' certificates go; every
+// subscriber that asked for notices is told "restart" (after the last
+// number it got), and a replaying one goes live.
+func (r *router) reset(c *actor.Context, msg messages.SequenceReset) {
+	next := max(msg.Next, 1)
+	last := max(r.lastSeq, msg.Last)
+	for _, s := range r.subs {
+		after := last
+		if s.next != 0 {
+			after, s.next = s.next-1, 0
+		}
+		r.notice(c, s, wire.Gap{Reason: "restart", After: after, Next: next})
+	}
+	clear(r.replaying)
+	r.window.reset()
+	r.lastSeq, r.stale = next-1, max(r.stale, last) // every older numbering's too
 }
 
 // replayAll moves every replaying subscriber on.

@@ -153,6 +153,7 @@ type subscriptions struct {
 	deflater   *wsframe.Deflater
 	window     window
 	lastSeq    uint64 // the newest sequence number published
+	stale      uint64 // after a SequenceReset, the old numbering's newest
 	replaying  map[*subscriber]struct{}
 	formats    [wire.NumStreams][numFormats]int // subscribers by stream and format
 	groups     map[*filter.Filter]*group
@@ -238,6 +239,8 @@ func (r *router) Receive(c *actor.Context) {
 			defer msg.Release() // even if publishing panics: the fetcher's credit
 		}
 		r.publish(c, msg.Updates)
+	case messages.SequenceReset:
+		r.reset(c, msg)
 	case messages.Subscribe:
 		c.Respond(r.subscribe(c, msg))
 	case messages.Unsubscribe:

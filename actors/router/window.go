@@ -112,6 +112,12 @@ func (w *window) evict(now int64) {
 	}
 }
 
+// reset lets every entry go.
+func (w *window) reset() {
+	clear(w.entries)
+	w.entries, w.head, w.bytes = w.entries[:0], 0, 0
+}
+
 func (w *window) len() int { return len(w.entries) - w.head }
 
 // oldest and newest are the sequence numbers held (0, 0 when empty).

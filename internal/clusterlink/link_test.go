@@ -167,3 +167,39 @@ func TestServerPortZero(t *testing.T) {
 		t.Errorf("both servers on %s", a.ClientURL())
 	}
 }
+
+// A stream deleted and created again numbers its messages from 1 anew: its
+// State tells the new incarnation from the old by Created, which an update
+// of the stream's limits keeps.
+func TestStreamRecreated(t *testing.T) {
+	l := dial(t, startServer(t), Config{})
+	ctx := context.Background()
+	publish(t, l, "a", "b", "c")
+	old, err := l.State(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if old.Created.IsZero() || old.First != 1 || old.Last != 3 {
+		t.Fatalf("state %+v; want a creation time, first 1, last 3", old)
+	}
+	if err := l.EnsureStream(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if st, err := l.State(ctx); err != nil || !st.Created.Equal(old.Created) {
+		t.Fatalf("after an update: state %+v, %v; want created %v", st, err, old.Created)
+	}
+	if err := l.js.DeleteStream(ctx, l.cfg.Stream); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.EnsureStream(ctx); err != nil {
+		t.Fatal(err)
+	}
+	publish(t, l, "d", "e")
+	st, err := l.State(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Created.Equal(old.Created) || st.First != 1 || st.Last != 2 {
+		t.Errorf("recreated: state %+v; want another creation time than %v, first 1, last 2", st, old.Created)
+	}
+}

@@ -58,15 +58,31 @@ func (r *Reader) Next() (Message, error) {
 // Stop ends the reading; a waiting Next returns.
 func (r *Reader) Stop() { r.it.Stop() }
 
-// FirstSeq returns the stream's oldest retained sequence and its last.
-func (l *Link) FirstSeq(ctx context.Context) (first, last uint64, err error) {
+// StreamState is the stream as the server has it now.
+type StreamState struct {
+	// Created is when the stream was created: it tells one incarnation of
+	// the stream from the next. A stream deleted and created again (by an
+	// operator, or by an ingest whose server lost its store) numbers its
+	// messages from 1 anew under a new Created; an update of its limits
+	// keeps it.
+	Created time.Time
+	// First is the oldest retained sequence, Last the newest stored
+	// (First is Last+1 when none is retained; both 0 before the first).
+	First, Last uint64
+}
+
+// State returns the stream's state.
+func (l *Link) State(ctx context.Context) (StreamState, error) {
 	s, err := l.js.Stream(ctx, l.cfg.Stream)
 	if err != nil {
-		return 0, 0, err
+		return StreamState{}, fmt.Errorf("stream %s: %w", l.cfg.Stream, err)
 	}
-	info, err := s.Info(ctx)
-	if err != nil {
-		return 0, 0, err
-	}
-	return info.State.FirstSeq, info.State.LastSeq, nil
+	info := s.CachedInfo() // as the lookup just fetched it: one request
+	return StreamState{Created: info.Created, First: info.State.FirstSeq, Last: info.State.LastSeq}, nil
+}
+
+// FirstSeq returns the stream's oldest retained sequence and its last.
+func (l *Link) FirstSeq(ctx context.Context) (first, last uint64, err error) {
+	st, err := l.State(ctx)
+	return st.First, st.Last, err
 }

@@ -29,8 +29,9 @@ func AppendWithSeq(dst, msg []byte, seq uint64) []byte {
 // Gap is what a notice tells a client it missed.
 type Gap struct {
 	// Reason is "resume" (the resume point is older than the replay
-	// window), "restart" (it is from before the node's restart: how many
-	// were missed is unknown) or "dropped" (the client's queue overflowed).
+	// window), "restart" (it is from before the node's restart, or from
+	// the cluster's stream before it was created anew: how many were
+	// missed is unknown) or "dropped" (the client's queue overflowed).
 	Reason string
 	// Missed is how many messages were missed (not written for "restart").
 	Missed uint64

@@ -52,12 +52,13 @@ type PublisherStats struct {
 
 // ConsumerStats is an edge node's reading of the stream.
 type ConsumerStats struct {
-	Consumed    uint64  `json:"consumed"`     // certificates routed
-	LastSeq     uint64  `json:"last_seq"`     // the last sequence routed
-	LagMessages uint64  `json:"lag_messages"` // stored after the last one read
-	LagSecs     float64 `json:"lag_seconds"`  // age of the last one read, while behind
-	GapMessages uint64  `json:"gap_messages"` // sequences the stream no longer had
-	BadMessages uint64  `json:"bad_messages"` // did not decode
+	Consumed     uint64  `json:"consumed"`      // certificates routed
+	LastSeq      uint64  `json:"last_seq"`      // the last sequence routed
+	LagMessages  uint64  `json:"lag_messages"`  // stored after the last one read
+	LagSecs      float64 `json:"lag_seconds"`   // age of the last one read, while behind
+	GapMessages  uint64  `json:"gap_messages"`  // sequences the stream no longer had
+	StreamResets uint64  `json:"stream_resets"` // times the stream was found created anew
+	BadMessages  uint64  `json:"bad_messages"`  // did not decode
 }
 
 func (src *Sources) stats(ctx *fasthttp.RequestCtx) {
