@@ -98,6 +98,26 @@ func (n *Node) spawnConsumer(cfg *config.Config) error {
 	return nil
 }
 
+// positionWait bounds how long an ingest node waits, at start, for its
+// consumer to reach the stream before it follows the logs.
+const positionWait = 10 * time.Second
+
+// awaitPositioned waits (bounded) until the consumer knows where it reads
+// from, so that the node publishes nothing before it: on an ingest node,
+// its own clients then get every certificate it publishes.
+func (n *Node) awaitPositioned() {
+	if n.consumer == nil {
+		return
+	}
+	select {
+	case <-n.consumer.Positioned():
+	case <-time.After(positionWait):
+		slog.Warn("cluster: the stream is not reachable yet; following the logs anyway "+
+			"(this node's own clients may miss what it publishes before its consumer reaches the stream)",
+			"waited", positionWait)
+	}
+}
+
 // drainPublisher waits (bounded by ctx and a few seconds) until the
 // publisher has published everything it was given and the stream has
 // acknowledged it.

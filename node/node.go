@@ -112,6 +112,7 @@ func Start(cfg *config.Config, opts Options) (*Node, error) {
 	if isEdge(cfg) {
 		n.Fetchers = &logs.Registry{} // an edge follows no log: the stream is its only source
 	} else {
+		n.awaitPositioned() // an ingest's own clients get all it publishes
 		n.spawnFollowing(cfg, opts, custom, cursors)
 	}
 

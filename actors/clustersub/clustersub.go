@@ -22,6 +22,7 @@ package clustersub
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -112,6 +113,11 @@ type Consumer struct {
 	lagMsgs  atomic.Uint64
 	lagMilli atomic.Int64
 	reading  atomic.Bool
+	// absent is set once the stream was found not to exist before the
+	// consumer had a position: it then starts at the stream's first message.
+	absent     atomic.Bool
+	positioned chan struct{} // closed once next is known
+	position   sync.Once
 
 	mu      sync.Mutex
 	cancel  context.CancelFunc // stops the reader goroutine; nil when none runs
@@ -123,7 +129,7 @@ type Consumer struct {
 // New returns the consumer; its state file is read now, so a broken file
 // fails the node's start.
 func New(cfg Config) (*Consumer, error) {
-	c := &Consumer{cfg: cfg, started: time.Now()}
+	c := &Consumer{cfg: cfg, started: time.Now(), positioned: make(chan struct{})}
 	st, err := loadState(cfg.StateFile, cfg.Stream)
 	if err != nil {
 		return nil, err
@@ -132,9 +138,23 @@ func New(cfg Config) (*Consumer, error) {
 	c.created.Store(nanos(st.Created))
 	c.saved = st
 	if st.LastSeq > 0 || !st.Created.IsZero() {
-		c.next.Store(st.LastSeq + 1) // a position in a known stream
+		c.setNext(st.LastSeq + 1) // a position in a known stream
 	}
 	return c, nil
+}
+
+// Positioned is closed once the consumer knows where in the stream it
+// reads from: at once with a saved position, otherwise when it first
+// reaches the stream. A consumer without a saved position reads what the
+// stream stores from then on (all of it, when the stream did not exist
+// yet): an ingest node starts following the logs only then, so that its
+// own clients get every certificate it publishes.
+func (c *Consumer) Positioned() <-chan struct{} { return c.positioned }
+
+// setNext sets the sequence expected next.
+func (c *Consumer) setNext(seq uint64) {
+	c.next.Store(seq)
+	c.position.Do(func() { close(c.positioned) })
 }
 
 // Producer is the consumer actor's producer; the Consumer outlives restarts.
@@ -246,8 +266,18 @@ func (c *Consumer) read(ctx context.Context, e *actor.Engine, done chan struct{}
 func (c *Consumer) open(ctx context.Context, e *actor.Engine, credits chan struct{}) (*clusterlink.Reader, error) {
 	next := c.next.Load()
 	st, err := c.cfg.Link.State(ctx)
+	if errors.Is(err, clusterlink.ErrNoStream) && next == 0 {
+		c.absent.Store(true) // whatever it will hold is new to this consumer
+	}
 	if err != nil {
 		return nil, err
+	}
+	if next == 0 {
+		next = st.Last + 1 // what the stream holds was stored before this consumer started
+		if c.absent.Load() {
+			next = max(st.First, 1)
+		}
+		c.setNext(next)
 	}
 	if c.wasReset(st, next) && !c.reset(ctx, e, st, credits) {
 		return nil, ctx.Err()
@@ -314,7 +344,7 @@ func (c *Consumer) reset(ctx context.Context, e *actor.Engine, st clusterlink.St
 	resetsN.Inc()
 	e.Send(c.cfg.Router, messages.SequenceReset{Next: from, Last: old})
 	c.routed.Store(from - 1)
-	c.next.Store(from)
+	c.setNext(from)
 	c.created.Store(nanos(st.Created))
 	for range inFlight {
 		<-credits

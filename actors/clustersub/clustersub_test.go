@@ -61,6 +61,13 @@ func (s *stream) create(t *testing.T) {
 // recreate deletes the stream and creates it again, as an operator would.
 func (s *stream) recreate(t *testing.T) {
 	t.Helper()
+	s.delete(t)
+	s.create(t)
+}
+
+// delete deletes the stream.
+func (s *stream) delete(t *testing.T) {
+	t.Helper()
 	nc, err := nats.Connect(s.srv.ClientURL())
 	if err != nil {
 		t.Fatal(err)
@@ -75,7 +82,6 @@ func (s *stream) recreate(t *testing.T) {
 	if err := js.DeleteStream(ctx, "TEST"); err != nil {
 		t.Fatal(err)
 	}
-	s.create(t)
 }
 
 // publish stores n new certificates and waits for their acks.
@@ -263,4 +269,45 @@ func TestStreamRecreatedAndOvertaken(t *testing.T) {
 	if st := c.Status(); st.Resets != 1 || st.Gap != 0 {
 		t.Errorf("status %+v; want 1 reset, no gap", st)
 	}
+}
+
+// A consumer with no saved position that starts before the stream exists
+// (an ingest node's, whose publisher creates the stream) reads every
+// message the stream gets, from its first: none is stored before the
+// consumer started.
+func TestFreshConsumerReadsANewStreamFromItsStart(t *testing.T) {
+	s := newStream(t)
+	s.delete(t)
+	rt := &router{}
+	c := start(t, s, filepath.Join(t.TempDir(), "consumer.json"), rt)
+	time.Sleep(200 * time.Millisecond) // the consumer looks for the stream and finds none
+	select {
+	case <-c.Positioned():
+		t.Fatal("positioned before the stream exists")
+	default:
+	}
+	s.create(t)
+	s.publish(t, 5)
+	awaitSeqs(t, rt, seqs(1, 5))
+	select {
+	case <-c.Positioned():
+	default:
+		t.Error("reading without being positioned")
+	}
+}
+
+// A consumer with no saved position that starts while the stream holds
+// messages starts after them, at the stream's newest, and says so at once.
+func TestFreshConsumerStartsAfterTheNewest(t *testing.T) {
+	s := newStream(t)
+	s.publish(t, 3)
+	rt := &router{}
+	c := start(t, s, filepath.Join(t.TempDir(), "consumer.json"), rt)
+	select {
+	case <-c.Positioned():
+	case <-time.After(10 * time.Second):
+		t.Fatal("not positioned")
+	}
+	s.publish(t, 2)
+	awaitSeqs(t, rt, seqs(4, 5))
 }

@@ -2,11 +2,15 @@ package clusterlink
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
 )
+
+// ErrNoStream is State's error when the stream does not exist (yet).
+var ErrNoStream = errors.New("no such stream")
 
 // Message is one certificate read from the stream.
 type Message struct {
@@ -21,16 +25,13 @@ type Reader struct {
 	it jetstream.MessagesContext
 }
 
-// Read starts reading at sequence from, or at the oldest message still
-// retained if from has been discarded; from 0 reads only messages stored
-// from now on. The reader survives connection outages: the client resumes
-// after the last message it delivered.
+// Read starts reading at sequence from (at least 1), or at the oldest
+// message still retained if from has been discarded. The reader survives
+// connection outages: the client resumes after the last message it
+// delivered.
 func (l *Link) Read(ctx context.Context, from uint64) (*Reader, error) {
-	cfg := jetstream.OrderedConsumerConfig{DeliverPolicy: jetstream.DeliverNewPolicy,
-		InactiveThreshold: time.Minute}
-	if from > 0 {
-		cfg.DeliverPolicy, cfg.OptStartSeq = jetstream.DeliverByStartSequencePolicy, from
-	}
+	cfg := jetstream.OrderedConsumerConfig{DeliverPolicy: jetstream.DeliverByStartSequencePolicy,
+		OptStartSeq: max(from, 1), InactiveThreshold: time.Minute}
 	c, err := l.js.OrderedConsumer(ctx, l.cfg.Stream, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("stream %s: consumer: %w", l.cfg.Stream, err)
@@ -74,6 +75,9 @@ type StreamState struct {
 // State returns the stream's state.
 func (l *Link) State(ctx context.Context) (StreamState, error) {
 	s, err := l.js.Stream(ctx, l.cfg.Stream)
+	if errors.Is(err, jetstream.ErrStreamNotFound) {
+		return StreamState{}, fmt.Errorf("%w: %s", ErrNoStream, l.cfg.Stream)
+	}
 	if err != nil {
 		return StreamState{}, fmt.Errorf("stream %s: %w", l.cfg.Stream, err)
 	}
