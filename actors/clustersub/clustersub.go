@@ -104,7 +104,8 @@ type Consumer struct {
 	started  time.Time
 	routed   atomic.Uint64 // last sequence routed
 	created  atomic.Int64  // the stream's creation time, Unix ns; 0 when unknown
-	saved    state         // what the state file holds (actor goroutine)
+	saveMu   sync.Mutex    // held while saving (the actor's tick, the reader once positioned)
+	saved    state         // what the state file holds
 	next     atomic.Uint64 // sequence expected next; 0 when unknown
 	gap      atomic.Uint64
 	resets   atomic.Uint64
@@ -277,7 +278,10 @@ func (c *Consumer) open(ctx context.Context, e *actor.Engine, credits chan struc
 		if c.absent.Load() {
 			next = max(st.First, 1)
 		}
+		c.routed.Store(next - 1) // nothing before next is due
+		c.created.Store(nanos(st.Created))
 		c.setNext(next)
+		c.save() // now: killed before its first periodic save, it resumes here
 	}
 	if c.wasReset(st, next) && !c.reset(ctx, e, st, credits) {
 		return nil, ctx.Err()
@@ -433,12 +437,14 @@ func (c *Consumer) send(ctx context.Context, e *actor.Engine, updates []*wire.Up
 // they changed. A consumer that has routed nothing yet (and reset nothing)
 // has no position to keep: started again, it starts at the newest again.
 func (c *Consumer) save() {
+	c.saveMu.Lock()
+	defer c.saveMu.Unlock()
 	st := state{Stream: c.cfg.Stream, LastSeq: c.routed.Load()}
 	if ns := c.created.Load(); ns != 0 {
 		st.Created = time.Unix(0, ns).UTC()
 	}
-	if st.LastSeq == c.saved.LastSeq && st.Created.Equal(c.saved.Created) || st.LastSeq == 0 && c.resets.Load() == 0 {
-		return
+	if st.LastSeq == c.saved.LastSeq && st.Created.Equal(c.saved.Created) || c.next.Load() == 0 {
+		return // unchanged, or no position yet
 	}
 	if err := saveState(c.cfg.StateFile, st); err != nil {
 		slog.Error("cluster: saving the consumed sequence failed", "file", c.cfg.StateFile, "err", err)

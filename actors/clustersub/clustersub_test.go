@@ -311,3 +311,16 @@ func TestFreshConsumerStartsAfterTheNewest(t *testing.T) {
 	s.publish(t, 2)
 	awaitSeqs(t, rt, seqs(4, 5))
 }
+
+// A fresh consumer saves its position as soon as it has one, before it
+// routes anything: killed then, it resumes there rather than at the
+// stream's newest, which would skip what was stored meanwhile.
+func TestFreshConsumerSavesItsPositionAtOnce(t *testing.T) {
+	s := newStream(t)
+	s.publish(t, 3)
+	path := filepath.Join(t.TempDir(), "consumer.json")
+	start(t, s, path, &router{})
+	if saved := awaitSaved(t, path, 3); saved.Created.IsZero() {
+		t.Error("state file without the stream's creation time")
+	}
+}
