@@ -85,8 +85,10 @@ func TestEdgeServesTheIngestBytes(t *testing.T) {
 		inClients = append(inClients, dialWS(t, in.Addr(), p))
 		edgeClients = append(edgeClients, dialWS(t, edge.Addr(), p))
 	}
-	inClients = append(inClients, dialSSE(t, in.Addr(), "full"), dialSSE(t, in.Addr(), "lite"))
-	edgeClients = append(edgeClients, dialSSE(t, edge.Addr(), "full"), dialSSE(t, edge.Addr(), "lite"))
+	for _, stream := range []string{"full", "lite", "domains"} {
+		inClients = append(inClients, dialSSE(t, in.Addr(), stream))
+		edgeClients = append(edgeClients, dialSSE(t, edge.Addr(), stream))
+	}
 	grow(t, f, 300, 3)
 	want := f.expect(t)
 	for _, c := range append(inClients, edgeClients...) {
