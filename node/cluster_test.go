@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -89,6 +90,8 @@ func TestEdgeServesTheIngestBytes(t *testing.T) {
 		inClients = append(inClients, dialSSE(t, in.Addr(), stream))
 		edgeClients = append(edgeClients, dialSSE(t, edge.Addr(), stream))
 	}
+	// Filtered clients: the edge applies filters to what it consumes.
+	inPrecerts, edgePrecerts := dialWS(t, in.Addr(), "/?type=precert"), dialWS(t, edge.Addr(), "/?type=precert")
 	grow(t, f, 300, 3)
 	want := f.expect(t)
 	for _, c := range append(inClients, edgeClients...) {
@@ -103,6 +106,24 @@ func TestEdgeServesTheIngestBytes(t *testing.T) {
 		}
 		if got, exp := c.eventIDs(), inClients[i].eventIDs(); !slices.Equal(got, exp) {
 			t.Errorf("edge %s: SSE ids %v differ from the ingest's %v", c.name, head(got), head(exp))
+		}
+	}
+	var precerts []string
+	for _, m := range inClients[0].snapshot() {
+		if strings.Contains(m, `"update_type":"PrecertLogEntry"`) {
+			precerts = append(precerts, m)
+		}
+	}
+	if len(precerts) == 0 || len(precerts) == want.total {
+		t.Fatalf("%d precertificates of %d: the filter test needs some of each type", len(precerts), want.total)
+	}
+	for _, c := range []*client{inPrecerts, edgePrecerts} {
+		await.True(t, 30*time.Second, c.name+" to receive every precertificate", func() bool { return c.count() >= len(precerts) })
+	}
+	time.Sleep(300 * time.Millisecond)
+	for _, c := range []*client{inPrecerts, edgePrecerts} {
+		if got := c.snapshot(); !slices.Equal(got, precerts) {
+			t.Errorf("%s: %d messages, not the %d precertificates of the unfiltered stream", c.name, len(got), len(precerts))
 		}
 	}
 	for _, c := range []*client{inClients[3], edgeClients[3]} {
