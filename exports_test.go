@@ -14,7 +14,7 @@ import (
 // testSupport are the packages whose whole purpose is to serve tests (fake
 // CT logs, test data, an independent Delta reader, the wait helper): their
 // exported names are for tests by design.
-var testSupport = []string{"internal/await", "internal/fakelog", "internal/fixtures", "internal/delta/deltatest"}
+var testSupport = []string{"internal/await", "internal/fakelog", "internal/fixtures", "internal/delta/deltatest", "internal/clusterlink/clustertest"}
 
 // interfaceMethods are method names that other packages call through an
 // interface, so no non-test file names them.

@@ -6,10 +6,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/nats-io/nats.go"
-	"github.com/nats-io/nats.go/jetstream"
-
 	"github.com/certstream/certstream/internal/await"
+	"github.com/certstream/certstream/internal/clusterlink/clustertest"
 )
 
 // numberedMessage is what a client with seq=1 and notices=1 is sent, as far
@@ -73,18 +71,7 @@ func TestEdgeFollowsARecreatedStream(t *testing.T) {
 	appendAll(t, f, 10) // 30 certificates
 	await.True(t, 30*time.Second, "the clients to get the old stream's 30", func() bool { return live.count() == 30 && atIngest.count() == 30 })
 
-	nc, err := nats.Connect(in.NATS.ClientURL())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer nc.Close()
-	js, err := jetstream.New(nc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := js.DeleteStream(t.Context(), ingestCfg.Cluster.Stream); err != nil {
-		t.Fatal(err)
-	}
+	clustertest.DeleteStream(t, in.NATS.ClientURL(), ingestCfg.Cluster.Stream)
 	if err := in.Link.EnsureStream(t.Context()); err != nil {
 		t.Fatal(err)
 	}

@@ -7,11 +7,10 @@ import (
 	"time"
 
 	"github.com/anthdm/hollywood/actor"
-	"github.com/nats-io/nats.go"
-	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/certstream/certstream/internal/await"
 	"github.com/certstream/certstream/internal/clusterlink"
+	"github.com/certstream/certstream/internal/clusterlink/clustertest"
 	"github.com/certstream/certstream/internal/wire"
 	"github.com/certstream/certstream/messages"
 )
@@ -29,20 +28,9 @@ func TestFailedPublishRetried(t *testing.T) {
 		return err == nil && res.(messages.ActorInfo).Details["stream_ready"] == true
 	})
 
-	nc, err := nats.Connect(s.ClientURL())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer nc.Close()
-	js, err := jetstream.New(nc)
-	if err != nil {
-		t.Fatal(err)
-	}
+	clustertest.DeleteStream(t, s.ClientURL(), "TEST")
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	if err := js.DeleteStream(ctx, "TEST"); err != nil {
-		t.Fatal(err)
-	}
 	const n = 10
 	e.Send(pid, messages.Published{Updates: updates(0, n)})
 	await.True(t, 10*time.Second, "every first attempt to fail", func() bool { return counters.Errors.Load() >= n })

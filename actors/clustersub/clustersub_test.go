@@ -12,12 +12,11 @@ import (
 	"time"
 
 	"github.com/anthdm/hollywood/actor"
-	"github.com/nats-io/nats.go"
-	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/certstream/certstream/actors/clustersub"
 	"github.com/certstream/certstream/internal/await"
 	"github.com/certstream/certstream/internal/clusterlink"
+	"github.com/certstream/certstream/internal/clusterlink/clustertest"
 	"github.com/certstream/certstream/internal/clusterwire"
 	"github.com/certstream/certstream/internal/wire"
 	"github.com/certstream/certstream/messages"
@@ -68,20 +67,7 @@ func (s *stream) recreate(t *testing.T) {
 // delete deletes the stream.
 func (s *stream) delete(t *testing.T) {
 	t.Helper()
-	nc, err := nats.Connect(s.srv.ClientURL())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer nc.Close()
-	js, err := jetstream.New(nc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if err := js.DeleteStream(ctx, "TEST"); err != nil {
-		t.Fatal(err)
-	}
+	clustertest.DeleteStream(t, s.srv.ClientURL(), "TEST")
 }
 
 // publish stores n new certificates and waits for their acks.
