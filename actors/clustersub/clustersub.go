@@ -1,6 +1,7 @@
-// Package clustersub implements the consumer actor of an edge node: it reads
-// the cluster's JetStream stream in sequence order and feeds the router with
-// messages.Published runs, as dedup does on a node that follows logs.
+// Package clustersub implements the consumer actor of an ingest or edge
+// node: it reads the cluster's JetStream stream in sequence order and feeds
+// the router with messages.Published runs, as dedup does on a standalone
+// node.
 //
 // A reader goroutine owned by the actor does the waiting: it gathers the
 // messages already delivered into a run, decodes them and sends the run to
@@ -21,12 +22,8 @@ package clustersub
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
-	"fmt"
 	"log/slog"
-	"os"
-	"path/filepath"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -98,7 +95,7 @@ func (s Status) Healthy() bool {
 	return s.LinkUp && (s.MaxLag <= 0 || s.LagSeconds <= s.MaxLag.Seconds())
 }
 
-// Consumer is the edge's consumer: its producer and its status.
+// Consumer is the node's consumer of the stream: its producer and its status.
 type Consumer struct {
 	cfg      Config
 	started  time.Time
@@ -292,70 +289,6 @@ func (c *Consumer) open(ctx context.Context, e *actor.Engine, credits chan struc
 	return c.cfg.Link.Read(ctx, c.next.Load())
 }
 
-// wasReset reports whether st is another stream than the one read so far:
-// created at another time, or ending before the last message read (next-1,
-// loaded before st was asked for).
-func (c *Consumer) wasReset(st clusterlink.StreamState, next uint64) bool {
-	if was, now := c.created.Load(), nanos(st.Created); was != 0 && now != 0 && was != now {
-		return true
-	}
-	return next > 1 && st.Last < next-1
-}
-
-// watch checks every checkEvery, until ctx ends, that the stream is still
-// the one r reads, whether r delivers or waits: a reader of a stream
-// created again waits for numbers the new one may reach only much later,
-// or goes on with the new one's as if they were the old one's. When it is
-// not, watch stops r and reports true.
-func (c *Consumer) watch(ctx context.Context, r *clusterlink.Reader) bool {
-	t := time.NewTicker(checkEvery)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return false
-		case <-t.C:
-		}
-		next := c.next.Load()
-		if st, err := c.cfg.Link.State(ctx); err == nil && c.wasReset(st, next) {
-			r.Stop()
-			return true
-		}
-	}
-}
-
-// reset moves the consumer to the stream's new incarnation st, at its
-// oldest message. Once the router has routed every run of the old stream,
-// it tells the router that the numbers start again. The old stream's
-// messages this consumer had not read are unknowable: they are not counted
-// as a gap. It reports false when ctx ended first.
-func (c *Consumer) reset(ctx context.Context, e *actor.Engine, st clusterlink.StreamState, credits chan struct{}) bool {
-	for held := range inFlight { // every credit back: every run routed
-		select {
-		case credits <- struct{}{}:
-		case <-ctx.Done():
-			for range held {
-				<-credits
-			}
-			return false
-		}
-	}
-	from, old := max(st.First, 1), c.routed.Load()
-	slog.Error("cluster: the stream was deleted and created again and numbers its messages anew; "+
-		"reading it from its oldest message (what the old stream held beyond old_last_seq is lost, and how much is unknown)",
-		"stream", c.cfg.Stream, "old_last_seq", old, "new_first_seq", st.First, "new_last_seq", st.Last, "created", st.Created)
-	c.resets.Add(1)
-	resetsN.Inc()
-	e.Send(c.cfg.Router, messages.SequenceReset{Next: from, Last: old})
-	c.routed.Store(from - 1)
-	c.setNext(from)
-	c.created.Store(nanos(st.Created))
-	for range inFlight {
-		<-credits
-	}
-	return true
-}
-
 // run reads r and routes its messages in runs until r fails.
 func (c *Consumer) run(ctx context.Context, e *actor.Engine, r *clusterlink.Reader, credits chan struct{}) error {
 	for {
@@ -469,60 +402,6 @@ func (c *Consumer) inspect(ctx *actor.Context) messages.ActorInfo {
 	}
 }
 
-// state is the consumer's file.
-type state struct {
-	Stream  string `json:"stream"`
-	LastSeq uint64 `json:"last_seq"`
-	// Created is the stream's creation time: a stream created again is
-	// another stream, whose numbers start again. Absent from older files.
-	Created time.Time `json:"created,omitzero"`
-}
-
-// loadState returns what was saved for stream; the zero state when there is
-// no file or it is another stream's.
-func loadState(path, stream string) (state, error) {
-	data, err := os.ReadFile(path)
-	if os.IsNotExist(err) {
-		return state{}, nil
-	}
-	if err != nil {
-		return state{}, err
-	}
-	var s state
-	if err := json.Unmarshal(data, &s); err != nil {
-		return state{}, fmt.Errorf("cluster consumer state %s: %w (move the file aside to start at the stream's newest)", path, err)
-	}
-	if s.Stream != stream {
-		return state{}, nil
-	}
-	return s, nil
-}
-
-// saveState writes the file atomically.
-func saveState(path string, s state) error {
-	data, err := json.Marshal(s)
-	if err != nil {
-		return err
-	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), filepath.Base(path)+".tmp*")
-	if err != nil {
-		return err
-	}
-	if _, err = tmp.Write(data); err == nil {
-		err = tmp.Sync()
-	}
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp.Name(), path)
-	}
-	if err != nil {
-		os.Remove(tmp.Name())
-	}
-	return err
-}
-
 func sleep(ctx context.Context, d time.Duration) {
 	t := time.NewTimer(d)
 	defer t.Stop()
@@ -530,14 +409,6 @@ func sleep(ctx context.Context, d time.Duration) {
 	case <-t.C:
 	case <-ctx.Done():
 	}
-}
-
-// nanos is t in Unix nanoseconds; 0 for the zero time.
-func nanos(t time.Time) int64 {
-	if t.IsZero() {
-		return 0
-	}
-	return t.UnixNano()
 }
 
 func b2f(b bool) float64 {
