@@ -431,7 +431,8 @@ func (r *router) push(c *actor.Context, s *subscriber) (pushed, filtered int) {
 }
 
 // frame returns e framed for stream st in format f, building it (and the
-// other formats live subscribers of st use) the first time it is asked for.
+// other formats live subscribers of st use) the first time it is asked for;
+// a cold entry's frame is built every time and not kept.
 func (r *router) frame(e *entry, st wire.Stream, f format) []byte {
 	if b := e.frames[st][f]; b != nil {
 		return b
@@ -447,6 +448,12 @@ func (r *router) frame(e *entry, st wire.Stream, f format) []byte {
 		json = wire.AppendDomainsOnly(json, e.u)
 	}
 	r.scratch = json
+	serializeTime[st].UpdateDuration(start)
+	serializedN[st].Inc()
+	r.stats.Serialized[st]++
+	if e.cold {
+		return r.build(json, e.u.Seq, f) // for this replay only
+	}
 	for g := range numFormats {
 		if g != f && (r.formats[st][g] == 0 || e.frames[st][g] != nil) {
 			continue
@@ -456,9 +463,6 @@ func (r *router) frame(e *entry, st wire.Stream, f format) []byte {
 		e.bytes += len(b)
 		r.window.grew(len(b))
 	}
-	serializeTime[st].UpdateDuration(start)
-	serializedN[st].Inc()
-	r.stats.Serialized[st]++
 	return e.frames[st][f]
 }
 

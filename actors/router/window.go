@@ -37,13 +37,23 @@ func formatOf(t wire.Transport, seq, deflate bool) format {
 }
 
 // entry is one published certificate and the frames built for it so far,
-// shared by every subscriber (and every replay) that needs them.
+// shared by every subscriber (and every replay) that needs them. Once it is
+// cold (older than frameLife) it keeps the certificate only: a replay
+// builds its frames again for each client that needs them, and keeps none.
 type entry struct {
 	u      *wire.Update
 	at     int64 // when it was published, Unix ms
 	frames [wire.NumStreams][numFormats][]byte
-	bytes  int // what it holds, roughly: the frames and the certificate
+	bytes  int  // what it holds, roughly: the frames and the certificate
+	cold   bool // its frames are let go
 }
+
+// frameLife is how long (ms) an entry keeps its frames: long enough for
+// every live client, and for clients that reconnect at once, to share
+// them. Past it the window holds certificates only, about a third of the
+// bytes when every stream is subscribed, so the same bound covers about
+// three times the span.
+const frameLife = 2_000
 
 // WindowLimits bound the replay window: the most recent published
 // certificates, kept so that a reconnecting client resumes where it left
@@ -72,6 +82,7 @@ type window struct {
 	lim     WindowLimits
 	entries []*entry // entries[head:] are held
 	head    int
+	cold    int // entries[head:head+cold] are cold
 	bytes   int64
 }
 
@@ -92,8 +103,17 @@ func (w *window) add(u *wire.Update, now int64) *entry {
 // grew accounts n more bytes held by an entry of the window.
 func (w *window) grew(n int) { w.bytes += int64(n) }
 
-// evict drops the oldest entries beyond the limits at now.
+// evict lets the frames of entries older than frameLife go, then drops
+// the oldest entries beyond the limits at now.
 func (w *window) evict(now int64) {
+	for w.cold < w.len() {
+		e := w.entries[w.head+w.cold]
+		if now-e.at <= frameLife {
+			break
+		}
+		w.chill(e)
+		w.cold++
+	}
 	keep := max(w.lim.Messages, 0)
 	for w.len() > 0 {
 		e := w.entries[w.head]
@@ -103,6 +123,7 @@ func (w *window) evict(now int64) {
 		w.bytes -= int64(e.bytes)
 		w.entries[w.head] = nil
 		w.head++
+		w.cold = max(w.cold-1, 0)
 	}
 	if w.head > 1024 && w.head*2 > len(w.entries) {
 		n := copy(w.entries, w.entries[w.head:])
@@ -115,7 +136,19 @@ func (w *window) evict(now int64) {
 // reset lets every entry go.
 func (w *window) reset() {
 	clear(w.entries)
-	w.entries, w.head, w.bytes = w.entries[:0], 0, 0
+	w.entries, w.head, w.cold, w.bytes = w.entries[:0], 0, 0, 0
+}
+
+// chill lets e's frames go: e keeps its certificate only.
+func (w *window) chill(e *entry) {
+	for st := range e.frames {
+		for f, b := range e.frames[st] {
+			e.bytes -= len(b)
+			w.bytes -= int64(len(b))
+			e.frames[st][f] = nil
+		}
+	}
+	e.cold = true
 }
 
 func (w *window) len() int { return len(w.entries) - w.head }
