@@ -96,7 +96,8 @@ const (
 	targetSoakGrowth      = 5.0              // % RSS growth after warm-up
 	soakGoroutineSlack    = 20               // goroutines a soak may gain (timers, idle workers)
 	defaultSoakWarmupPart = 4                // warm-up is a quarter of the soak unless set,
-	minSoakWarmup         = 35 * time.Second // and at least this: the replay window fills (128 MiB at 1,000/s)
+	minSoakWarmup         = 35 * time.Second // and at least this: the replay window fills (soakWindowSecs)
+	soakWindowSecs        = 20               // the soak's replay window age bound
 	mib                   = float64(1 << 20) // bytes
 	maxMailbox            = 1 << 20          // the node's largest clients.mailbox_capacity
 
@@ -148,9 +149,15 @@ func Named(name string, o Options) (Spec, error) {
 		if warm <= 0 {
 			warm = max(o.SoakDuration/defaultSoakWarmupPart, min(minSoakWarmup, o.SoakDuration/2))
 		}
+		// The replay window is a bounded cache that fills for as long as its
+		// bound allows: at 1,000/s its default 128 MiB of certificates
+		// (frames let go after 2 s) takes about a minute. Its age bound,
+		// set to soakWindowSecs, makes it full within the warm-up, so that
+		// growth after it is a leak, not the cache filling.
 		return Spec{Name: name, Rate: o.Rate, Duration: o.SoakDuration, SampleEvery: o.SoakSample, Warmup: warm,
 			Groups: []Group{lite("lite", o.SoakClients)}, Churn: Churn{Conns: o.SoakChurn, Life: o.SoakChurnLife},
-			Checks: soakChecks}, nil
+			Checks:  soakChecks,
+			NodeEnv: []string{fmt.Sprintf("CERTSTREAM_CLIENTS_REPLAY_WINDOW_SECS=%d", soakWindowSecs)}}, nil
 	case "filters":
 		// The reference client comes last, so that its probe proves the
 		// filtered clients' subscriptions (some never match a probe).
