@@ -11,8 +11,14 @@ import (
 // logs publish on a steady cadence (static-ct logs about every second); a
 // log without one is polled at the fixed interval, as before.
 //
-// It never polls more often than the fixed interval: polls it schedules are
-// at least interval apart. Only the follower's goroutine calls its methods;
+// The polls it schedules are at least interval apart. A scheduled poll that
+// finds the log's previous head came too early; it is followed by one
+// re-poll, a margin later, and only one, when the log has one in hand: a
+// log earns one for every repollEvery scheduled polls and keeps at most
+// repollBank. So over n scheduled polls a log gets at most
+// min(n, repollBank+n/repollEvery) re-polls: about 1.1 requests per period
+// at most, and a log that stops publishing is asked once a period again
+// after each re-poll. Only the follower's goroutine calls its methods;
 // locked may be read from any.
 type cadence struct {
 	interval time.Duration // the fixed poll interval
@@ -22,6 +28,9 @@ type cadence struct {
 	last     time.Time     // when the last scheduled poll was due (zero: none)
 	stepped  bool          // the last wait was in step with the log
 	expect   int64         // then, the timestamp (Unix ms) of the head it waited for
+	early    bool          // the last poll in step found an older head than that
+	again    bool          // the last wait was for a re-poll
+	credit   int           // re-polls in hand, in repollEvery-ths of one
 	locked   atomic.Int64  // the learnt period in ns, 0 while there is none
 }
 
@@ -36,21 +45,28 @@ const (
 	// row that find one shrink it by a quarter.
 	minMargin = 50 * time.Millisecond
 	lockHits  = 8
+	// A poll in step that finds the old head is followed by one re-poll,
+	// if the log has one in hand: a log earns one re-poll for every
+	// repollEvery polls in step and keeps at most repollBank.
+	repollEvery = 10
+	repollBank  = 3
 )
 
 func newCadence(interval time.Duration) *cadence {
-	return &cadence{interval: interval, margin: minMargin}
+	return &cadence{interval: interval, margin: minMargin, credit: repollBank * repollEvery}
 }
 
 // observe records the timestamp (Unix ms) of a head the log served. A poll
 // made in step that finds an older head than the one it waited for came too
-// early: the margin grows.
+// early: the margin grows, and the next wait may be for a re-poll.
 func (c *cadence) observe(ts uint64) {
 	fresh := len(c.stamps) == 0 || int64(ts) > c.stamps[len(c.stamps)-1]
+	c.early = false
 	if p := c.period(); c.stepped && p > 0 {
 		if int64(ts) < c.expect-tolerance(p.Milliseconds()) {
 			c.margin = min(2*c.margin, p/2)
 			c.hits = 0
+			c.early = true
 		} else if c.hits++; c.hits >= lockHits {
 			c.margin = max(minMargin, c.margin*3/4)
 			c.hits = 0
@@ -106,14 +122,25 @@ func tolerance(p int64) int64 { return max(p/5, 20) }
 // wait returns how long a caught-up follower waits, at now, before its next
 // head request: until just after the log's next expected publication, no
 // sooner than interval after the previous scheduled poll; or interval when
-// the log has no cadence.
+// the log has no cadence. After a scheduled poll that came too early, it
+// is the margin (at least minMargin, at most a quarter period) for one
+// re-poll instead, when the log has one in hand.
 func (c *cadence) wait(now time.Time) time.Duration {
 	p := c.period()
 	if p == 0 {
-		c.stepped = false
+		c.stepped, c.again = false, false
 		c.last = now.Add(c.interval)
 		return c.interval
 	}
+	if c.early && !c.again && c.credit >= repollEvery {
+		// Same head expected, same c.last: the re-poll is not a scheduled
+		// poll, and the next one keeps its distance from the one before.
+		c.credit -= repollEvery
+		c.stepped, c.again = true, true
+		return min(max(c.margin, minMargin), p/4)
+	}
+	c.again = false
+	c.credit = min(c.credit+1, repollBank*repollEvery)
 	earliest := c.last.Add(c.interval)
 	next := time.UnixMilli(c.stamps[len(c.stamps)-1]).Add(p + c.margin)
 	if next.Before(earliest) {

@@ -43,6 +43,7 @@ type poll struct {
 	wait   time.Duration // what the cadence said to wait, when it was asked
 	waited bool
 	rehead bool // asked right after catching up, at the fixed interval
+	again  bool // a re-poll after a poll in step that came too early
 }
 
 // reheadAfter is how long a simulated catch-up takes.
@@ -55,36 +56,44 @@ const reheadAfter = 30
 func simulate(c *cadence, l simLog, start, end int64) []poll {
 	var out []poll
 	var last uint64
-	rehead := false
+	rehead, again := false, false
 	for ms := start; ms < end; {
 		h := l.head(ms)
 		c.observe(h)
 		fresh := h > last
 		last = max(last, h)
 		if fresh && !c.inStep() {
-			out = append(out, poll{at: ms, head: h, rehead: rehead})
-			ms, rehead = ms+reheadAfter, true
+			out = append(out, poll{at: ms, head: h, rehead: rehead, again: again})
+			ms, rehead, again = ms+reheadAfter, true, false
 			continue
 		}
 		w := c.wait(time.UnixMilli(ms))
-		out = append(out, poll{at: ms, head: h, wait: w, waited: true, rehead: rehead})
-		ms, rehead = ms+max(1, w.Milliseconds()), false
+		out = append(out, poll{at: ms, head: h, wait: w, waited: true, rehead: rehead, again: again})
+		ms, rehead, again = ms+max(1, w.Milliseconds()), false, c.again
 	}
 	return out
 }
 
-// checkSpacing fails when two polls in step are closer than interval, or
-// when there are more polls than the fixed interval makes.
+// checkSpacing fails when two scheduled polls (neither right after catching
+// up nor a re-poll) are closer than interval, when there are more of them
+// than the fixed interval makes, or when the re-polls break their bound: at
+// most one after each scheduled poll, and no more than the log earned (one
+// for every repollEvery scheduled polls, repollBank in hand at the start).
 func checkSpacing(t *testing.T, polls []poll, interval time.Duration, span int64) {
 	t.Helper()
 	var scheduled []poll
-	reheads := 0
-	for _, p := range polls {
-		if p.rehead {
+	reheads, again := 0, 0
+	for i, p := range polls {
+		switch {
+		case p.again:
+			if again++; i == 0 || polls[i-1].again || polls[i-1].rehead {
+				t.Fatalf("re-poll at %d ms does not follow a scheduled poll", p.at)
+			}
+		case p.rehead:
 			reheads++
-			continue
+		default:
+			scheduled = append(scheduled, p)
 		}
-		scheduled = append(scheduled, p)
 	}
 	for i := 1; i < len(scheduled); i++ {
 		if gap := scheduled[i].at - scheduled[i-1].at; gap < interval.Milliseconds() {
@@ -92,10 +101,16 @@ func checkSpacing(t *testing.T, polls []poll, interval time.Duration, span int64
 		}
 	}
 	if most := span/interval.Milliseconds() + 1; int64(len(scheduled)) > most {
-		t.Fatalf("%d polls in %d ms (besides %d after catching up), more than the fixed interval's %d",
-			len(scheduled), span, reheads, most)
+		t.Fatalf("%d polls in %d ms (besides %d after catching up and %d re-polls), more than the fixed interval's %d",
+			len(scheduled), span, reheads, again, most)
+	}
+	if most := mostRepolls(len(scheduled)); again > most {
+		t.Fatalf("%d re-polls after %d scheduled polls, more than the %d earned", again, len(scheduled), most)
 	}
 }
+
+// mostRepolls is the most re-polls a log may make besides n scheduled polls.
+func mostRepolls(n int) int { return min(n, repollBank+n/repollEvery) }
 
 func TestCadenceLocksOntoALogPublishingEverySecondOrThree(t *testing.T) {
 	for _, period := range []int64{1000, 3000} {
@@ -183,10 +198,70 @@ func TestCadenceNeverPollsMoreOftenThanTheFixedInterval(t *testing.T) {
 	}
 }
 
+// firstSight returns the first poll that saw the head of pub (ms), or false.
+func firstSight(polls []poll, pub int64) (poll, bool) {
+	for _, p := range polls {
+		if int64(p.head) >= pub {
+			return p, true
+		}
+	}
+	return poll{}, false
+}
+
+func TestCadenceRepollsSoonAfterAnEarlyPoll(t *testing.T) {
+	// Every second at 370 ms, but the head of 20,370 ms comes 120 ms late:
+	// the poll in step, 50 ms after the expected publication, finds the
+	// old head.
+	const late = 20_490
+	pubs := append(every(370, 1000, 20_000), late)
+	pubs = append(pubs, every(21_370, 1000, 30_000)...)
+	c := newCadence(time.Second)
+	polls := simulate(c, simLog{pubs: pubs, visible: 10}, 0, 30_000)
+	checkSpacing(t, polls, time.Second, 30_000)
+	seen, ok := firstSight(polls, late)
+	if !ok {
+		t.Fatalf("no poll saw the head of %d ms", late)
+	}
+	if !seen.again || seen.at-late > 250 {
+		t.Fatalf("the head of %d ms was first seen at %d ms (re-poll %v), want a re-poll within a quarter period", late, seen.at, seen.again)
+	}
+	if c.margin <= minMargin {
+		t.Errorf("margin %v after an early poll, want it grown", c.margin)
+	}
+}
+
+func TestCadenceRepollsAStalledLogOnceAPeriod(t *testing.T) {
+	// A log that publishes every second for 20 s, then stops for a minute.
+	const stop, end = 20_000, 80_000
+	pubs := every(370, 1000, stop)
+	c := newCadence(time.Second)
+	polls := simulate(c, simLog{pubs: pubs, visible: 10}, 0, end)
+	checkSpacing(t, polls, time.Second, end)
+	var stalled []poll // from the first poll for the head that never came
+	for _, p := range polls {
+		if p.at > pubs[len(pubs)-1]+1000 {
+			stalled = append(stalled, p)
+		}
+	}
+	if len(stalled) < 2 || !stalled[1].again || stalled[1].at-stalled[0].at > 250 {
+		t.Fatalf("after the log stopped, polls %+v; want the first early one re-polled within a quarter period", stalled[:min(2, len(stalled))])
+	}
+	// Then at most the re-polls it has in hand, one a period.
+	periods := (end - stop) / 1000
+	if most := periods + mostRepolls(periods) + 1; len(stalled) > most {
+		t.Fatalf("%d polls in %d periods of a stalled log, want at most %d", len(stalled), periods, most)
+	}
+	for i := 1; i < len(stalled); i++ {
+		if stalled[i].again && stalled[i-1].again {
+			t.Fatalf("re-polls at %d and %d ms in a row", stalled[i-1].at, stalled[i].at)
+		}
+	}
+}
+
 // TestFollowerPollsInStepWithAFakeLog follows real fake logs (HTTP on
 // 127.0.0.1) that publish every second and every three seconds: the
 // follower learns the period, and asks for the head no more often than the
-// fixed interval would.
+// fixed interval would, besides the re-polls it has earned.
 func TestFollowerPollsInStepWithAFakeLog(t *testing.T) {
 	for _, period := range []time.Duration{time.Second, 3 * time.Second} {
 		t.Run(period.String(), func(t *testing.T) {
@@ -224,14 +299,15 @@ func TestFollowerPollsInStepWithAFakeLog(t *testing.T) {
 				t.Fatalf("learnt period %v, want about %v", got, period)
 			}
 			// In step: over the next periods, no more head requests than
-			// the fixed interval would make.
+			// the fixed interval would make, and the re-polls earned.
 			start, before := time.Now(), heads()
 			time.Sleep(max(3*time.Second, 2*period))
 			n, elapsed := heads()-before, time.Since(start)
 			cancel()
 			<-done
-			if most := int64(elapsed/time.Second) + 1; n > most {
-				t.Errorf("%d head requests in %v in step, more than the fixed interval's %d", n, elapsed, most)
+			fixed := int(elapsed/time.Second) + 1
+			if most := fixed + mostRepolls(fixed); n > int64(most) {
+				t.Errorf("%d head requests in %v in step, more than the fixed interval's %d and %d re-polls", n, elapsed, fixed, most-fixed)
 			}
 		})
 	}
