@@ -11,21 +11,23 @@ import (
 // logs publish on a steady cadence (static-ct logs about every second); a
 // log without one is polled at the fixed interval, as before.
 //
-// The polls it schedules are at least interval apart. A scheduled poll that
-// finds the log's previous head came too early; it is followed by one
-// re-poll, a margin later, and only one, when the log has one in hand: a
-// log earns one for every repollEvery scheduled polls and keeps at most
-// repollBank. So over n scheduled polls a log gets at most
-// min(n, repollBank+n/repollEvery) re-polls: about 1.1 requests per period
-// at most, and a log that stops publishing is asked once a period again
-// after each re-poll. Only the follower's goroutine calls its methods;
-// locked may be read from any.
+// The polls it schedules keep to interval on average: each waits for one
+// expected publication, and n+1 of them in a row wait for publications at
+// least n intervals apart, less the slack for a log's jitter (at most a
+// fifth of an interval). A scheduled poll that finds the log's previous
+// head came too early; it is followed by one re-poll, a margin later, and
+// only one, when the log has one in hand: a log earns one for every
+// repollEvery scheduled polls and keeps at most repollBank. So over n
+// scheduled polls a log gets at most min(n, repollBank+n/repollEvery)
+// re-polls: at most 1.1 requests per interval on average, and a log that
+// stops publishing is asked once a period again after each re-poll. Only
+// the follower's goroutine calls its methods; locked may be read from any.
 type cadence struct {
 	interval time.Duration // the fixed poll interval
 	stamps   []int64       // timestamps (Unix ms) of the last distinct heads, oldest first
 	margin   time.Duration // how long after an expected publication to poll
 	hits     int           // polls in step in a row that found a new head
-	last     time.Time     // when the last scheduled poll was due (zero: none)
+	due      time.Time     // the next scheduled poll waits for a publication no sooner, less slack
 	stepped  bool          // the last wait was in step with the log
 	expect   int64         // then, the timestamp (Unix ms) of the head it waited for
 	early    bool          // the last poll in step found an older head than that
@@ -120,38 +122,64 @@ func (c *cadence) period() time.Duration {
 func tolerance(p int64) int64 { return max(p/5, 20) }
 
 // wait returns how long a caught-up follower waits, at now, before its next
-// head request: until just after the log's next expected publication, no
-// sooner than interval after the previous scheduled poll; or interval when
-// the log has no cadence. After a scheduled poll that came too early, it
-// is the margin (at least minMargin, at most a quarter period) for one
-// re-poll instead, when the log has one in hand.
+// head request: until margin after the log's next expected publication, or
+// interval when the log has no cadence. After a scheduled poll that came
+// too early, it is the margin (at least minMargin, at most a quarter
+// period) for one re-poll instead, when the log has one in hand.
+//
+// Scheduled polls keep to interval on average: the publications they wait
+// for are paced like polls at the fixed interval, with a slack for a log's
+// jitter (see slack). A publication due sooner is skipped for a later one.
 func (c *cadence) wait(now time.Time) time.Duration {
 	p := c.period()
 	if p == 0 {
 		c.stepped, c.again = false, false
-		c.last = now.Add(c.interval)
+		c.schedule(now.Add(c.interval))
 		return c.interval
 	}
 	if c.early && !c.again && c.credit >= repollEvery {
-		// Same head expected, same c.last: the re-poll is not a scheduled
-		// poll, and the next one keeps its distance from the one before.
+		// The same publication waited for, and not a scheduled poll.
 		c.credit -= repollEvery
 		c.stepped, c.again = true, true
 		return min(max(c.margin, minMargin), p/4)
 	}
 	c.again = false
 	c.credit = min(c.credit+1, repollBank*repollEvery)
-	earliest := c.last.Add(c.interval)
-	next := time.UnixMilli(c.stamps[len(c.stamps)-1]).Add(p + c.margin)
-	if next.Before(earliest) {
-		next = next.Add((earliest.Sub(next) + p - 1) / p * p)
+	earliest := c.due.Add(-c.slack(p))
+	pub := time.UnixMilli(c.stamps[len(c.stamps)-1]).Add(p)
+	if pub.Before(earliest) {
+		pub = pub.Add((earliest.Sub(pub) + p - 1) / p * p)
 	}
-	c.expect = next.Add(-c.margin).UnixMilli()
-	if next.Before(now) {
-		next = now // behind the schedule (a long catch-up): poll now, then in step again
+	c.schedule(pub)
+	c.stepped, c.expect = true, pub.UnixMilli()
+	// Behind the schedule (a long catch-up): poll now, then in step again.
+	return max(0, pub.Add(c.margin).Sub(now))
+}
+
+// schedule records a scheduled poll for t: the expected publication it
+// waits for, or the poll itself when the log has no cadence. The next
+// scheduled poll is due for interval after t, or after when this one was
+// due if t came sooner.
+func (c *cadence) schedule(t time.Time) {
+	c.due = later(c.due, t).Add(c.interval)
+}
+
+// slack is how much sooner than due the publication a poll in step with a
+// log of period p waits for may be: the jitter a log on its cadence may
+// have (see tolerance), at most a fifth of the interval. So n+1 scheduled
+// polls in a row wait for publications at least n intervals less the
+// slack apart, and, with the margin after each publication (between
+// minMargin and p/2), are no more than that less p/2 apart.
+func (c *cadence) slack(p time.Duration) time.Duration {
+	return min(time.Duration(tolerance(p.Milliseconds()))*time.Millisecond, c.interval/5)
+}
+
+// later returns the later of a and b.
+func later(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
 	}
-	c.stepped, c.last = true, next
-	return max(0, next.Sub(now))
+	return b
 }
 
 // inStep reports whether the log has a cadence to poll in step with.

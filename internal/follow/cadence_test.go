@@ -2,6 +2,8 @@ package follow
 
 import (
 	"context"
+	"math/rand/v2"
+	"slices"
 	"testing"
 	"time"
 
@@ -74,9 +76,10 @@ func simulate(c *cadence, l simLog, start, end int64) []poll {
 	return out
 }
 
-// checkSpacing fails when two scheduled polls (neither right after catching
-// up nor a re-poll) are closer than interval, when there are more of them
-// than the fixed interval makes, or when the re-polls break their bound: at
+// checkSpacing fails when scheduled polls (neither right after catching up
+// nor a re-poll) come more often than interval on average (n+1 in a row
+// must span n intervals, less a fifth of one for the log's jitter and half
+// of one for the margin), or when the re-polls break their bound: at
 // most one after each scheduled poll, and no more than the log earned (one
 // for every repollEvery scheduled polls, repollBank in hand at the start).
 func checkSpacing(t *testing.T, polls []poll, interval time.Duration, span int64) {
@@ -95,12 +98,20 @@ func checkSpacing(t *testing.T, polls []poll, interval time.Duration, span int64
 			scheduled = append(scheduled, p)
 		}
 	}
-	for i := 1; i < len(scheduled); i++ {
-		if gap := scheduled[i].at - scheduled[i-1].at; gap < interval.Milliseconds() {
-			t.Fatalf("polls at %d and %d ms, less than the fixed interval %v apart", scheduled[i-1].at, scheduled[i].at, interval)
+	// A fifth of an interval for the log's jitter, half a period for the
+	// margin after each publication (here half an interval: a slower log's
+	// polls are further apart anyway).
+	iv := interval.Milliseconds()
+	slack := iv/5 + iv/2
+	for i := range scheduled {
+		for j := i + 1; j < len(scheduled); j++ {
+			if least := int64(j-i)*iv - slack; scheduled[j].at-scheduled[i].at < least {
+				t.Fatalf("scheduled polls at %d and %d ms with %d between: less than %d ms apart",
+					scheduled[i].at, scheduled[j].at, j-i-1, least)
+			}
 		}
 	}
-	if most := span/interval.Milliseconds() + 1; int64(len(scheduled)) > most {
+	if most := (span+slack)/iv + 1; int64(len(scheduled)) > most {
 		t.Fatalf("%d polls in %d ms (besides %d after catching up and %d re-polls), more than the fixed interval's %d",
 			len(scheduled), span, reheads, again, most)
 	}
@@ -188,12 +199,15 @@ func TestCadenceNeverPollsMoreOftenThanTheFixedInterval(t *testing.T) {
 			}
 		})
 	}
-	// A head that shows late makes the margin grow until polls find it.
+	// A head that shows late makes the margin grow until polls find it:
+	// each is first seen within a quarter period of when it shows (a
+	// margin that shrinks too far costs a re-poll).
 	c := newCadence(time.Second)
-	polls := simulate(c, simLog{pubs: every(30, 1000, span), visible: 300}, 0, span)
-	for _, p := range polls[len(polls)-10:] {
-		if p.head == 0 || p.at-int64(p.head) < 300 || p.at-int64(p.head) > 500 {
-			t.Fatalf("poll at %d ms saw the head of %d ms; want it 300-500 ms after", p.at, p.head)
+	pubs := every(30, 1000, span)
+	polls := simulate(c, simLog{pubs: pubs, visible: 300}, 0, span)
+	for _, pub := range pubs[len(pubs)-20 : len(pubs)-1] {
+		if p, ok := firstSight(polls, pub); !ok || p.at-pub < 300 || p.at-pub > 550 {
+			t.Fatalf("the head of %d ms was first seen at %d ms; want 300-550 ms after", pub, p.at)
 		}
 	}
 }
@@ -255,6 +269,63 @@ func TestCadenceRepollsAStalledLogOnceAPeriod(t *testing.T) {
 		if stalled[i].again && stalled[i-1].again {
 			t.Fatalf("re-polls at %d and %d ms in a row", stalled[i-1].at, stalled[i].at)
 		}
+	}
+}
+
+func TestCadencePollsEachHeadOfASlightlyJitteryLog(t *testing.T) {
+	// Every second, every other head 15 ms late: the heads are 985 and
+	// 1,015 ms apart, and each must still be polled for in its period,
+	// though the fixed interval is one second.
+	var pubs []int64
+	for k := range int64(60) {
+		pubs = append(pubs, 370+k*1000+15*(k%2))
+	}
+	c := newCadence(time.Second)
+	polls := simulate(c, simLog{pubs: pubs, visible: 10}, 0, 60_000)
+	checkSpacing(t, polls, time.Second, 60_000)
+	for _, pub := range pubs[10:] {
+		if p, ok := firstSight(polls, pub); !ok || p.at-pub > 250 {
+			t.Fatalf("the head of %d ms was first seen at %d ms, want within a quarter period", pub, p.at)
+		}
+	}
+}
+
+func TestCadenceWithJitterStaysWithinBudget(t *testing.T) {
+	// A log publishing every second, each head up to 80 ms late, for
+	// 2,000 periods; measured after the first 20.
+	const periods, warm = 2000, 20_000
+	rng := rand.New(rand.NewPCG(14, 1))
+	var pubs []int64
+	for k := range int64(periods) {
+		pubs = append(pubs, 370+k*1000+rng.Int64N(81))
+	}
+	end := pubs[len(pubs)-1]
+	c := newCadence(time.Second)
+	polls := simulate(c, simLog{pubs: pubs, visible: 10}, 0, end)
+	checkSpacing(t, polls, time.Second, end)
+	n := 0
+	for _, p := range polls {
+		if p.at >= warm {
+			n++
+		}
+	}
+	if per := float64(n) / float64((end-warm)/1000); per > 1.1 {
+		t.Errorf("%.3f polls a period, want at most 1.1", per)
+	}
+	var delays []int64
+	for _, pub := range pubs {
+		if pub < warm {
+			continue
+		}
+		if p, ok := firstSight(polls, pub); ok {
+			delays = append(delays, p.at-pub)
+		}
+	}
+	slices.Sort(delays)
+	p50, p99 := delays[len(delays)/2], delays[len(delays)*99/100]
+	t.Logf("%d polls for %d publications; delay to the poll that saw each p50 %d ms, p99 %d ms", n, len(delays), p50, p99)
+	if p99 > 500 {
+		t.Errorf("delay from publication to the poll that saw it: p99 %d ms, want well under a period", p99)
 	}
 }
 
