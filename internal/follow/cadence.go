@@ -85,20 +85,33 @@ func (c *cadence) observe(ts uint64) {
 	c.locked.Store(int64(c.period()))
 }
 
-// period is the log's publication period, or 0 when the last lockStamps or
-// more timestamps are not spaced by whole multiples of one period (give or
-// take a fifth of it, and at least 20 ms), or when that period is shorter
-// than half the fixed interval: polling in step with a log that publishes
-// more often than it is polled gains nothing. The heads a follower asks for
-// right after catching up, at the fixed interval, show such a log's short
-// period.
+// period is the log's publication period, or 0 when it has none: when the
+// last lockStamps or more timestamps are not spaced by whole multiples of
+// one period (give or take a fifth of it, and at least 20 ms), and the last
+// lockStamps are not one period apart each either; or when that period is
+// shorter than half the fixed interval: polling in step with a log that
+// publishes more often than it is polled gains nothing. The heads a
+// follower asks for right after catching up, at the fixed interval, show
+// such a log's short period. The second rule locks onto a log that starts
+// publishing after a pause, or that a follower saw before it started,
+// without waiting for the older heads to leave the window.
 func (c *cadence) period() time.Duration {
 	if len(c.stamps) < lockStamps {
 		return 0
 	}
+	p := c.spacing(c.stamps, false)
+	if p == 0 {
+		p = c.spacing(c.stamps[len(c.stamps)-lockStamps:], true)
+	}
+	return time.Duration(p) * time.Millisecond
+}
+
+// spacing returns the period, in ms, of timestamps spaced by whole
+// multiples of it (by one period each, if single), or 0.
+func (c *cadence) spacing(stamps []int64, single bool) int64 {
 	var p int64
-	for i := 1; i < len(c.stamps); i++ {
-		d := c.stamps[i] - c.stamps[i-1]
+	for i := 1; i < len(stamps); i++ {
+		d := stamps[i] - stamps[i-1]
 		if p == 0 || d < p {
 			p = d
 		}
@@ -107,14 +120,17 @@ func (c *cadence) period() time.Duration {
 		return 0
 	}
 	tol := tolerance(p)
-	for i := 1; i < len(c.stamps); i++ {
-		d := c.stamps[i] - c.stamps[i-1]
+	for i := 1; i < len(stamps); i++ {
+		d := stamps[i] - stamps[i-1]
 		k := (d + p/2) / p
+		if single {
+			k = 1
+		}
 		if diff := d - k*p; diff > tol || diff < -tol {
 			return 0
 		}
 	}
-	return time.Duration(p) * time.Millisecond
+	return p
 }
 
 // tolerance is how far, in ms, a timestamp may be from the cadence of
@@ -133,8 +149,10 @@ func tolerance(p int64) int64 { return max(p/5, 20) }
 func (c *cadence) wait(now time.Time) time.Duration {
 	p := c.period()
 	if p == 0 {
-		c.stepped, c.again = false, false
-		c.schedule(now.Add(c.interval))
+		// Polls in step are paced from the first one once the log has a
+		// cadence, which is not put off to keep its distance from a poll
+		// at the fixed interval: it waits for the next publication.
+		c.stepped, c.again, c.due = false, false, time.Time{}
 		return c.interval
 	}
 	if c.early && !c.again && c.credit >= repollEvery {
@@ -156,8 +174,8 @@ func (c *cadence) wait(now time.Time) time.Duration {
 	return max(0, pub.Add(c.margin).Sub(now))
 }
 
-// schedule records a scheduled poll for t: the expected publication it
-// waits for, or the poll itself when the log has no cadence. The next
+// schedule records a scheduled poll for t, the expected publication it
+// waits for. The next
 // scheduled poll is due for interval after t, or after when this one was
 // due if t came sooner.
 func (c *cadence) schedule(t time.Time) {

@@ -46,6 +46,7 @@ type poll struct {
 	waited bool
 	rehead bool // asked right after catching up, at the fixed interval
 	again  bool // a re-poll after a poll in step that came too early
+	step   bool // scheduled in step with the log (else at the fixed interval)
 }
 
 // reheadAfter is how long a simulated catch-up takes.
@@ -58,34 +59,44 @@ const reheadAfter = 30
 func simulate(c *cadence, l simLog, start, end int64) []poll {
 	var out []poll
 	var last uint64
-	rehead, again := false, false
+	var next poll // what the next poll is
 	for ms := start; ms < end; {
 		h := l.head(ms)
 		c.observe(h)
 		fresh := h > last
 		last = max(last, h)
+		next.at, next.head = ms, h
 		if fresh && !c.inStep() {
-			out = append(out, poll{at: ms, head: h, rehead: rehead, again: again})
-			ms, rehead, again = ms+reheadAfter, true, false
+			out = append(out, next)
+			ms, next = ms+reheadAfter, poll{rehead: true}
 			continue
 		}
-		w := c.wait(time.UnixMilli(ms))
-		out = append(out, poll{at: ms, head: h, wait: w, waited: true, rehead: rehead, again: again})
-		ms, rehead, again = ms+max(1, w.Milliseconds()), false, c.again
+		next.wait = c.wait(time.UnixMilli(ms))
+		next.waited = true
+		out = append(out, next)
+		ms, next = ms+max(1, next.wait.Milliseconds()), poll{again: c.again, step: c.stepped && !c.again}
 	}
 	return out
 }
 
 // checkSpacing fails when scheduled polls (neither right after catching up
-// nor a re-poll) come more often than interval on average (n+1 in a row
-// must span n intervals, less a fifth of one for the log's jitter and half
-// of one for the margin), or when the re-polls break their bound: at
-// most one after each scheduled poll, and no more than the log earned (one
-// for every repollEvery scheduled polls, repollBank in hand at the start).
+// nor a re-poll) come more often than interval: at the fixed interval, less
+// than interval after the poll before; in step, on average, over each run of
+// them (n+1 in a row must span n intervals, less a fifth of one for the
+// log's jitter and half of one for the margin). The first poll in step of a
+// run may come sooner after the one before. It also fails when the re-polls
+// break their bound: at most one after each scheduled poll, and no more than
+// the log earned (one for every repollEvery scheduled polls, repollBank in
+// hand at the start).
 func checkSpacing(t *testing.T, polls []poll, interval time.Duration, span int64) {
 	t.Helper()
-	var scheduled []poll
-	reheads, again := 0, 0
+	// A fifth of an interval for the log's jitter, half a period for the
+	// margin after each publication (here half an interval: a slower log's
+	// polls are further apart anyway).
+	iv := interval.Milliseconds()
+	slack := iv/5 + iv/2
+	var run []poll // the polls in step since the last at the fixed interval
+	scheduled, reheads, again, runs := 0, 0, 0, 0
 	for i, p := range polls {
 		switch {
 		case p.again:
@@ -94,29 +105,30 @@ func checkSpacing(t *testing.T, polls []poll, interval time.Duration, span int64
 			}
 		case p.rehead:
 			reheads++
-		default:
-			scheduled = append(scheduled, p)
-		}
-	}
-	// A fifth of an interval for the log's jitter, half a period for the
-	// margin after each publication (here half an interval: a slower log's
-	// polls are further apart anyway).
-	iv := interval.Milliseconds()
-	slack := iv/5 + iv/2
-	for i := range scheduled {
-		for j := i + 1; j < len(scheduled); j++ {
-			if least := int64(j-i)*iv - slack; scheduled[j].at-scheduled[i].at < least {
-				t.Fatalf("scheduled polls at %d and %d ms with %d between: less than %d ms apart",
-					scheduled[i].at, scheduled[j].at, j-i-1, least)
+		case !p.step:
+			scheduled, run = scheduled+1, nil
+			if i > 0 && p.at-polls[i-1].at < iv {
+				t.Fatalf("polls at %d and %d ms, less than the fixed interval %v apart", polls[i-1].at, p.at, interval)
 			}
+		default:
+			if scheduled++; len(run) == 0 {
+				runs++
+			}
+			for k, q := range run {
+				if least := int64(len(run)-k)*iv - slack; p.at-q.at < least {
+					t.Fatalf("polls in step at %d and %d ms with %d between: less than %d ms apart",
+						q.at, p.at, len(run)-k-1, least)
+				}
+			}
+			run = append(run, p)
 		}
 	}
-	if most := (span+slack)/iv + 1; int64(len(scheduled)) > most {
+	if most := (span+slack)/iv + int64(runs); int64(scheduled) > most {
 		t.Fatalf("%d polls in %d ms (besides %d after catching up and %d re-polls), more than the fixed interval's %d",
-			len(scheduled), span, reheads, again, most)
+			scheduled, span, reheads, again, most)
 	}
-	if most := mostRepolls(len(scheduled)); again > most {
-		t.Fatalf("%d re-polls after %d scheduled polls, more than the %d earned", again, len(scheduled), most)
+	if most := mostRepolls(scheduled); again > most {
+		t.Fatalf("%d re-polls after %d scheduled polls, more than the %d earned", again, scheduled, most)
 	}
 }
 
@@ -220,6 +232,23 @@ func firstSight(polls []poll, pub int64) (poll, bool) {
 		}
 	}
 	return poll{}, false
+}
+
+func TestCadenceLocksSoonOntoALogThatStartsPublishing(t *testing.T) {
+	// A head published once at 0, then nothing until the log publishes
+	// every second from 7,370 ms: the old head is off the cadence. Once
+	// lockStamps heads a period apart are in, every head is polled for in
+	// its period; the first one after the lock is not skipped.
+	const from, end = 7370, 30_000
+	pubs := append([]int64{0}, every(from, 1000, end)...)
+	c := newCadence(time.Second)
+	polls := simulate(c, simLog{pubs: pubs, visible: 10}, 0, end)
+	checkSpacing(t, polls, time.Second, end)
+	for _, pub := range pubs[lockStamps+1:] {
+		if p, ok := firstSight(polls, pub); !ok || p.at-pub > 250 {
+			t.Fatalf("the head of %d ms was first seen at %d ms, want within a quarter period", pub, p.at)
+		}
+	}
 }
 
 func TestCadenceRepollsSoonAfterAnEarlyPoll(t *testing.T) {
