@@ -17,11 +17,12 @@ import (
 // fifth of an interval). A scheduled poll that finds the log's previous
 // head came too early; it is followed by one re-poll, a margin later, and
 // only one, when the log has one in hand: a log earns one for every
-// repollEvery scheduled polls and keeps at most repollBank. So over n
-// scheduled polls a log gets at most min(n, repollBank+n/repollEvery)
-// re-polls: at most 1.1 requests per interval on average, and a log that
-// stops publishing is asked once a period again after each re-poll. Only
-// the follower's goroutine calls its methods; locked may be read from any.
+// repollEvery polls in step, starting with none, and keeps at most
+// repollBank. So after n polls in step it has made at most n/repollEvery
+// re-polls, at most 1.1 requests per publication waited for, and a log
+// that stops publishing is asked once a period again after each re-poll.
+// Only the follower's goroutine calls its methods; locked may be read from
+// any.
 type cadence struct {
 	interval time.Duration // the fixed poll interval
 	stamps   []int64       // timestamps (Unix ms) of the last distinct heads, oldest first
@@ -49,13 +50,13 @@ const (
 	lockHits  = 8
 	// A poll in step that finds the old head is followed by one re-poll,
 	// if the log has one in hand: a log earns one re-poll for every
-	// repollEvery polls in step and keeps at most repollBank.
+	// repollEvery polls in step, from none, and keeps at most repollBank.
 	repollEvery = 10
 	repollBank  = 3
 )
 
 func newCadence(interval time.Duration) *cadence {
-	return &cadence{interval: interval, margin: minMargin, credit: repollBank * repollEvery}
+	return &cadence{interval: interval, margin: minMargin}
 }
 
 // observe records the timestamp (Unix ms) of a head the log served. A poll

@@ -85,9 +85,8 @@ func simulate(c *cadence, l simLog, start, end int64) []poll {
 // them (n+1 in a row must span n intervals, less a fifth of one for the
 // log's jitter and half of one for the margin). The first poll in step of a
 // run may come sooner after the one before. It also fails when the re-polls
-// break their bound: at most one after each scheduled poll, and no more than
-// the log earned (one for every repollEvery scheduled polls, repollBank in
-// hand at the start).
+// break their bound: at most one after each scheduled poll, and at any time
+// no more than the log earned, one for every repollEvery polls in step.
 func checkSpacing(t *testing.T, polls []poll, interval time.Duration, span int64) {
 	t.Helper()
 	// A fifth of an interval for the log's jitter, half a period for the
@@ -96,12 +95,15 @@ func checkSpacing(t *testing.T, polls []poll, interval time.Duration, span int64
 	iv := interval.Milliseconds()
 	slack := iv/5 + iv/2
 	var run []poll // the polls in step since the last at the fixed interval
-	scheduled, reheads, again, runs := 0, 0, 0, 0
+	scheduled, stepped, reheads, again, runs := 0, 0, 0, 0, 0
 	for i, p := range polls {
 		switch {
 		case p.again:
 			if again++; i == 0 || polls[i-1].again || polls[i-1].rehead {
 				t.Fatalf("re-poll at %d ms does not follow a scheduled poll", p.at)
+			}
+			if most := mostRepolls(stepped); again > most {
+				t.Fatalf("re-poll at %d ms: %d re-polls after %d polls in step, more than the %d earned", p.at, again, stepped, most)
 			}
 		case p.rehead:
 			reheads++
@@ -111,7 +113,8 @@ func checkSpacing(t *testing.T, polls []poll, interval time.Duration, span int64
 				t.Fatalf("polls at %d and %d ms, less than the fixed interval %v apart", polls[i-1].at, p.at, interval)
 			}
 		default:
-			if scheduled++; len(run) == 0 {
+			scheduled++
+			if stepped++; len(run) == 0 {
 				runs++
 			}
 			for k, q := range run {
@@ -127,13 +130,14 @@ func checkSpacing(t *testing.T, polls []poll, interval time.Duration, span int64
 		t.Fatalf("%d polls in %d ms (besides %d after catching up and %d re-polls), more than the fixed interval's %d",
 			scheduled, span, reheads, again, most)
 	}
-	if most := mostRepolls(scheduled); again > most {
-		t.Fatalf("%d re-polls after %d scheduled polls, more than the %d earned", again, scheduled, most)
-	}
 }
 
-// mostRepolls is the most re-polls a log may make besides n scheduled polls.
-func mostRepolls(n int) int { return min(n, repollBank+n/repollEvery) }
+// mostRepolls is the most re-polls a log may have made after n polls in step.
+func mostRepolls(n int) int { return n / repollEvery }
+
+// spanRepolls is the most re-polls a log may make over a span with n polls
+// in step: one after each, those it had in hand and those it earns.
+func spanRepolls(n int) int { return min(n, repollBank+n/repollEvery) }
 
 func TestCadenceLocksOntoALogPublishingEverySecondOrThree(t *testing.T) {
 	for _, period := range []int64{1000, 3000} {
@@ -291,7 +295,7 @@ func TestCadenceRepollsAStalledLogOnceAPeriod(t *testing.T) {
 	}
 	// Then at most the re-polls it has in hand, one a period.
 	periods := (end - stop) / 1000
-	if most := periods + mostRepolls(periods) + 1; len(stalled) > most {
+	if most := periods + spanRepolls(periods) + 1; len(stalled) > most {
 		t.Fatalf("%d polls in %d periods of a stalled log, want at most %d", len(stalled), periods, most)
 	}
 	for i := 1; i < len(stalled); i++ {
@@ -406,7 +410,7 @@ func TestFollowerPollsInStepWithAFakeLog(t *testing.T) {
 			cancel()
 			<-done
 			fixed := int(elapsed/time.Second) + 1
-			if most := fixed + mostRepolls(fixed); n > int64(most) {
+			if most := fixed + spanRepolls(fixed); n > int64(most) {
 				t.Errorf("%d head requests in %v in step, more than the fixed interval's %d and %d re-polls", n, elapsed, fixed, most-fixed)
 			}
 		})
