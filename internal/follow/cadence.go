@@ -11,16 +11,20 @@ import (
 // logs publish on a steady cadence (static-ct logs about every second); a
 // log without one is polled at the fixed interval, as before.
 //
-// The polls it schedules keep to interval on average: each waits for one
-// expected publication, and n+1 of them in a row wait for publications at
-// least n intervals apart, less the slack for a log's jitter (at most a
-// fifth of an interval). A scheduled poll that finds the log's previous
-// head came too early; it is followed by one re-poll, a margin later, and
-// only one, when the log has one in hand: a log earns one for every
+// Polls in step keep to interval on average: each waits for one expected
+// publication, and the publications n+1 of them in a row wait for are at
+// least n intervals apart, less a slack for the log's jitter (see slack); a
+// publication due sooner is skipped for a later one. (The first poll in step
+// once a cadence is learnt waits for the next publication, however soon
+// after the last poll at the fixed interval.) A poll in step that finds the
+// log's previous head came too early: it is followed by one re-poll, a margin
+// later, when the log has one in hand. A log earns one re-poll for every
 // repollEvery polls in step, starting with none, and keeps at most
-// repollBank. So after n polls in step it has made at most n/repollEvery
-// re-polls, at most 1.1 requests per publication waited for, and a log
-// that stops publishing is asked once a period again after each re-poll.
+// repollBank; a re-poll is never followed by another. So after n polls in
+// step a log has had at most n/repollEvery re-polls, at most 1.1 requests
+// per publication waited for, and one that stops publishing is asked once a
+// period again after its re-poll.
+//
 // Only the follower's goroutine calls its methods; locked may be read from
 // any.
 type cadence struct {
@@ -28,7 +32,7 @@ type cadence struct {
 	stamps   []int64       // timestamps (Unix ms) of the last distinct heads, oldest first
 	margin   time.Duration // how long after an expected publication to poll
 	hits     int           // polls in step in a row that found a new head
-	due      time.Time     // the next scheduled poll waits for a publication no sooner, less slack
+	due      time.Time     // the next poll in step waits for a publication no sooner, less slack
 	stepped  bool          // the last wait was in step with the log
 	expect   int64         // then, the timestamp (Unix ms) of the head it waited for
 	early    bool          // the last poll in step found an older head than that
@@ -140,13 +144,13 @@ func tolerance(p int64) int64 { return max(p/5, 20) }
 
 // wait returns how long a caught-up follower waits, at now, before its next
 // head request: until margin after the log's next expected publication, or
-// interval when the log has no cadence. After a scheduled poll that came
+// interval when the log has no cadence. After a poll in step that came
 // too early, it is the margin (at least minMargin, at most a quarter
 // period) for one re-poll instead, when the log has one in hand.
 //
-// Scheduled polls keep to interval on average: the publications they wait
-// for are paced like polls at the fixed interval, with a slack for a log's
-// jitter (see slack). A publication due sooner is skipped for a later one.
+// The publications polls in step wait for are paced like polls at the
+// fixed interval, with a slack for the log's jitter; one due sooner is
+// skipped for a later one.
 func (c *cadence) wait(now time.Time) time.Duration {
 	p := c.period()
 	if p == 0 {
@@ -157,7 +161,7 @@ func (c *cadence) wait(now time.Time) time.Duration {
 		return c.interval
 	}
 	if c.early && !c.again && c.credit >= repollEvery {
-		// The same publication waited for, and not a scheduled poll.
+		// The same publication waited for: not a poll in step of its own.
 		c.credit -= repollEvery
 		c.stepped, c.again = true, true
 		return min(max(c.margin, minMargin), p/4)
@@ -169,26 +173,17 @@ func (c *cadence) wait(now time.Time) time.Duration {
 	if pub.Before(earliest) {
 		pub = pub.Add((earliest.Sub(pub) + p - 1) / p * p)
 	}
-	c.schedule(pub)
+	c.due = later(c.due, pub).Add(c.interval)
 	c.stepped, c.expect = true, pub.UnixMilli()
 	// Behind the schedule (a long catch-up): poll now, then in step again.
 	return max(0, pub.Add(c.margin).Sub(now))
 }
 
-// schedule records a scheduled poll for t, the expected publication it
-// waits for. The next
-// scheduled poll is due for interval after t, or after when this one was
-// due if t came sooner.
-func (c *cadence) schedule(t time.Time) {
-	c.due = later(c.due, t).Add(c.interval)
-}
-
 // slack is how much sooner than due the publication a poll in step with a
-// log of period p waits for may be: the jitter a log on its cadence may
-// have (see tolerance), at most a fifth of the interval. So n+1 scheduled
-// polls in a row wait for publications at least n intervals less the
-// slack apart, and, with the margin after each publication (between
-// minMargin and p/2), are no more than that less p/2 apart.
+// log of period p waits for may be: the jitter a log on its cadence may have
+// (see tolerance), at most a fifth of the interval. The polls themselves
+// come a margin after their publications, a margin that varies from
+// minMargin to p/2.
 func (c *cadence) slack(p time.Duration) time.Duration {
 	return min(time.Duration(tolerance(p.Milliseconds()))*time.Millisecond, c.interval/5)
 }
