@@ -80,7 +80,7 @@ type CTLogConfig struct {
 	BatchSize              int         `toml:"batch_size" range:"1,100000"`
 	FetchConcurrency       int         `toml:"fetch_concurrency" range:"1,64"`
 	PollIntervalMS         int         `toml:"poll_interval_ms" range:"100,3600000"`
-	PollInStep             bool        `toml:"poll_in_step"`
+	PollInStep             bool        `toml:"poll_in_step"` // on average every PollIntervalMS, plus a re-poll for at most one poll in ten
 	RequestTimeoutSecs     int         `toml:"request_timeout_secs" range:"1,600"`
 	RetryInitialMS         int         `toml:"retry_initial_ms" range:"1,3600000"`
 	RetryMaxMS             int         `toml:"retry_max_ms" range:"1,3600000"`

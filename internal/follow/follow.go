@@ -45,7 +45,9 @@ type Config struct {
 	PollInterval time.Duration // head polling when caught up
 	// InStep polls a caught-up log just after its next expected head,
 	// learnt from the timestamps of the heads it served, when it publishes
-	// on a steady cadence; never more often than PollInterval.
+	// on a steady cadence: on average no more often than PollInterval, and
+	// a poll that came before the head is followed by one re-poll soon
+	// after, at most one for every ten polls in step.
 	InStep       bool
 	RetryMin     time.Duration // first backoff after an error
 	RetryMax     time.Duration // backoff ceiling
