@@ -102,6 +102,9 @@ urls = ["nats://127.0.0.1:%d"]
 	await.True(t, 30*time.Second, "the client to get 300 certificates (the edge has saved its position since)", func() bool { return c.max() >= 300 })
 	edge.Process.Signal(syscall.SIGKILL)
 	edge.Wait()
+	// Frames already in the client's socket are still read after the kill:
+	// the last number counts once the client has seen the connection end.
+	await.True(t, 10*time.Second, "the client to see its connection end", func() bool { return !c.connected() })
 	killedAt := c.max()
 	time.Sleep(500 * time.Millisecond) // certificates go on while the edge is down
 	edge = startProcess(t, edgeCfg)
