@@ -72,6 +72,10 @@ const inFlight = 8
 // maxRun is the most certificates one run carries.
 const maxRun = 256
 
+// chainCerts is how many chain certificates the decoder keeps to share
+// between updates: as many as the logs supervisor's cache holds on the ingest.
+const chainCerts = 8192
+
 // checkEvery is how often the stream is checked, while a reader is open,
 // to be the one it reads.
 const checkEvery = time.Second
@@ -291,6 +295,7 @@ func (c *Consumer) open(ctx context.Context, e *actor.Engine, credits chan struc
 
 // run reads r and routes its messages in runs until r fails.
 func (c *Consumer) run(ctx context.Context, e *actor.Engine, r *clusterlink.Reader, credits chan struct{}) error {
+	decoder := clusterwire.NewDecoder(chainCerts)
 	for {
 		var updates []*wire.Update
 		var last uint64
@@ -304,7 +309,7 @@ func (c *Consumer) run(ctx context.Context, e *actor.Engine, r *clusterlink.Read
 			}
 			c.account(m)
 			last = m.Seq
-			if u, err := clusterwire.Decode(m.Data); err != nil {
+			if u, err := decoder.Decode(m.Data); err != nil {
 				if c.bad.Add(1) == 1 {
 					slog.Error("cluster: a message does not decode; skipped", "seq", m.Seq, "err", err)
 				}

@@ -122,9 +122,29 @@ func appendBytes(dst, b []byte) []byte {
 // errShort is a truncated or overlong input.
 var errShort = errors.New("clusterwire: truncated update")
 
-// Decode decodes one update encoded by Append. The result shares no memory
-// with b.
-func Decode(b []byte) (*wire.Update, error) {
+// Decoder decodes updates encoded by Append. The issuers in a chain are
+// the same few certificates again and again, so a Decoder keeps the chain
+// certificates it decoded last and returns the same *wire.Cert for the same
+// DER, as the ingest's own decoder does: an edge holds one copy of each
+// issuer however many updates in its replay window name it, and skips
+// decoding it again. Returned updates share no memory with the input; their
+// chain certificates are shared and must not be modified. A Decoder is not
+// safe for concurrent use.
+type Decoder struct {
+	chain map[string]*wire.Cert // by DER
+	order []string              // ring of keys in insertion order
+	next  int                   // ring slot of the next insertion
+}
+
+// NewDecoder returns a Decoder that keeps at most chainCerts chain
+// certificates (at least one).
+func NewDecoder(chainCerts int) *Decoder {
+	chainCerts = max(chainCerts, 1)
+	return &Decoder{chain: make(map[string]*wire.Cert, chainCerts), order: make([]string, chainCerts)}
+}
+
+// Decode decodes one update.
+func (d *Decoder) Decode(b []byte) (*wire.Update, error) {
 	r := reader{b: b}
 	if v := r.byte(); v != version {
 		if r.err != nil {
@@ -147,7 +167,7 @@ func Decode(b []byte) (*wire.Update, error) {
 		}
 		u.Chain = make([]*wire.Cert, n-1)
 		for i := range u.Chain {
-			u.Chain[i] = r.cert()
+			u.Chain[i] = d.chainCert(&r)
 		}
 	}
 	if r.err == nil && len(r.b) > 0 {
@@ -159,11 +179,39 @@ func Decode(b []byte) (*wire.Update, error) {
 	return u, nil
 }
 
+// chainCert reads a chain certificate: the kept one for its DER, its
+// encoding skipped (still checked), or a new one, then kept.
+func (d *Decoder) chainCert(r *reader) *wire.Cert {
+	start := r.b
+	if flags := r.byte(); flags&flagPresent != 0 {
+		if kept, ok := d.chain[string(r.next(r.uvarint()))]; ok {
+			r.b = start
+			r.skip = true
+			r.cert()
+			r.skip = false
+			return kept
+		}
+	}
+	r.b = start
+	c := r.cert()
+	if c == nil || r.err != nil || len(c.DER) == 0 {
+		return c
+	}
+	key := string(c.DER)
+	if old := d.order[d.next]; old != "" {
+		delete(d.chain, old)
+	}
+	d.chain[key], d.order[d.next] = c, key
+	d.next = (d.next + 1) % len(d.order)
+	return c
+}
+
 // reader consumes an encoding; after the first error every read returns
 // the zero value and err stays set.
 type reader struct {
-	b   []byte
-	err error
+	b    []byte
+	err  error
+	skip bool // only check and consume: strings and bytes read as empty
 }
 
 func (r *reader) fail() {
@@ -214,11 +262,17 @@ func (r *reader) next(n uint64) []byte {
 	return p
 }
 
-func (r *reader) string() string { return string(r.next(r.uvarint())) }
+func (r *reader) string() string {
+	p := r.next(r.uvarint())
+	if r.skip {
+		return ""
+	}
+	return string(p)
+}
 
 func (r *reader) bytes() []byte {
 	p := r.next(r.uvarint())
-	if p == nil {
+	if p == nil || r.skip {
 		return nil
 	}
 	return append([]byte(nil), p...)

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"os"
 	"reflect"
+	"runtime"
 	"testing"
 
 	"github.com/certstream/certstream/internal/certfields"
@@ -55,8 +56,10 @@ func TestRoundTrip(t *testing.T) {
 	withChain, precerts := realUpdates(t)
 	updates := append(append([]*wire.Update{}, withChain...), precerts...)
 	updates = append(updates, &wire.Update{}, &wire.Update{Entry: wire.Entry{Chain: []*wire.Cert{}}})
+	updates = append(updates, withChain...) // again: their chains now come from the decoder's memory
+	d := NewDecoder(2)                      // fewer than the fixtures' issuers: some are forgotten on the way
 	for i, u := range updates {
-		got, err := Decode(Append(nil, u))
+		got, err := d.Decode(Append(nil, u))
 		if err != nil {
 			t.Fatalf("update %d: %v", i, err)
 		}
@@ -98,22 +101,81 @@ func normalize(u *wire.Update) *wire.Update {
 	return &c
 }
 
-// Every truncation of a valid encoding, and trailing bytes, are errors.
+// A Decoder returns one *wire.Cert for a chain certificate it has seen,
+// however many updates name it, and forgets the oldest beyond its size.
+func TestDecoderSharesChainCerts(t *testing.T) {
+	withChain, _ := realUpdates(t)
+	u := withChain[0]
+	if len(u.Chain) == 0 {
+		t.Fatal("fixture has no chain")
+	}
+	d := NewDecoder(len(u.Chain))
+	first, err := d.Decode(Append(nil, u))
+	if err != nil {
+		t.Fatal(err)
+	}
+	second, err := d.Decode(Append(nil, u))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if first.Leaf == second.Leaf {
+		t.Error("the leaf is shared between updates")
+	}
+	for i := range u.Chain {
+		if first.Chain[i] != second.Chain[i] {
+			t.Errorf("chain certificate %d decoded twice", i)
+		}
+	}
+	other := &wire.Update{Entry: wire.Entry{Chain: []*wire.Cert{withChain[0].Leaf}}}
+	for range len(u.Chain) { // as many new chain certificates as it keeps
+		if _, err := d.Decode(Append(nil, other)); err != nil {
+			t.Fatal(err)
+		}
+		other.Chain[0] = &wire.Cert{DER: append([]byte{byte(len(other.Chain[0].DER))}, other.Chain[0].DER...)}
+	}
+	third, err := d.Decode(Append(nil, u))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if third.Chain[0] == first.Chain[0] {
+		t.Error("the oldest chain certificate was kept beyond the decoder's size")
+	}
+	if !reflect.DeepEqual(third.Chain[0], first.Chain[0]) {
+		t.Error("a chain certificate decoded again differs")
+	}
+}
+
+// Every truncation of a valid encoding, and trailing bytes, are errors —
+// also when the decoder knows the chain and only skips over it.
 func TestDecodeRejects(t *testing.T) {
 	withChain, _ := realUpdates(t)
 	b := Append(nil, withChain[0])
-	for n := range len(b) {
-		if _, err := Decode(b[:n]); err == nil {
-			t.Fatalf("Decode of %d of %d bytes: no error", n, len(b))
+	warm := NewDecoder(8)
+	if _, err := warm.Decode(b); err != nil {
+		t.Fatal(err)
+	}
+	for name, d := range map[string]*Decoder{"fresh": nil, "knowing the chain": warm} {
+		decode := func(b []byte) error {
+			if d == nil {
+				_, err := NewDecoder(8).Decode(b)
+				return err
+			}
+			_, err := d.Decode(b)
+			return err
 		}
-	}
-	if _, err := Decode(append(b, 0)); err == nil {
-		t.Error("Decode with a trailing byte: no error")
-	}
-	bad := append([]byte{}, b...)
-	bad[0] = 2
-	if _, err := Decode(bad); err == nil {
-		t.Error("Decode of version 2: no error")
+		for n := range len(b) {
+			if decode(b[:n]) == nil {
+				t.Fatalf("%s: Decode of %d of %d bytes: no error", name, n, len(b))
+			}
+		}
+		if decode(append(b, 0)) == nil {
+			t.Errorf("%s: Decode with a trailing byte: no error", name)
+		}
+		bad := append([]byte{}, b...)
+		bad[0] = 2
+		if decode(bad) == nil {
+			t.Errorf("%s: Decode of version 2: no error", name)
+		}
 	}
 }
 
@@ -122,14 +184,19 @@ func FuzzDecode(f *testing.F) {
 	f.Add(Append(nil, withChain[0]))
 	f.Add(Append(nil, precerts[0]))
 	f.Fuzz(func(t *testing.T, b []byte) {
-		u, err := Decode(b)
+		d := NewDecoder(8)
+		u, err := d.Decode(b)
 		if err != nil {
 			return
+		}
+		// Decoded again, its chain comes from the decoder's memory: the same update.
+		if u2, err := d.Decode(b); err != nil || !reflect.DeepEqual(u, u2) {
+			t.Fatalf("decoding again with the chain known: %v", err)
 		}
 		if again := Append(nil, u); !bytes.Equal(again, b) {
 			// Equal updates may differ only in varint padding, which
 			// Append never writes; a decoded update re-encodes stably.
-			if u2, err := Decode(again); err != nil || !bytes.Equal(Append(nil, u2), again) {
+			if u2, err := NewDecoder(8).Decode(again); err != nil || !bytes.Equal(Append(nil, u2), again) {
 				t.Fatalf("re-encoding is not stable: %v", err)
 			}
 		}
@@ -152,17 +219,67 @@ func BenchmarkLinkBytes(b *testing.B) {
 				payloads += len(wire.AppendFull(nil, u)) + len(wire.AppendLite(nil, u)) + len(wire.AppendDomainsOnly(nil, u))
 			}
 			var buf []byte
+			d := NewDecoder(64)
 			i := 0
 			for b.Loop() {
 				u := set.updates[i%len(set.updates)]
 				buf = Append(buf[:0], u)
-				if _, err := Decode(buf); err != nil {
+				if _, err := d.Decode(buf); err != nil {
 					b.Fatal(err)
 				}
 				i++
 			}
 			b.ReportMetric(float64(form)/float64(len(set.updates)), "link-B/cert")
 			b.ReportMetric(float64(payloads)/float64(len(set.updates)), "payloads-B/cert")
+		})
+	}
+}
+
+// BenchmarkHeldBytes reports the heap an edge holds per decoded certificate
+// (the navigli precertificates given a real three-certificate chain, as a
+// replay window keeps them) when each is decoded alone and when one Decoder
+// shares the chain between them:
+// go test -run '^$' -bench HeldBytes ./internal/clusterwire/
+func BenchmarkHeldBytes(b *testing.B) {
+	withChain, precerts := realUpdates(b)
+	var chain []*wire.Cert
+	for _, u := range withChain {
+		if len(u.Chain) > len(chain) {
+			chain = u.Chain
+		}
+	}
+	var encoded [][]byte
+	for _, u := range precerts {
+		v := *u
+		v.Chain = chain
+		encoded = append(encoded, Append(nil, &v))
+	}
+	for _, shared := range []bool{false, true} {
+		b.Run(map[bool]string{false: "decoded-alone", true: "chain-shared"}[shared], func(b *testing.B) {
+			var perCert float64
+			for b.Loop() {
+				held := make([]*wire.Update, len(encoded))
+				d := NewDecoder(64)
+				runtime.GC()
+				var before, after runtime.MemStats
+				runtime.ReadMemStats(&before)
+				for i, e := range encoded {
+					if !shared {
+						d = NewDecoder(1)
+					}
+					u, err := d.Decode(e)
+					if err != nil {
+						b.Fatal(err)
+					}
+					held[i] = u
+				}
+				d = nil
+				runtime.GC()
+				runtime.ReadMemStats(&after)
+				perCert = float64(after.HeapAlloc-before.HeapAlloc) / float64(len(held))
+				runtime.KeepAlive(held)
+			}
+			b.ReportMetric(perCert, "held-B/cert")
 		})
 	}
 }
