@@ -260,7 +260,7 @@ func (p *publisher) publish(updates []*wire.Update) (int, error) {
 		if u.Leaf != nil {
 			id = clusterlink.MsgID(u.Leaf.SHA256)
 		}
-		if err := p.cfg.Link.Publish(clusterwire.Append(nil, u), id); err != nil {
+		if err := p.cfg.Link.Publish(clusterwire.Encode(u), id); err != nil {
 			return i, err
 		}
 		p.cfg.Counters.Published.Add(1)

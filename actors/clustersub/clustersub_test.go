@@ -76,7 +76,7 @@ func (s *stream) publish(t *testing.T, n int) {
 	for range n {
 		s.sent++
 		u := &wire.Update{Entry: wire.Entry{Index: uint64(s.sent), Leaf: &wire.Cert{}}, Source: &wire.Source{Name: "log", URL: "https://log/"}}
-		if err := s.link.Publish(clusterwire.Append(nil, u), fmt.Sprint(s.sent)); err != nil {
+		if err := s.link.Publish(clusterwire.Encode(u), fmt.Sprint(s.sent)); err != nil {
 			t.Fatal(err)
 		}
 	}

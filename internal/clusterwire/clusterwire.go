@@ -24,8 +24,30 @@ const version = 1
 // maxChain bounds the chain length a decoder accepts.
 const maxChain = 64
 
-// Append appends the encoding of u to dst and returns the extended slice.
-func Append(dst []byte, u *wire.Update) []byte {
+// Encode returns the encoding of u in a new slice, allocated once: its
+// size is estimated from the certificates' DER, which the fields parsed from
+// it rarely outgrow (the slice grows if they do).
+func Encode(u *wire.Update) []byte {
+	n := 64 + len(u.CertLink) + certSize(u.Leaf)
+	if u.Source != nil {
+		n += len(u.Source.Name) + len(u.Source.URL)
+	}
+	for _, c := range u.Chain {
+		n += certSize(c)
+	}
+	return appendUpdate(make([]byte, 0, n), u)
+}
+
+// certSize estimates a certificate's encoded size.
+func certSize(c *wire.Cert) int {
+	if c == nil {
+		return 1
+	}
+	return 2*len(c.DER) + 256
+}
+
+// appendUpdate appends the encoding of u to dst and returns the extended slice.
+func appendUpdate(dst []byte, u *wire.Update) []byte {
 	dst = append(dst, version, byte(u.Type))
 	dst = binary.AppendUvarint(dst, u.Index)
 	dst = binary.AppendUvarint(dst, u.Timestamp)
@@ -122,7 +144,7 @@ func appendBytes(dst, b []byte) []byte {
 // errShort is a truncated or overlong input.
 var errShort = errors.New("clusterwire: truncated update")
 
-// Decoder decodes updates encoded by Append. The issuers in a chain are
+// Decoder decodes updates encoded by Encode. The issuers in a chain are
 // the same few certificates again and again, so a Decoder keeps the chain
 // certificates it decoded last and returns the same *wire.Cert for the same
 // DER, as the ingest's own decoder does: an edge holds one copy of each

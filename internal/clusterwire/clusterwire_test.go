@@ -59,7 +59,7 @@ func TestRoundTrip(t *testing.T) {
 	updates = append(updates, withChain...) // again: their chains now come from the decoder's memory
 	d := NewDecoder(2)                      // fewer than the fixtures' issuers: some are forgotten on the way
 	for i, u := range updates {
-		got, err := d.Decode(Append(nil, u))
+		got, err := d.Decode(Encode(u))
 		if err != nil {
 			t.Fatalf("update %d: %v", i, err)
 		}
@@ -101,6 +101,16 @@ func normalize(u *wire.Update) *wire.Update {
 	return &c
 }
 
+// Encode allocates once for real certificates: its size estimate holds.
+func TestEncodeAllocatesOnce(t *testing.T) {
+	withChain, precerts := realUpdates(t)
+	for i, u := range append(withChain, precerts...) {
+		if n := testing.AllocsPerRun(3, func() { Encode(u) }); n != 1 {
+			t.Fatalf("update %d: %v allocations", i, n)
+		}
+	}
+}
+
 // A Decoder returns one *wire.Cert for a chain certificate it has seen,
 // however many updates name it, and forgets the oldest beyond its size.
 func TestDecoderSharesChainCerts(t *testing.T) {
@@ -110,11 +120,11 @@ func TestDecoderSharesChainCerts(t *testing.T) {
 		t.Fatal("fixture has no chain")
 	}
 	d := NewDecoder(len(u.Chain))
-	first, err := d.Decode(Append(nil, u))
+	first, err := d.Decode(Encode(u))
 	if err != nil {
 		t.Fatal(err)
 	}
-	second, err := d.Decode(Append(nil, u))
+	second, err := d.Decode(Encode(u))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -128,12 +138,12 @@ func TestDecoderSharesChainCerts(t *testing.T) {
 	}
 	other := &wire.Update{Entry: wire.Entry{Chain: []*wire.Cert{withChain[0].Leaf}}}
 	for range len(u.Chain) { // as many new chain certificates as it keeps
-		if _, err := d.Decode(Append(nil, other)); err != nil {
+		if _, err := d.Decode(Encode(other)); err != nil {
 			t.Fatal(err)
 		}
 		other.Chain[0] = &wire.Cert{DER: append([]byte{byte(len(other.Chain[0].DER))}, other.Chain[0].DER...)}
 	}
-	third, err := d.Decode(Append(nil, u))
+	third, err := d.Decode(Encode(u))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -149,7 +159,7 @@ func TestDecoderSharesChainCerts(t *testing.T) {
 // also when the decoder knows the chain and only skips over it.
 func TestDecodeRejects(t *testing.T) {
 	withChain, _ := realUpdates(t)
-	b := Append(nil, withChain[0])
+	b := Encode(withChain[0])
 	warm := NewDecoder(8)
 	if _, err := warm.Decode(b); err != nil {
 		t.Fatal(err)
@@ -181,8 +191,8 @@ func TestDecodeRejects(t *testing.T) {
 
 func FuzzDecode(f *testing.F) {
 	withChain, precerts := realUpdates(f)
-	f.Add(Append(nil, withChain[0]))
-	f.Add(Append(nil, precerts[0]))
+	f.Add(Encode(withChain[0]))
+	f.Add(Encode(precerts[0]))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		d := NewDecoder(8)
 		u, err := d.Decode(b)
@@ -193,10 +203,10 @@ func FuzzDecode(f *testing.F) {
 		if u2, err := d.Decode(b); err != nil || !reflect.DeepEqual(u, u2) {
 			t.Fatalf("decoding again with the chain known: %v", err)
 		}
-		if again := Append(nil, u); !bytes.Equal(again, b) {
+		if again := Encode(u); !bytes.Equal(again, b) {
 			// Equal updates may differ only in varint padding, which
-			// Append never writes; a decoded update re-encodes stably.
-			if u2, err := NewDecoder(8).Decode(again); err != nil || !bytes.Equal(Append(nil, u2), again) {
+			// Encode never writes; a decoded update re-encodes stably.
+			if u2, err := NewDecoder(8).Decode(again); err != nil || !bytes.Equal(Encode(u2), again) {
 				t.Fatalf("re-encoding is not stable: %v", err)
 			}
 		}
@@ -215,7 +225,7 @@ func BenchmarkLinkBytes(b *testing.B) {
 		b.Run(set.name, func(b *testing.B) {
 			var form, payloads int
 			for _, u := range set.updates {
-				form += len(Append(nil, u))
+				form += len(Encode(u))
 				payloads += len(wire.AppendFull(nil, u)) + len(wire.AppendLite(nil, u)) + len(wire.AppendDomainsOnly(nil, u))
 			}
 			var buf []byte
@@ -223,7 +233,7 @@ func BenchmarkLinkBytes(b *testing.B) {
 			i := 0
 			for b.Loop() {
 				u := set.updates[i%len(set.updates)]
-				buf = Append(buf[:0], u)
+				buf = appendUpdate(buf[:0], u)
 				if _, err := d.Decode(buf); err != nil {
 					b.Fatal(err)
 				}
@@ -252,7 +262,7 @@ func BenchmarkHeldBytes(b *testing.B) {
 	for _, u := range precerts {
 		v := *u
 		v.Chain = chain
-		encoded = append(encoded, Append(nil, &v))
+		encoded = append(encoded, Encode(&v))
 	}
 	for _, shared := range []bool{false, true} {
 		b.Run(map[bool]string{false: "decoded-alone", true: "chain-shared"}[shared], func(b *testing.B) {
@@ -280,6 +290,26 @@ func BenchmarkHeldBytes(b *testing.B) {
 				runtime.KeepAlive(held)
 			}
 			b.ReportMetric(perCert, "held-B/cert")
+		})
+	}
+}
+
+// BenchmarkEncode compares Encode with appending to an empty slice, which
+// grows it about ten times per certificate:
+// go test -run '^$' -bench Encode ./internal/clusterwire/
+func BenchmarkEncode(b *testing.B) {
+	withChain, precerts := realUpdates(b)
+	updates := append(withChain, precerts...)
+	for name, encode := range map[string]func(*wire.Update) []byte{
+		"sized": Encode,
+		"grown": func(u *wire.Update) []byte { return appendUpdate(nil, u) },
+	} {
+		b.Run(name, func(b *testing.B) {
+			i := 0
+			for b.Loop() {
+				encode(updates[i%len(updates)])
+				i++
+			}
 		})
 	}
 }
