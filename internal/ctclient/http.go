@@ -175,7 +175,7 @@ func (ep endpoint) readBody(resp *http.Response) ([]byte, *Error) {
 	if resp.ContentLength > ep.limit {
 		return nil, ep.fail(TooLarge, fmt.Errorf("body of %d bytes exceeds the %d-byte cap", resp.ContentLength, ep.limit))
 	}
-	raw, err := io.ReadAll(io.LimitReader(resp.Body, ep.limit+1))
+	raw, err := readAll(resp.Body, resp.ContentLength, ep.limit)
 	if err != nil {
 		if errors.Is(err, io.ErrUnexpectedEOF) {
 			return nil, ep.fail(Decode, fmt.Errorf("truncated body after %d bytes: %w", len(raw), err))
@@ -202,6 +202,23 @@ func (ep endpoint) readBody(resp *http.Response) ([]byte, *Error) {
 		return nil, ep.fail(Decode, err)
 	}
 	return body, nil
+}
+
+// readAll reads r to its end, at most limit+1 bytes of it. A body of known
+// length (0 to limit) is read into a slice of that size, allocated once:
+// get-entries answers are hundreds of kilobytes, and growing a slice for
+// them cost a few percent of a node's CPU. Short of the length, it fails
+// with io.ErrUnexpectedEOF.
+func readAll(r io.Reader, length, limit int64) ([]byte, error) {
+	if length < 0 || length > limit {
+		return io.ReadAll(io.LimitReader(r, limit+1))
+	}
+	b := make([]byte, length)
+	n, err := io.ReadFull(r, b)
+	if errors.Is(err, io.EOF) {
+		err = io.ErrUnexpectedEOF // an empty body that announced bytes
+	}
+	return b[:n], err
 }
 
 // tooLargeError is a body that decompresses beyond its cap.

@@ -168,6 +168,17 @@ func TestBodyFailures(t *testing.T) {
 			t.Errorf("message %q does not say truncated", e.Error())
 		}
 	})
+	t.Run("announced, none sent", func(t *testing.T) {
+		url := serve(t, func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Length", "1000")
+			w.WriteHeader(http.StatusOK)
+		})
+		c := &RFC6962{BaseURL: url, HTTP: testClient()}
+		_, err := c.GetEntries(context.Background(), 0, 1)
+		if e := wantKind(t, err, Decode); !strings.Contains(e.Error(), "truncated") {
+			t.Errorf("message %q does not say truncated", e.Error())
+		}
+	})
 	t.Run("over cap by Content-Length", func(t *testing.T) {
 		url := serve(t, func(w http.ResponseWriter, r *http.Request) {
 			w.Header().Set("Content-Length", strconv.Itoa(maxEntriesBody+1))
